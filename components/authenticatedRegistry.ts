@@ -1,0 +1,190 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { RestartPolicy } from "./containerSettings";
+import { HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
+import { checkNow, typeToken } from "./inputs";
+import { NginxAuthProxy } from "./nginxAuthProxy";
+import { RegistryServer } from "./registryServer";
+import { TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
+import { validateImageReference } from "./validation";
+
+/** Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old. */
+export const defaultImages = {
+    nginx: "nginx:1.28.0",
+    registry: "registry:2.8.3",
+} as const;
+
+/** Arguments of {@link AuthenticatedRegistry}. */
+export interface AuthenticatedRegistryArgs {
+    /** The host name clients use, e.g. `registry.example.com` or `localhost`. */
+    readonly domain: string;
+    /**
+     * The HTTPS port published on the host.
+     * @default 5043
+     */
+    readonly port?: number;
+    /**
+     * The host address the HTTPS port is published on.
+     * @default "0.0.0.0"
+     */
+    readonly bindAddress?: string;
+    /** The users who may log in; at least one. */
+    readonly users: HtpasswdUser[];
+    /**
+     * The bcrypt cost of the password hashes, 4 to 31.
+     * @default 10
+     */
+    readonly bcryptCost?: number;
+    /**
+     * TLS material: generated (default) or supplied. The domain is taken from `domain`.
+     * @default { mode: "generated" }
+     */
+    readonly tls?: Omit<TlsMaterialArgs, "domain">;
+    /**
+     * The nginx image reference; pin a tag or digest.
+     * @default "nginx:1.28.0"
+     */
+    readonly nginxImage?: string;
+    /**
+     * The registry image reference; pin a tag or digest.
+     * @default "registry:2.8.3"
+     */
+    readonly registryImage?: string;
+    /**
+     * Also publish the registry without authentication on this loopback port.
+     * @default undefined (not published)
+     */
+    readonly directAccessPort?: number;
+    /**
+     * The loopback address of `directAccessPort`.
+     * @default "127.0.0.1"
+     */
+    readonly directAccessAddress?: string;
+    /**
+     * The name of the Docker volume holding the images; name an existing volume to adopt its data.
+     * @default "<name>-data"
+     */
+    readonly dataVolumeName?: string;
+    /**
+     * Delete the data volume, and every pushed image in it, on `pulumi destroy` or replacement.
+     * @default false (the volume is kept and a later `up` serves its images again)
+     */
+    readonly deleteDataOnDestroy?: boolean;
+    /**
+     * When Docker restarts the containers.
+     * @default "unless-stopped"
+     */
+    readonly restart?: RestartPolicy;
+}
+
+/**
+ * A private Docker registry only authenticated users can reach: the distribution registry on a
+ * private network and a retained data volume, behind nginx terminating TLS and checking bcrypt
+ * basic auth, as in the registry documentation's compose recipe, with its known defects fixed.
+ */
+export class AuthenticatedRegistry extends pulumi.ComponentResource {
+    /** `https://HOST:PORT`, the registry's address. */
+    public readonly url: pulumi.Output<string>;
+    /** `HOST:PORT` as it appears in image references and `docker login`. */
+    public readonly host: pulumi.Output<string>;
+    /** The published HTTPS port. */
+    public readonly port: pulumi.Output<number>;
+    /** The CA certificate clients must trust (`/etc/docker/certs.d/HOST:PORT/ca.crt`). */
+    public readonly caCertificatePem: pulumi.Output<string>;
+    /** The htpasswd file content (secret). */
+    public readonly htpasswd: pulumi.Output<string>;
+    /** Each user's password by user name (secret). */
+    public readonly passwords: pulumi.Output<Record<string, string>>;
+    /** The private network's name. */
+    public readonly networkName: pulumi.Output<string>;
+    /** The data volume's name. */
+    public readonly volumeName: pulumi.Output<string>;
+    /** The nginx container's name. */
+    public readonly proxyContainerName: pulumi.Output<string>;
+    /** The registry container's name. */
+    public readonly registryContainerName: pulumi.Output<string>;
+
+    constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("AuthenticatedRegistry"), name, {}, opts);
+        const [nginxImageRef, registryImageRef] = checkNow(
+            this,
+            () =>
+                [
+                    validateImageReference("nginxImage", args.nginxImage ?? defaultImages.nginx),
+                    validateImageReference("registryImage", args.registryImage ?? defaultImages.registry),
+                ] as const,
+        );
+        // Children check their own arguments in the constructor; build the ones without a
+        // Docker footprint first so that a refusal leaves nothing on the host.
+        const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
+        const credentials = new HtpasswdCredentials(`${name}-credentials`, { users: args.users, bcryptCost: args.bcryptCost }, { parent: this });
+
+        const network = new docker.Network(
+            `${name}-network`,
+            { name: `${name}-network`, driver: "bridge", labels: [{ label: "authenticated-registry.instance", value: name }] },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        const volume = new docker.Volume(
+            `${name}-data`,
+            { name: args.dataVolumeName ?? `${name}-data`, labels: [{ label: "authenticated-registry.instance", value: name }] },
+            { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
+        );
+        // Images already on the host are used as they are; keepLocally leaves them there on destroy.
+        const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: nginxImageRef, keepLocally: true }, { parent: this });
+        const registryImage = new docker.RemoteImage(`${name}-registry-image`, { name: registryImageRef, keepLocally: true }, { parent: this });
+
+        const registry = new RegistryServer(
+            `${name}-registry`,
+            {
+                image: registryImage.imageId,
+                networkName: network.name,
+                volumeName: volume.name,
+                directAccessPort: args.directAccessPort,
+                directAccessAddress: args.directAccessAddress,
+                restart: args.restart,
+            },
+            { parent: this },
+        );
+        const proxy = new NginxAuthProxy(
+            `${name}-nginx`,
+            {
+                image: nginxImage.imageId,
+                networkName: network.name,
+                domain: args.domain,
+                certificatePem: tls.certificatePem,
+                privateKeyPem: tls.privateKeyPem,
+                htpasswd: credentials.htpasswd,
+                upstream: registry.upstream,
+                upstreamContainerId: registry.containerId,
+                port: args.port,
+                bindAddress: args.bindAddress,
+                restart: args.restart,
+            },
+            { parent: this },
+        );
+
+        const host = proxy.port === 443 ? args.domain : `${args.domain}:${proxy.port}`;
+        this.url = pulumi.output(`https://${host}`);
+        this.host = pulumi.output(host);
+        this.port = pulumi.output(proxy.port);
+        this.caCertificatePem = tls.caCertificatePem;
+        this.htpasswd = credentials.htpasswd;
+        this.passwords = credentials.passwords;
+        this.networkName = network.name;
+        this.volumeName = volume.name;
+        this.proxyContainerName = proxy.containerName;
+        this.registryContainerName = registry.containerName;
+        this.registerOutputs({
+            url: this.url,
+            host: this.host,
+            port: this.port,
+            caCertificatePem: this.caCertificatePem,
+            htpasswd: this.htpasswd,
+            passwords: this.passwords,
+            networkName: this.networkName,
+            volumeName: this.volumeName,
+            proxyContainerName: this.proxyContainerName,
+            registryContainerName: this.registryContainerName,
+        });
+    }
+}

@@ -1,0 +1,46 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+
+/** When Docker restarts a container; the docker provider's own default is "no". */
+export const RestartPolicy = {
+    /** Never restart. */
+    No: "no",
+    /** Restart after a non-zero exit. */
+    OnFailure: "on-failure",
+    /** Always restart, also when the daemon starts. */
+    Always: "always",
+    /** Restart unless someone stopped the container on purpose. */
+    UnlessStopped: "unless-stopped",
+} as const;
+export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
+
+/** The restart policy both containers use unless told otherwise. */
+export const defaultRestartPolicy: RestartPolicy = RestartPolicy.UnlessStopped;
+
+/** A health check Docker runs inside the container; `pulumi up` waits until it passes. */
+export function healthCheck(command: string[]): docker.types.input.ContainerHealthcheck {
+    return { tests: ["CMD", ...command], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" };
+}
+
+/** Bounded json-file logs: Docker's default keeps container logs without limit. */
+export const logSettings = {
+    logDriver: "json-file",
+    logOpts: { "max-size": "10m", "max-file": "3" },
+} as const;
+
+/** Labels that mark a resource as part of one registry, for `docker ps --filter label=...`. */
+export function componentLabels(instance: string, role: string): docker.types.input.ContainerLabel[] {
+    return [
+        { label: "authenticated-registry.instance", value: instance },
+        { label: "authenticated-registry.role", value: role },
+    ];
+}
+
+/**
+ * Options for a container with a fixed name or host port: the new one cannot start beside the
+ * old one, so the old one is deleted first. Container uploads may carry secrets, so the
+ * provider's echo of them is stored as secret.
+ */
+export function containerOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
+    return { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"] };
+}

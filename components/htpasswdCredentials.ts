@@ -1,0 +1,92 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as bcrypt from "bcryptjs";
+import { checked, checkNow, typeToken } from "./inputs";
+import { validateBcryptCost, validatePassword, validateUsernames } from "./validation";
+
+/** One basic-auth user of the registry. */
+export interface HtpasswdUser {
+    /** The login name: non-empty, no `:`, whitespace or control characters. */
+    readonly username: string;
+    /**
+     * The password, 1 to 72 bytes; pass it as a secret.
+     * @default a 32-character random password generated with `@pulumi/random` and kept in state
+     */
+    readonly password?: pulumi.Input<string>;
+}
+
+/** Arguments of {@link HtpasswdCredentials}. */
+export interface HtpasswdCredentialsArgs {
+    /** The users who may log in; at least one, names unique. */
+    readonly users: HtpasswdUser[];
+    /**
+     * The bcrypt cost factor (2^cost rounds). nginx pays it again on every request.
+     * @default 10
+     */
+    readonly bcryptCost?: number;
+}
+
+/** The bcrypt cost used when none is given; see the README for the measurements behind it. */
+export const defaultBcryptCost = 10;
+
+/** Length of generated passwords: 32 letters and digits, about 190 bits. */
+const generatedPasswordLength = 32;
+
+/**
+ * Hashes one htpasswd line. The salt is supplied, not drawn, so the same password and salt
+ * give the same line on every run. `$2y$` is the prefix Apache's `htpasswd -B` writes; for
+ * the 72-byte passwords allowed here it hashes exactly as `$2a$` and `$2b$` do.
+ */
+export function htpasswdLine(username: string, password: string, salt: Buffer, cost: number): string {
+    const bcryptSalt = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
+    return `${username}:${bcrypt.hashSync(password, bcryptSalt)}`;
+}
+
+/**
+ * A bcrypt htpasswd file for nginx's `auth_basic_user_file`, and the users' passwords.
+ *
+ * bcrypt draws a random salt on every call, which would rewrite the file (and replace the
+ * proxy) on every `pulumi up`. Each user's salt is therefore a `random.RandomBytes` kept in
+ * state: a re-run gives byte-identical content, and a password change rewrites only that line.
+ */
+export class HtpasswdCredentials extends pulumi.ComponentResource {
+    /** The htpasswd file content, one `user:$2y$...` line per user (secret). */
+    public readonly htpasswd: pulumi.Output<string>;
+    /** Each user's password by user name, supplied or generated (secret). */
+    public readonly passwords: pulumi.Output<Record<string, string>>;
+    /** The user names, in the order given. */
+    public readonly usernames: string[];
+
+    constructor(name: string, args: HtpasswdCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("HtpasswdCredentials"), name, {}, opts);
+        const users = args.users ?? [];
+        const [usernames, cost] = checkNow(
+            this,
+            () => [validateUsernames("users", users.map((u) => u.username)), validateBcryptCost("bcryptCost", args.bcryptCost ?? defaultBcryptCost)] as const,
+        );
+
+        const entries = users.map((user, i) => {
+            const username = usernames[i];
+            const password =
+                user.password === undefined
+                    ? new random.RandomPassword(
+                          `${name}-${username}-password`,
+                          { length: generatedPasswordLength, special: false },
+                          { parent: this },
+                      ).result
+                    : checked(this, user.password, (p) => validatePassword(`users[${i}].password`, p));
+            const salt = new random.RandomBytes(`${name}-${username}-salt`, { length: 16 }, { parent: this });
+            const line = pulumi
+                .all([password, salt.base64])
+                .apply(([pw, s]) => htpasswdLine(username, pw, Buffer.from(s, "base64"), cost));
+            return { username, password, line };
+        });
+
+        this.usernames = usernames;
+        this.htpasswd = pulumi.secret(pulumi.all(entries.map((e) => e.line)).apply((lines) => lines.map((l) => `${l}\n`).join("")));
+        this.passwords = pulumi.secret(
+            pulumi.all(entries.map((e) => e.password)).apply((pws) => Object.fromEntries(usernames.map((u, i) => [u, pws[i]]))),
+        );
+        this.registerOutputs({ htpasswd: this.htpasswd, passwords: this.passwords, usernames: this.usernames });
+    }
+}

@@ -1,0 +1,120 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { checkNow, typeToken } from "./inputs";
+import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
+import { validateDomain, validateIpAddress, validatePort } from "./validation";
+
+/** The port nginx listens on inside the container, as in the seed. */
+export const proxyListenPort = 443;
+
+/** Arguments of {@link NginxAuthProxy}. */
+export interface NginxAuthProxyArgs {
+    /** The nginx image, by ID or reference. It must verify bcrypt (nginx 1.9 cannot). */
+    readonly image: pulumi.Input<string>;
+    /** The private network on which the registry is reachable. */
+    readonly networkName: pulumi.Input<string>;
+    /** The host name clients use; becomes `server_name` and the auth realm. */
+    readonly domain: string;
+    /** The server certificate in PEM, leaf first. */
+    readonly certificatePem: pulumi.Input<string>;
+    /** The certificate's private key in PEM (secret). */
+    readonly privateKeyPem: pulumi.Input<string>;
+    /** The bcrypt htpasswd file content (secret). */
+    readonly htpasswd: pulumi.Input<string>;
+    /** The registry as nginx reaches it, `host:port`. */
+    readonly upstream: string;
+    /**
+     * nginx resolves the upstream once, at start; when the registry container is replaced its
+     * address may change. Pass the registry container's ID here and the proxy is recreated with it.
+     * @default undefined (not tracked)
+     */
+    readonly upstreamContainerId?: pulumi.Input<string>;
+    /**
+     * The HTTPS port published on the host; the seed uses 5043.
+     * @default 5043
+     */
+    readonly port?: number;
+    /**
+     * The host address the port is published on.
+     * @default "0.0.0.0" (every IPv4 interface)
+     */
+    readonly bindAddress?: string;
+    /**
+     * The container's name on the Docker host.
+     * @default the component's name
+     */
+    readonly containerName?: string;
+    /**
+     * When Docker restarts the container.
+     * @default "unless-stopped"
+     */
+    readonly restart?: RestartPolicy;
+}
+
+/**
+ * nginx terminating TLS (1.2 and 1.3) and enforcing basic auth from a bcrypt htpasswd file in
+ * front of the registry. Its config, htpasswd, certificate and key go into the container as
+ * uploads under `/etc/nginx/conf.d`, where the seed mounts them; the key is readable by root only.
+ */
+export class NginxAuthProxy extends pulumi.ComponentResource {
+    /** The container's name on the Docker host. */
+    public readonly containerName: pulumi.Output<string>;
+    /** The published host port. */
+    public readonly port: number;
+    /** The host address the port is published on. */
+    public readonly bindAddress: string;
+    /** The rendered `registry.conf`. */
+    public readonly config: string;
+
+    constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("NginxAuthProxy"), name, {}, opts);
+        const [domain, port, bindAddress] = checkNow(
+            this,
+            () =>
+                [
+                    validateDomain("domain", args.domain),
+                    validatePort("port", args.port ?? 5043),
+                    validateIpAddress("bindAddress", args.bindAddress ?? "0.0.0.0"),
+                ] as const,
+        );
+        const config = renderNginxConfig({ serverName: domain, realm: domain, upstream: args.upstream, listenPort: proxyListenPort });
+
+        const labels = componentLabels(name, "proxy");
+        if (args.upstreamContainerId !== undefined) {
+            labels.push({ label: "authenticated-registry.upstream-container", value: args.upstreamContainerId });
+        }
+
+        const container = new docker.Container(
+            `${name}-container`,
+            {
+                name: args.containerName ?? name,
+                image: args.image,
+                networksAdvanced: [{ name: args.networkName }],
+                ports: [{ internal: proxyListenPort, external: port, ip: bindAddress, protocol: "tcp" }],
+                uploads: [
+                    { file: nginxPaths.config, content: config, permissions: "0644" },
+                    { file: nginxPaths.defaultSite, content: emptyDefaultSite, permissions: "0644" },
+                    // Worker processes read the password file on every request, so it cannot be
+                    // root-only; the key is read once by the root master process, so it is.
+                    { file: nginxPaths.htpasswd, content: pulumi.secret(args.htpasswd), permissions: "0644" },
+                    { file: nginxPaths.certificate, content: args.certificatePem, permissions: "0644" },
+                    { file: nginxPaths.privateKey, content: pulumi.secret(args.privateKeyPem), permissions: "0600" },
+                ],
+                restart: args.restart ?? defaultRestartPolicy,
+                healthcheck: healthCheck(["curl", "--fail", "--silent", "--insecure", "--output", "/dev/null", `https://127.0.0.1:${proxyListenPort}${healthPath}`]),
+                wait: true,
+                waitTimeout: 60,
+                labels,
+                ...logSettings,
+            },
+            containerOptions(this),
+        );
+
+        this.containerName = container.name;
+        this.port = port;
+        this.bindAddress = bindAddress;
+        this.config = config;
+        this.registerOutputs({ containerName: this.containerName, port, bindAddress, config });
+    }
+}

@@ -1,0 +1,109 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { checkNow, typeToken } from "./inputs";
+import { validateLoopbackAddress, validatePort } from "./validation";
+
+/** Where the registry keeps its data inside the container, as in the seed. */
+export const registryDataPath = "/data";
+/** The port the registry listens on inside the container. */
+export const registryPort = 5000;
+
+/** Arguments of {@link RegistryServer}. */
+export interface RegistryServerArgs {
+    /** The registry image, by ID or reference. */
+    readonly image: pulumi.Input<string>;
+    /** The private network the proxy reaches the registry on. */
+    readonly networkName: pulumi.Input<string>;
+    /** The named volume mounted at `/data`; it outlives the container. */
+    readonly volumeName: pulumi.Input<string>;
+    /**
+     * The registry's name on the private network; the proxy's upstream is `ALIAS:5000`.
+     * @default "registry"
+     */
+    readonly networkAlias?: string;
+    /**
+     * The container's name on the Docker host.
+     * @default the component's name
+     */
+    readonly containerName?: string;
+    /**
+     * Publishes the registry itself on this host port, with no authentication in front of it.
+     * Off unless set; meant for local tooling and benchmarks only.
+     * @default undefined (not published)
+     */
+    readonly directAccessPort?: number;
+    /**
+     * The host address of `directAccessPort`; only loopback addresses are accepted.
+     * @default "127.0.0.1"
+     */
+    readonly directAccessAddress?: string;
+    /**
+     * When Docker restarts the container.
+     * @default "unless-stopped"
+     */
+    readonly restart?: RestartPolicy;
+}
+
+/**
+ * The distribution registry container: data on a named volume at `/data`, reachable by the
+ * proxy as `registry:5000` on a private network, and published nowhere unless asked.
+ */
+export class RegistryServer extends pulumi.ComponentResource {
+    /** The container's name on the Docker host. */
+    public readonly containerName: pulumi.Output<string>;
+    /** The container's ID; it changes whenever the container is replaced. */
+    public readonly containerId: pulumi.Output<string>;
+    /** `host:port` at which the proxy reaches the registry. */
+    public readonly upstream: string;
+
+    constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("RegistryServer"), name, {}, opts);
+        const ports = checkNow(this, () => {
+            if (args.directAccessPort === undefined) {
+                if (args.directAccessAddress !== undefined) {
+                    validateLoopbackAddress("directAccessAddress", args.directAccessAddress);
+                }
+                return [];
+            }
+            return [
+                {
+                    internal: registryPort,
+                    external: validatePort("directAccessPort", args.directAccessPort),
+                    ip: validateLoopbackAddress("directAccessAddress", args.directAccessAddress ?? "127.0.0.1"),
+                    protocol: "tcp",
+                },
+            ];
+        });
+        const alias = args.networkAlias ?? "registry";
+
+        // Every replica and every restart must share one secret, or uploads in flight fail
+        // with "blob upload unknown"; it is drawn once and kept in state.
+        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
+
+        const container = new docker.Container(
+            `${name}-container`,
+            {
+                name: args.containerName ?? name,
+                image: args.image,
+                envs: [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`, pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`)],
+                volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
+                networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
+                ports,
+                restart: args.restart ?? defaultRestartPolicy,
+                healthcheck: healthCheck(["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`]),
+                wait: true,
+                waitTimeout: 60,
+                labels: componentLabels(name, "registry"),
+                ...logSettings,
+            },
+            containerOptions(this),
+        );
+
+        this.containerName = container.name;
+        this.containerId = container.id;
+        this.upstream = `${alias}:${registryPort}`;
+        this.registerOutputs({ containerName: this.containerName, containerId: this.containerId, upstream: this.upstream });
+    }
+}

@@ -1,0 +1,182 @@
+/**
+ * The stack's configuration schema, parsed and checked before any resource exists. Each
+ * refusal names the config key (`authenticated-registry:port`, `...:users[1].username`) and the
+ * accepted form, so a bad `Pulumi.<stack>.yaml` fails `pulumi preview` with nothing created.
+ */
+import { AuthenticatedRegistryArgs, HtpasswdUser, InvalidArgumentError, RestartPolicy, TlsMaterialArgs, TlsMode } from "../components";
+
+/** The config namespace: the project name in Pulumi.yaml. */
+export const configNamespace = "authenticated-registry";
+
+type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls";
+
+/** Every key the stack reads, with its type and whether it may be left out. */
+export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
+    domain: { kind: "string", required: true, description: "host name clients use" },
+    port: { kind: "integer", description: "published HTTPS port (default 5043)" },
+    bindAddress: { kind: "string", description: "host address of the HTTPS port (default 0.0.0.0)" },
+    users: { kind: "users", required: true, description: "list of {username, password?}" },
+    bcryptCost: { kind: "integer", description: "bcrypt cost, 4 to 31 (default 10)" },
+    tls: { kind: "tls", description: "TLS mode and material (default generated)" },
+    nginxImage: { kind: "string", description: "nginx image reference" },
+    registryImage: { kind: "string", description: "registry image reference" },
+    directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
+    directAccessAddress: { kind: "string", description: "loopback address of directAccessPort (default 127.0.0.1)" },
+    dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
+    deleteDataOnDestroy: { kind: "boolean", description: "delete the data volume on destroy (default false)" },
+    restart: { kind: "string", description: "container restart policy (default unless-stopped)" },
+};
+
+const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList"> = {
+    mode: "string",
+    dnsNames: "stringList",
+    ipAddresses: "stringList",
+    validityHours: "integer",
+    caValidityHours: "integer",
+    earlyRenewalHours: "integer",
+    certificatePem: "string",
+    privateKeyPem: "string",
+    caCertificatePem: "string",
+};
+
+/** Stack settings, plain; the stack program marks passwords and keys secret. */
+export type StackSettings = AuthenticatedRegistryArgs & {
+    readonly users: { username: string; password?: string }[];
+    readonly tls?: Omit<TlsMaterialArgs, "domain"> & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
+};
+
+/**
+ * Parses the stack's configuration, as `pulumi.runtime.allConfig()` gives it: keys
+ * `namespace:key`, values strings (objects and lists as JSON). Keys of other namespaces
+ * (providers' `docker:host`, say) are left alone.
+ */
+export function parseStackConfig(all: Record<string, string>, namespace = configNamespace): StackSettings {
+    const values: Record<string, unknown> = {};
+    for (const [fullKey, raw] of Object.entries(all)) {
+        const [ns, key] = splitKey(fullKey);
+        if (ns !== namespace) {
+            continue;
+        }
+        const spec = configSchema[key];
+        const field = `${namespace}:${key}`;
+        if (!spec) {
+            throw new InvalidArgumentError(field, `is not a known setting; expected one of ${Object.keys(configSchema).join(", ")}`);
+        }
+        values[key] = parseValue(field, spec.kind, raw);
+    }
+    for (const [key, spec] of Object.entries(configSchema)) {
+        if (spec.required && values[key] === undefined) {
+            throw new InvalidArgumentError(`${namespace}:${key}`, `is required (${spec.description}); set it with \`pulumi config set ${key} ...\``);
+        }
+    }
+    values.restart = validateRestartPolicy(`${namespace}:restart`, values.restart as string | undefined);
+    return values as unknown as StackSettings;
+}
+
+function splitKey(fullKey: string): [string, string] {
+    const i = fullKey.indexOf(":");
+    return i < 0 ? ["", fullKey] : [fullKey.slice(0, i), fullKey.slice(i + 1)];
+}
+
+function parseValue(field: string, kind: Kind, raw: string): unknown {
+    switch (kind) {
+        case "string":
+            return raw;
+        case "integer":
+            return integer(field, raw);
+        case "boolean":
+            if (raw !== "true" && raw !== "false") {
+                throw new InvalidArgumentError(field, `${JSON.stringify(raw)} is not a boolean; expected true or false`);
+            }
+            return raw === "true";
+        case "stringList":
+            return stringList(field, json(field, raw, "a list of strings"));
+        case "users":
+            return users(field, json(field, raw, "a list of {username, password?} objects"));
+        case "tls":
+            return tlsSettings(field, json(field, raw, "an object such as {mode: generated}"));
+    }
+}
+
+function json(field: string, raw: string, expected: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        throw new InvalidArgumentError(field, `is not structured config; expected ${expected}`);
+    }
+}
+
+function integer(field: string, raw: unknown): number {
+    const text = String(raw);
+    if (!/^-?[0-9]+$/.test(text)) {
+        throw new InvalidArgumentError(field, `${JSON.stringify(text)} is not an integer; expected a whole number`);
+    }
+    return Number(text);
+}
+
+function stringList(field: string, value: unknown): string[] {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+        throw new InvalidArgumentError(field, "is not a list of strings; expected e.g. [localhost, registry.internal]");
+    }
+    return value;
+}
+
+function users(field: string, value: unknown): HtpasswdUser[] {
+    if (!Array.isArray(value)) {
+        throw new InvalidArgumentError(field, "is not a list; expected a list of {username, password?} objects");
+    }
+    return value.map((entry, i) => {
+        const at = `${field}[${i}]`;
+        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+            throw new InvalidArgumentError(at, "is not an object; expected {username: NAME, password?: SECRET}");
+        }
+        for (const key of Object.keys(entry)) {
+            if (key !== "username" && key !== "password") {
+                throw new InvalidArgumentError(`${at}.${key}`, "is not a known user setting; expected username or password");
+            }
+        }
+        const { username, password } = entry as Record<string, unknown>;
+        if (typeof username !== "string") {
+            throw new InvalidArgumentError(`${at}.username`, "is missing or not a string; expected the user's login name");
+        }
+        if (password !== undefined && typeof password !== "string") {
+            throw new InvalidArgumentError(`${at}.password`, "is not a string; set it with `pulumi config set --secret --path 'users[N].password'`");
+        }
+        return password === undefined ? { username } : { username, password };
+    });
+}
+
+function tlsSettings(field: string, value: unknown): Record<string, unknown> {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(field, "is not an object; expected e.g. {mode: generated, ipAddresses: [127.0.0.1]}");
+    }
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value)) {
+        const kind = tlsKeys[key as keyof typeof tlsKeys];
+        const at = `${field}.${key}`;
+        if (!kind) {
+            throw new InvalidArgumentError(at, `is not a known TLS setting; expected one of ${Object.keys(tlsKeys).join(", ")}`);
+        }
+        if (kind === "integer") {
+            out[key] = integer(at, v);
+        } else if (kind === "stringList") {
+            out[key] = stringList(at, v);
+        } else if (typeof v !== "string") {
+            throw new InvalidArgumentError(at, "is not a string");
+        } else {
+            out[key] = v;
+        }
+    }
+    if (out.mode !== undefined && !Object.values(TlsMode).includes(out.mode as TlsMode)) {
+        throw new InvalidArgumentError(`${field}.mode`, `${JSON.stringify(out.mode)} is not a TLS mode; expected generated or supplied`);
+    }
+    return out;
+}
+
+/** Checks the restart policy name, which Docker would otherwise refuse only at `up`. */
+export function validateRestartPolicy(field: string, value: string | undefined): RestartPolicy | undefined {
+    if (value !== undefined && !Object.values(RestartPolicy).includes(value as RestartPolicy)) {
+        throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`);
+    }
+    return value as RestartPolicy | undefined;
+}

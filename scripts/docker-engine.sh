@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Makes sure a Docker engine answers on this machine.
+#
+# - If `docker version` already reaches a daemon, it does nothing.
+# - Otherwise it installs Debian's docker.io (dockerd 20.10, API 1.41) when dockerd is missing,
+#   starts dockerd in the background (there is no systemd here) with its log in
+#   $AUTHREG_CACHE_DIR/dockerd.log, and waits until `docker version` answers.
+#
+# The docker CLI on PATH may be newer than the daemon (e.g. CLI 28 / API 1.50 against 1.41):
+# the CLI, like the Go client the Pulumi docker provider uses, negotiates the API version down
+# when DOCKER_API_VERSION is unset, so nothing is pinned here. Idempotent; safe to re-run.
+#
+# Env: AUTHREG_DOCKERD_TIMEOUT (seconds to wait for the daemon, default 90).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$here/lib.sh"
+
+timeout_s=${AUTHREG_DOCKERD_TIMEOUT:-90}
+mkdir -p "$AUTHREG_CACHE_DIR"
+dockerd_log=$AUTHREG_CACHE_DIR/dockerd.log
+
+daemon_answers() { docker version >/dev/null 2>&1; }
+
+show_versions() {
+  docker version --format \
+    'client {{.Client.Version}} (API {{.Client.APIVersion}}), daemon {{.Server.Version}} (API {{.Server.APIVersion}})' \
+    2>/dev/null || true
+}
+
+command -v docker >/dev/null 2>&1 || NEED_CLI=1
+
+if [[ -z ${NEED_CLI:-} ]] && daemon_answers; then
+  step "docker engine already answers: $(show_versions)"
+  exit 0
+fi
+
+if ! command -v dockerd >/dev/null 2>&1 || [[ -n ${NEED_CLI:-} ]]; then
+  log "Installing Debian's docker.io (dockerd is missing)"
+  [[ $(id -u) == 0 ]] || die "installing docker.io needs root"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_log=$AUTHREG_CACHE_DIR/apt-docker.io.log
+  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends docker.io; } >"$apt_log" 2>&1; then
+    tail -n 30 "$apt_log" >&2
+    die "apt-get install docker.io failed (full log: $apt_log)"
+  fi
+  command -v dockerd >/dev/null 2>&1 || die "docker.io installed but dockerd is not on PATH"
+  # The package's init script may have started a daemon already (invoke-rc.d without systemd).
+  if daemon_answers; then
+    step "docker engine answers after install: $(show_versions)"
+    exit 0
+  fi
+fi
+
+# A dockerd that is already starting (pid file of a live process) is waited for, not doubled.
+running_pid=""
+if [[ -s /var/run/docker.pid ]]; then
+  pid=$(cat /var/run/docker.pid)
+  if kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]]; then
+    running_pid=$pid
+  fi
+fi
+
+if [[ -n $running_pid ]]; then
+  log "dockerd (pid $running_pid) is already running; waiting for it to answer"
+else
+  [[ $(id -u) == 0 ]] || die "starting dockerd needs root"
+  log "Starting dockerd in the background (log: $dockerd_log)"
+  printf '\n---- %s: started by %s\n' "$(date -Is)" "$0" >>"$dockerd_log"
+  # Own session, so the daemon outlives this script and its caller's process group.
+  setsid dockerd >>"$dockerd_log" 2>&1 </dev/null &
+  running_pid=$!
+  step "dockerd pid $running_pid"
+fi
+
+deadline=$((SECONDS + timeout_s))
+until daemon_answers; do
+  if ! kill -0 "$running_pid" 2>/dev/null; then
+    tail -n 40 "$dockerd_log" >&2 || true
+    die "dockerd exited before answering (log above: $dockerd_log)"
+  fi
+  if (( SECONDS >= deadline )); then
+    tail -n 40 "$dockerd_log" >&2 || true
+    die "dockerd did not answer 'docker version' within ${timeout_s}s (log above: $dockerd_log)"
+  fi
+  sleep 1
+done
+step "docker engine answers: $(show_versions)"
