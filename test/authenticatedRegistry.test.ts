@@ -1,0 +1,186 @@
+import * as pulumi from "@pulumi/pulumi";
+import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
+
+beforeAll(installMocks);
+
+type Components = typeof import("../components");
+let components: Components;
+let registry: InstanceType<Components["AuthenticatedRegistry"]>;
+let children: Registration[];
+/** Resource options as each child was created with, captured by a transformation. */
+const options = new Map<string, pulumi.ResourceOptions>();
+
+const top = "authenticated-registry:index:AuthenticatedRegistry";
+const byName = (name: string): Registration => {
+    const found = children.find((c) => c.name === name);
+    if (!found) {
+        throw new Error(`no resource named ${name}; have ${children.map((c) => c.name).join(", ")}`);
+    }
+    return found;
+};
+
+beforeAll(async () => {
+    components = await import("../components");
+    registry = new components.AuthenticatedRegistry("reg", {
+        domain: "localhost",
+        port: 5043,
+        bindAddress: "127.0.0.1",
+        users: [{ username: "alice" }, { username: "bob", password: "correct horse battery staple" }],
+        tls: { ipAddresses: ["127.0.0.1"] },
+        nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+        registryImage: "authenticated-registry/registry:2.8-bookworm",
+    }, {
+        transformations: [(args) => { options.set(args.name, args.opts); return undefined; }],
+    });
+    await valueOf(registry.url);
+    children = await registered();
+});
+
+test("creates exactly the expected resources, each under the right parent", () => {
+    const summary = children.map((c) => [c.type, c.name, parentChain(c)]).sort();
+    const tlsParent = "authenticated-registry:index:TlsMaterial";
+    const credParent = "authenticated-registry:index:HtpasswdCredentials";
+    expect(summary).toEqual(
+        [
+            [top, "reg", ""],
+            ["authenticated-registry:index:TlsMaterial", "reg-tls", top],
+            ["tls:index/privateKey:PrivateKey", "reg-tls-ca-key", tlsParent],
+            ["tls:index/selfSignedCert:SelfSignedCert", "reg-tls-ca", tlsParent],
+            ["tls:index/privateKey:PrivateKey", "reg-tls-server-key", tlsParent],
+            ["tls:index/certRequest:CertRequest", "reg-tls-server-csr", tlsParent],
+            ["tls:index/locallySignedCert:LocallySignedCert", "reg-tls-server", tlsParent],
+            ["authenticated-registry:index:HtpasswdCredentials", "reg-credentials", top],
+            ["random:index/randomPassword:RandomPassword", "reg-credentials-alice-password", credParent],
+            ["random:index/randomBytes:RandomBytes", "reg-credentials-alice-salt", credParent],
+            ["random:index/randomBytes:RandomBytes", "reg-credentials-bob-salt", credParent],
+            ["docker:index/network:Network", "reg-network", top],
+            ["docker:index/volume:Volume", "reg-data", top],
+            ["docker:index/remoteImage:RemoteImage", "reg-nginx-image", top],
+            ["docker:index/remoteImage:RemoteImage", "reg-registry-image", top],
+            ["authenticated-registry:index:RegistryServer", "reg-registry", top],
+            ["random:index/randomPassword:RandomPassword", "reg-registry-http-secret", "authenticated-registry:index:RegistryServer"],
+            ["docker:index/container:Container", "reg-registry-container", "authenticated-registry:index:RegistryServer"],
+            ["authenticated-registry:index:NginxAuthProxy", "reg-nginx", top],
+            ["docker:index/container:Container", "reg-nginx-container", "authenticated-registry:index:NginxAuthProxy"],
+        ].sort(),
+    );
+});
+
+test("components carry no state of their own, so no secret is stored as component state", () => {
+    for (const c of children.filter((c) => !c.custom)) {
+        expect(c.inputs).toEqual({});
+    }
+});
+
+test("the network and the volume have fixed names and the volume is kept on destroy", () => {
+    expect(byName("reg-network").inputs).toEqual({
+        name: "reg-network",
+        driver: "bridge",
+        labels: [{ label: "authenticated-registry.instance", value: "reg" }],
+    });
+    expect(byName("reg-data").inputs).toEqual({
+        name: "reg-data",
+        labels: [{ label: "authenticated-registry.instance", value: "reg" }],
+    });
+    expect(options.get("reg-data")).toMatchObject({ retainOnDelete: true, deleteBeforeReplace: true });
+    expect(options.get("reg-network")).toMatchObject({ deleteBeforeReplace: true });
+});
+
+test("containers with fixed names and ports are deleted before they are replaced", () => {
+    for (const container of ["reg-nginx-container", "reg-registry-container"]) {
+        expect(options.get(container)).toMatchObject({ deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"] });
+    }
+});
+
+test("images are the configured references, kept on the host", () => {
+    expect(byName("reg-nginx-image").inputs).toEqual({ name: "authenticated-registry/nginx:1.22-bookworm", keepLocally: true });
+    expect(byName("reg-registry-image").inputs).toEqual({ name: "authenticated-registry/registry:2.8-bookworm", keepLocally: true });
+});
+
+test("the registry keeps data on the volume at /data, reachable only as registry:5000 on the network", () => {
+    const inputs = byName("reg-registry-container").inputs;
+    expect(inputs.name).toBe("reg-registry");
+    expect(inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(isSecretInput(inputs.envs)).toBe(true);
+    expect(plain(inputs.envs)).toEqual(["REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data", expect.stringMatching(/^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{32,}$/)]);
+    expect(inputs.volumes).toEqual([{ volumeName: "reg-data", containerPath: "/data" }]);
+    expect(inputs.networksAdvanced).toEqual([{ name: "reg-network", aliases: ["registry"] }]);
+    expect(inputs.ports).toEqual([]);
+    expect(inputs.restart).toBe("unless-stopped");
+    expect(inputs.healthcheck).toEqual({
+        tests: ["CMD", "wget", "-q", "--spider", "http://127.0.0.1:5000/"],
+        interval: "10s",
+        timeout: "5s",
+        retries: 3,
+        startPeriod: "5s",
+    });
+    expect(inputs.wait).toBe(true);
+    expect(inputs.logDriver).toBe("json-file");
+    expect(inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+});
+
+test("nginx publishes 443 on the bind address and gets its files as uploads with safe modes", async () => {
+    const inputs = byName("reg-nginx-container").inputs;
+    const { renderNginxConfig, emptyDefaultSite } = components;
+    expect(inputs.name).toBe("reg-nginx");
+    expect(inputs.ports).toEqual([{ internal: 443, external: 5043, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(inputs.networksAdvanced).toEqual([{ name: "reg-network" }]);
+    expect(inputs.restart).toBe("unless-stopped");
+    expect(inputs.healthcheck.tests).toEqual([
+        "CMD", "curl", "--fail", "--silent", "--insecure", "--output", "/dev/null", "https://127.0.0.1:443/healthz",
+    ]);
+    expect(isSecretInput(inputs.uploads)).toBe(true);
+    const uploads = plain(inputs.uploads) as { file: string; content: string; permissions: string }[];
+    expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
+        ["/etc/nginx/conf.d/registry.conf", "0644"],
+        ["/etc/nginx/conf.d/default.conf", "0644"],
+        ["/etc/nginx/conf.d/registry.password", "0644"],
+        ["/etc/nginx/conf.d/domain.crt", "0644"],
+        ["/etc/nginx/conf.d/domain.key", "0600"],
+    ]);
+    expect(uploads[0].content).toBe(renderNginxConfig({ serverName: "localhost", realm: "localhost", upstream: "registry:5000", listenPort: 443 }));
+    expect(uploads[1].content).toBe(emptyDefaultSite);
+    expect(uploads[2].content).toBe(await valueOf(registry.htpasswd));
+    expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-server\n-----END CERTIFICATE-----\n");
+    expect(uploads[4].content).toBe("-----BEGIN PRIVATE KEY-----\nreg-tls-server-key\n-----END PRIVATE KEY-----\n");
+    expect(inputs.labels).toEqual([
+        { label: "authenticated-registry.instance", value: "reg-nginx" },
+        { label: "authenticated-registry.role", value: "proxy" },
+        { label: "authenticated-registry.upstream-container", value: "reg-registry-container-id" },
+    ]);
+});
+
+test("the server certificate covers the domain and the extra addresses, signed by the generated CA", () => {
+    expect(byName("reg-tls-server-csr").inputs).toMatchObject({
+        subject: { commonName: "localhost", organization: "authenticated-registry" },
+        dnsNames: ["localhost"],
+        ipAddresses: ["127.0.0.1"],
+    });
+    expect(byName("reg-tls-ca").inputs).toMatchObject({ isCaCertificate: true, validityPeriodHours: 87600, allowedUses: ["cert_signing", "crl_signing"] });
+    expect(byName("reg-tls-server").inputs).toMatchObject({
+        validityPeriodHours: 8760,
+        earlyRenewalHours: 720,
+        allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+        caCertPem: "-----BEGIN CERTIFICATE-----\nreg-tls-ca\n-----END CERTIFICATE-----\n",
+    });
+    expect(byName("reg-credentials-alice-password").inputs).toEqual({ length: 32, special: false });
+    expect(byName("reg-credentials-alice-salt").inputs).toEqual({ length: 16 });
+});
+
+test("outputs: address, CA, names, and secrets marked secret", async () => {
+    expect(await valueOf(registry.url)).toBe("https://localhost:5043");
+    expect(await valueOf(registry.host)).toBe("localhost:5043");
+    expect(await valueOf(registry.port)).toBe(5043);
+    expect(await valueOf(registry.caCertificatePem)).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-ca\n-----END CERTIFICATE-----\n");
+    expect(await valueOf(registry.networkName)).toBe("reg-network");
+    expect(await valueOf(registry.volumeName)).toBe("reg-data");
+    expect(await valueOf(registry.proxyContainerName)).toBe("reg-nginx");
+    expect(await valueOf(registry.registryContainerName)).toBe("reg-registry");
+    const passwords = await valueOf(registry.passwords);
+    expect(Object.keys(passwords)).toEqual(["alice", "bob"]);
+    expect(passwords.bob).toBe("correct horse battery staple");
+    expect(passwords.alice).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(await pulumi.isSecret(registry.passwords)).toBe(true);
+    expect(await pulumi.isSecret(registry.htpasswd)).toBe(true);
+    expect(await pulumi.isSecret(registry.caCertificatePem)).toBe(false);
+});

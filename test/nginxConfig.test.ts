@@ -1,0 +1,98 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { healthPath, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { run } from "./tools";
+
+const options = { serverName: "registry.example.com", realm: "registry.example.com", upstream: "registry:5000", listenPort: 443 };
+const golden = path.join(__dirname, "golden", "registry.conf");
+
+test("renders the golden registry.conf", () => {
+    expect(renderNginxConfig(options)).toBe(fs.readFileSync(golden, "utf8"));
+});
+
+test("is deterministic", () => {
+    expect(renderNginxConfig({ ...options })).toBe(renderNginxConfig(options));
+});
+
+describe("keeps the seed's directives and fixes its defects", () => {
+    const config = renderNginxConfig(options);
+    const lines = config.split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+    const has = (line: string) => expect(lines).toContain(line);
+
+    test("TLS 1.2 and 1.3 only, with the certificate and key where the seed mounts them", () => {
+        has("listen 443 ssl;");
+        has("ssl_protocols TLSv1.2 TLSv1.3;");
+        has(`ssl_certificate ${nginxPaths.certificate};`);
+        has(`ssl_certificate_key ${nginxPaths.privateKey};`);
+        expect(config).not.toMatch(/TLSv1(\.1)? |SSLv/);
+    });
+
+    test("the API-version header is added once, only where the registry did not send it", () => {
+        expect(lines.filter((l) => l.startsWith("add_header"))).toHaveLength(1);
+        has("add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;");
+        has("map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {");
+        has("'' 'registry/2.0';");
+    });
+
+    test("large layers stream: no body limit, chunked, no buffering, HTTP/1.1 upstream", () => {
+        for (const line of [
+            "client_max_body_size 0;",
+            "chunked_transfer_encoding on;",
+            "proxy_request_buffering off;",
+            "proxy_buffering off;",
+            "proxy_http_version 1.1;",
+            "proxy_read_timeout 900;",
+        ]) {
+            has(line);
+        }
+    });
+
+    test("basic auth from the htpasswd file, old clients refused, forwarding headers set", () => {
+        has('auth_basic "registry.example.com";');
+        has(`auth_basic_user_file ${nginxPaths.htpasswd};`);
+        has('if ($http_user_agent ~ "^(docker\\/1\\.(3|4|5(?!\\.[0-9]-dev))|Go ).*$" ) {');
+        has("return 404;");
+        has("proxy_set_header Host $http_host; # required for docker client's sake");
+        has("proxy_set_header X-Real-IP $remote_addr; # pass on real client's IP");
+        has("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+        has("proxy_set_header X-Forwarded-Proto $scheme;");
+        has("server registry:5000;");
+        has("proxy_pass http://docker-registry;");
+        has(`location = ${healthPath} {`);
+    });
+});
+
+test("the real nginx accepts it, loaded from where the container reads it", () => {
+    // nginx -t opens the certificate, key and password file and resolves the upstream host, so
+    // it runs in a private mount namespace where /etc/nginx/conf.d holds exactly what the
+    // container gets and /etc/hosts knows `registry`, the name Docker's network provides.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nginx-t-"));
+    const confd = path.join(dir, "conf.d");
+    fs.mkdirSync(confd);
+    fs.writeFileSync(path.join(confd, "registry.conf"), renderNginxConfig(options));
+    const openssl = run("openssl", [
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+        "-subj", "/CN=registry.example.com", "-addext", "subjectAltName=DNS:registry.example.com",
+        "-keyout", path.join(confd, "domain.key"), "-out", path.join(confd, "domain.crt"),
+    ]);
+    expect({ status: openssl.status, stderr: openssl.status === 0 ? "" : openssl.stderr }).toEqual({ status: 0, stderr: "" });
+    fs.writeFileSync(path.join(confd, "registry.password"), run("htpasswd", ["-nbB", "user", "secret"]).stdout);
+    fs.writeFileSync(path.join(dir, "hosts"), "127.0.0.1 localhost\n127.0.0.1 registry\n");
+    fs.writeFileSync(
+        path.join(dir, "nginx.conf"),
+        `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  include /etc/nginx/conf.d/*.conf;\n}\n`,
+    );
+    const script = [
+        "set -e",
+        `mkdir -p ${nginxPaths.directory}`,
+        `mount --bind ${confd} ${nginxPaths.directory}`,
+        `mount --bind ${dir}/hosts /etc/hosts`,
+        `nginx -t -c ${dir}/nginx.conf`,
+    ].join("\n");
+    const result = run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script]);
+    expect(result.stderr).toContain("syntax is ok");
+    expect(result.stderr).toContain("test is successful");
+    expect(result.status).toBe(0);
+    fs.rmSync(dir, { recursive: true, force: true });
+});
