@@ -1,11 +1,11 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RestartPolicy } from "./containerSettings";
-import { HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
+import { checkHtpasswdArgs, HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
-import { NginxAuthProxy } from "./nginxAuthProxy";
-import { RegistryServer } from "./registryServer";
-import { TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
+import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
+import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
+import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
 import { validateImageReference } from "./validation";
 
 /** Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old. */
@@ -106,16 +106,17 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
 
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
-        const [nginxImageRef, registryImageRef] = checkNow(
-            this,
-            () =>
-                [
-                    validateImageReference("nginxImage", args.nginxImage ?? defaultImages.nginx),
-                    validateImageReference("registryImage", args.registryImage ?? defaultImages.registry),
-                ] as const,
-        );
-        // Children check their own arguments in the constructor; build the ones without a
-        // Docker footprint first so that a refusal leaves nothing on the host.
+        // Every argument is checked before the first child exists, so a refusal creates nothing.
+        const [nginxImageRef, registryImageRef] = checkNow(this, () => {
+            checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
+            checkHtpasswdArgs(args);
+            checkRegistryServerArgs(args);
+            checkNginxAuthProxyArgs(args);
+            return [
+                validateImageReference("nginxImage", args.nginxImage ?? defaultImages.nginx),
+                validateImageReference("registryImage", args.registryImage ?? defaultImages.registry),
+            ] as const;
+        });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
         const credentials = new HtpasswdCredentials(`${name}-credentials`, { users: args.users, bcryptCost: args.bcryptCost }, { parent: this });
 

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { describe, InvalidArgumentError } from "./validation";
 
 /** When Docker restarts a container; the docker provider's own default is "no". */
 export const RestartPolicy = {
@@ -13,6 +14,14 @@ export const RestartPolicy = {
     UnlessStopped: "unless-stopped",
 } as const;
 export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
+
+/** A restart policy Docker knows; Docker itself would refuse others only at `pulumi up`. */
+export function validateRestartPolicy(field: string, value: unknown): RestartPolicy {
+    if (!Object.values(RestartPolicy).includes(value as RestartPolicy)) {
+        throw new InvalidArgumentError(field, `${describe(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`);
+    }
+    return value as RestartPolicy;
+}
 
 /** The restart policy both containers use unless told otherwise. */
 export const defaultRestartPolicy: RestartPolicy = RestartPolicy.UnlessStopped;

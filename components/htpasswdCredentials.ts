@@ -43,6 +43,21 @@ export function htpasswdLine(username: string, password: string, salt: Buffer, c
 }
 
 /**
+ * Checks {@link HtpasswdCredentialsArgs} without creating anything: names, cost, and every
+ * password given as plain text. Passwords that are still Outputs are checked as they resolve.
+ */
+export function checkHtpasswdArgs(args: HtpasswdCredentialsArgs): { usernames: string[]; cost: number } {
+    const users = args.users ?? [];
+    const usernames = validateUsernames("users", users.map((u) => u.username));
+    users.forEach((user, i) => {
+        if (typeof user.password === "string" || (user.password !== undefined && typeof user.password !== "object")) {
+            validatePassword(`users[${i}].password`, user.password);
+        }
+    });
+    return { usernames, cost: validateBcryptCost("bcryptCost", args.bcryptCost ?? defaultBcryptCost) };
+}
+
+/**
  * A bcrypt htpasswd file for nginx's `auth_basic_user_file`, and the users' passwords.
  *
  * bcrypt draws a random salt on every call, which would rewrite the file (and replace the
@@ -59,13 +74,9 @@ export class HtpasswdCredentials extends pulumi.ComponentResource {
 
     constructor(name: string, args: HtpasswdCredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("HtpasswdCredentials"), name, {}, opts);
-        const users = args.users ?? [];
-        const [usernames, cost] = checkNow(
-            this,
-            () => [validateUsernames("users", users.map((u) => u.username)), validateBcryptCost("bcryptCost", args.bcryptCost ?? defaultBcryptCost)] as const,
-        );
+        const { usernames, cost } = checkNow(this, () => checkHtpasswdArgs(args));
 
-        const entries = users.map((user, i) => {
+        const entries = args.users.map((user, i) => {
             const username = usernames[i];
             const password =
                 user.password === undefined

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy, validateRestartPolicy } from "./containerSettings";
 import { checkNow, typeToken } from "./inputs";
 import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
 import { validateDomain, validateIpAddress, validatePort } from "./validation";
@@ -53,6 +53,18 @@ export interface NginxAuthProxyArgs {
 }
 
 /**
+ * Checks {@link NginxAuthProxyArgs} without creating anything; returns them with defaults.
+ */
+export function checkNginxAuthProxyArgs(args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart">) {
+    return {
+        domain: validateDomain("domain", args.domain),
+        port: validatePort("port", args.port ?? 5043),
+        bindAddress: validateIpAddress("bindAddress", args.bindAddress ?? "0.0.0.0"),
+        restart: validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy),
+    };
+}
+
+/**
  * nginx terminating TLS (1.2 and 1.3) and enforcing basic auth from a bcrypt htpasswd file in
  * front of the registry. Its config, htpasswd, certificate and key go into the container as
  * uploads under `/etc/nginx/conf.d`, where the seed mounts them; the key is readable by root only.
@@ -69,15 +81,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
-        const [domain, port, bindAddress] = checkNow(
-            this,
-            () =>
-                [
-                    validateDomain("domain", args.domain),
-                    validatePort("port", args.port ?? 5043),
-                    validateIpAddress("bindAddress", args.bindAddress ?? "0.0.0.0"),
-                ] as const,
-        );
+        const { domain, port, bindAddress, restart } = checkNow(this, () => checkNginxAuthProxyArgs(args));
         const config = renderNginxConfig({ serverName: domain, realm: domain, upstream: args.upstream, listenPort: proxyListenPort });
 
         const labels = componentLabels(name, "proxy");
@@ -101,7 +105,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                     { file: nginxPaths.certificate, content: args.certificatePem, permissions: "0644" },
                     { file: nginxPaths.privateKey, content: pulumi.secret(args.privateKeyPem), permissions: "0600" },
                 ],
-                restart: args.restart ?? defaultRestartPolicy,
+                restart,
                 healthcheck: healthCheck(["curl", "--fail", "--silent", "--insecure", "--output", "/dev/null", `https://127.0.0.1:${proxyListenPort}${healthPath}`]),
                 wait: true,
                 waitTimeout: 60,

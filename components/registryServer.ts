@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy, validateRestartPolicy } from "./containerSettings";
 import { checkNow, typeToken } from "./inputs";
 import { validateLoopbackAddress, validatePort } from "./validation";
 
@@ -47,6 +47,29 @@ export interface RegistryServerArgs {
 }
 
 /**
+ * Checks {@link RegistryServerArgs} without creating anything; returns the published ports
+ * (none unless `directAccessPort` is set, and then only on loopback).
+ */
+export function checkRegistryServerArgs(
+    args: Pick<RegistryServerArgs, "directAccessPort" | "directAccessAddress" | "restart">,
+): { ports: docker.types.input.ContainerPort[]; restart: RestartPolicy } {
+    const restart = validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy);
+    if (args.directAccessPort === undefined) {
+        if (args.directAccessAddress !== undefined) {
+            validateLoopbackAddress("directAccessAddress", args.directAccessAddress);
+        }
+        return { ports: [], restart };
+    }
+    const port = {
+        internal: registryPort,
+        external: validatePort("directAccessPort", args.directAccessPort),
+        ip: validateLoopbackAddress("directAccessAddress", args.directAccessAddress ?? "127.0.0.1"),
+        protocol: "tcp",
+    };
+    return { ports: [port], restart };
+}
+
+/**
  * The distribution registry container: data on a named volume at `/data`, reachable by the
  * proxy as `registry:5000` on a private network, and published nowhere unless asked.
  */
@@ -60,22 +83,7 @@ export class RegistryServer extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("RegistryServer"), name, {}, opts);
-        const ports = checkNow(this, () => {
-            if (args.directAccessPort === undefined) {
-                if (args.directAccessAddress !== undefined) {
-                    validateLoopbackAddress("directAccessAddress", args.directAccessAddress);
-                }
-                return [];
-            }
-            return [
-                {
-                    internal: registryPort,
-                    external: validatePort("directAccessPort", args.directAccessPort),
-                    ip: validateLoopbackAddress("directAccessAddress", args.directAccessAddress ?? "127.0.0.1"),
-                    protocol: "tcp",
-                },
-            ];
-        });
+        const { ports, restart } = checkNow(this, () => checkRegistryServerArgs(args));
         const alias = args.networkAlias ?? "registry";
 
         // Every replica and every restart must share one secret, or uploads in flight fail
@@ -91,7 +99,7 @@ export class RegistryServer extends pulumi.ComponentResource {
                 volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
                 networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
                 ports,
-                restart: args.restart ?? defaultRestartPolicy,
+                restart,
                 healthcheck: healthCheck(["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`]),
                 wait: true,
                 waitTimeout: 60,

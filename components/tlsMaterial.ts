@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as net from "net";
 import * as tls from "@pulumi/tls";
-import { checked, checkNow, typeToken } from "./inputs";
-import { checkSuppliedTls } from "./suppliedTls";
+import { checkNow, typeToken } from "./inputs";
+import { checkSuppliedTls, SuppliedTls } from "./suppliedTls";
 import { InvalidArgumentError, validateDnsNames, validateDomain, validateHours, validateIpAddress } from "./validation";
 
 /** Where the proxy's certificate comes from. */
@@ -60,6 +61,81 @@ export interface TlsMaterialArgs {
     readonly caCertificatePem?: pulumi.Input<string>;
 }
 
+/** Arguments of {@link TlsMaterial} after checking, with defaults filled in. */
+export type CheckedTlsArgs =
+    | {
+          readonly mode: typeof TlsMode.Generated;
+          readonly domain: string;
+          readonly dnsNames: string[];
+          readonly ipAddresses: string[];
+          readonly validityHours: number;
+          readonly caValidityHours: number;
+          readonly earlyRenewalHours: number;
+      }
+    | {
+          readonly mode: typeof TlsMode.Supplied;
+          readonly domain: string;
+          /** Checked now when all of it is plain text; otherwise checked as it resolves. */
+          readonly material: pulumi.Output<SuppliedTls> | SuppliedTls;
+      };
+
+const generatedOnly = ["dnsNames", "ipAddresses", "validityHours", "caValidityHours", "earlyRenewalHours"] as const;
+const suppliedOnly = ["certificatePem", "privateKeyPem", "caCertificatePem"] as const;
+
+/**
+ * Checks {@link TlsMaterialArgs} without creating anything. `prefix` names the fields as the
+ * caller knows them (`tls.` inside {@link AuthenticatedRegistry}). Supplied material that is
+ * plain text is checked here; material that is still an Output is checked as it resolves.
+ */
+export function checkTlsMaterialArgs(args: TlsMaterialArgs, prefix = ""): CheckedTlsArgs {
+    const domain = validateDomain("domain", args.domain);
+    const mode = args.mode ?? TlsMode.Generated;
+    if (mode === TlsMode.Generated) {
+        for (const field of suppliedOnly) {
+            if (args[field] !== undefined) {
+                throw new InvalidArgumentError(`${prefix}${field}`, 'is only used with mode "supplied"; remove it or set the mode');
+            }
+        }
+        return {
+            mode,
+            domain,
+            dnsNames: validateDnsNames(`${prefix}dnsNames`, args.dnsNames ?? []),
+            ipAddresses: (args.ipAddresses ?? []).map((ip, i) => validateIpAddress(`${prefix}ipAddresses[${i}]`, ip)),
+            validityHours: validateHours(`${prefix}validityHours`, args.validityHours ?? 8760),
+            caValidityHours: validateHours(`${prefix}caValidityHours`, args.caValidityHours ?? 87600),
+            earlyRenewalHours: validateHours(`${prefix}earlyRenewalHours`, args.earlyRenewalHours ?? 720),
+        };
+    }
+    if (mode !== TlsMode.Supplied) {
+        throw new InvalidArgumentError(`${prefix}mode`, `${JSON.stringify(mode)} is not a TLS mode; expected "generated" or "supplied"`);
+    }
+    for (const field of generatedOnly) {
+        if (args[field] !== undefined) {
+            throw new InvalidArgumentError(`${prefix}${field}`, 'is only used with mode "generated"; a supplied certificate carries its own');
+        }
+    }
+    for (const field of ["certificatePem", "privateKeyPem"] as const) {
+        if (args[field] === undefined) {
+            throw new InvalidArgumentError(`${prefix}${field}`, 'is required with mode "supplied"; expected PEM text');
+        }
+    }
+    const check = ([certificatePem, privateKeyPem, caCertificatePem]: unknown[]) =>
+        checkSuppliedTls({
+            domain,
+            certificatePem,
+            privateKeyPem,
+            caCertificatePem,
+            fields: {
+                certificatePem: `${prefix}certificatePem`,
+                privateKeyPem: `${prefix}privateKeyPem`,
+                caCertificatePem: `${prefix}caCertificatePem`,
+            },
+        });
+    const pieces = [args.certificatePem, args.privateKeyPem, args.caCertificatePem];
+    const pending = pieces.some((p) => pulumi.Output.isInstance(p) || p instanceof Promise);
+    return { mode, domain, material: pending ? pulumi.all(pieces).apply(check) : check(pieces) };
+}
+
 /**
  * The TLS certificate and key the proxy serves, and the CA certificate clients must trust:
  * generated (a private CA signing a server certificate) or supplied and checked.
@@ -74,16 +150,8 @@ export class TlsMaterial extends pulumi.ComponentResource {
 
     constructor(name: string, args: TlsMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("TlsMaterial"), name, {}, opts);
-        const domain = checkNow(this, () => validateDomain("domain", args.domain));
-        const mode = args.mode ?? TlsMode.Generated;
-        const material =
-            mode === TlsMode.Generated
-                ? this.generate(name, domain, args)
-                : mode === TlsMode.Supplied
-                  ? this.supplied(domain, args)
-                  : checkNow(this, () => {
-                        throw new InvalidArgumentError("tls.mode", `${JSON.stringify(mode)} is not a TLS mode; expected "generated" or "supplied"`);
-                    });
+        const checked = checkNow(this, () => checkTlsMaterialArgs(args));
+        const material = checked.mode === TlsMode.Generated ? this.generate(name, checked) : this.supplied(checked.material);
         this.certificatePem = material.certificatePem;
         this.privateKeyPem = pulumi.secret(material.privateKeyPem);
         this.caCertificatePem = material.caCertificatePem;
@@ -94,22 +162,9 @@ export class TlsMaterial extends pulumi.ComponentResource {
         });
     }
 
-    private generate(name: string, domain: string, args: TlsMaterialArgs): Outputs {
-        const [dnsNames, ipAddresses, validityHours, caValidityHours, earlyRenewalHours] = checkNow(this, () => {
-            for (const field of ["certificatePem", "privateKeyPem", "caCertificatePem"] as const) {
-                if (args[field] !== undefined) {
-                    throw new InvalidArgumentError(`tls.${field}`, 'is only used with tls.mode "supplied"; remove it or set the mode');
-                }
-            }
-            return [
-                validateDnsNames("tls.dnsNames", args.dnsNames ?? []),
-                (args.ipAddresses ?? []).map((ip, i) => validateIpAddress(`tls.ipAddresses[${i}]`, ip)),
-                validateHours("tls.validityHours", args.validityHours ?? 8760),
-                validateHours("tls.caValidityHours", args.caValidityHours ?? 87600),
-                validateHours("tls.earlyRenewalHours", args.earlyRenewalHours ?? 720),
-            ] as const;
-        });
-        const isIp = /^[0-9.]+$|:/.test(domain);
+    private generate(name: string, args: Extract<CheckedTlsArgs, { mode: "generated" }>): Outputs {
+        const { domain, dnsNames, ipAddresses } = args;
+        const isIp = net.isIP(domain) !== 0;
         const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const caCertificate = new tls.SelfSignedCert(
             `${name}-ca`,
@@ -117,7 +172,7 @@ export class TlsMaterial extends pulumi.ComponentResource {
                 privateKeyPem: caKey.privateKeyPem,
                 isCaCertificate: true,
                 subject: { commonName: `${domain} registry CA`, organization: "authenticated-registry" },
-                validityPeriodHours: caValidityHours,
+                validityPeriodHours: args.caValidityHours,
                 allowedUses: ["cert_signing", "crl_signing"],
             },
             { parent: this },
@@ -139,8 +194,8 @@ export class TlsMaterial extends pulumi.ComponentResource {
                 certRequestPem: request.certRequestPem,
                 caPrivateKeyPem: caKey.privateKeyPem,
                 caCertPem: caCertificate.certPem,
-                validityPeriodHours: validityHours,
-                earlyRenewalHours,
+                validityPeriodHours: args.validityHours,
+                earlyRenewalHours: args.earlyRenewalHours,
                 allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
             },
             { parent: this },
@@ -152,39 +207,13 @@ export class TlsMaterial extends pulumi.ComponentResource {
         };
     }
 
-    private supplied(domain: string, args: TlsMaterialArgs): Outputs {
-        checkNow(this, () => {
-            for (const field of ["certificatePem", "privateKeyPem"] as const) {
-                if (args[field] === undefined) {
-                    throw new InvalidArgumentError(`tls.${field}`, 'is required with tls.mode "supplied"; expected PEM text');
-                }
-            }
-            for (const field of ["dnsNames", "ipAddresses", "validityHours", "caValidityHours", "earlyRenewalHours"] as const) {
-                if (args[field] !== undefined) {
-                    throw new InvalidArgumentError(`tls.${field}`, 'is only used with tls.mode "generated"; a supplied certificate carries its own');
-                }
-            }
-        });
-        const pieces: pulumi.Input<string | undefined>[] = [args.certificatePem, args.privateKeyPem, args.caCertificatePem];
-        // Plain text is checked right here, before any child exists; text that is still an
-        // Output (a secret from config, say) is checked as it resolves, during preview too.
-        const pending = pieces.some((p) => pulumi.Output.isInstance(p) || p instanceof Promise);
-        const material = checked(
-            this,
-            pending ? pulumi.all(pieces) : (pieces as (string | undefined)[]),
-            ([certificatePem, privateKeyPem, caCertificatePem]) =>
-                checkSuppliedTls({
-                    domain,
-                    certificatePem,
-                    privateKeyPem,
-                    caCertificatePem,
-                    fields: { certificatePem: "tls.certificatePem", privateKeyPem: "tls.privateKeyPem", caCertificatePem: "tls.caCertificatePem" },
-                }),
-        );
+    private supplied(material: pulumi.Output<SuppliedTls> | SuppliedTls): Outputs {
+        const resolved = pulumi.output(material);
         return {
-            certificatePem: pulumi.unsecret(material.certificatePem),
-            privateKeyPem: material.privateKeyPem,
-            caCertificatePem: pulumi.unsecret(material.caCertificatePem),
+            // Certificates are public; they are secret here only because the key came with them.
+            certificatePem: pulumi.unsecret(resolved.certificatePem),
+            privateKeyPem: resolved.privateKeyPem,
+            caCertificatePem: pulumi.unsecret(resolved.caCertificatePem),
         };
     }
 }

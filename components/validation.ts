@@ -3,10 +3,15 @@
  * names the field and the accepted form, so a bad configuration fails at preview with a message
  * a reviewer can act on. Components turn these into `pulumi.ResourceError`s.
  */
+import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 
-/** A configuration value that was refused; `field` is the argument or config key at fault. */
-export class InvalidArgumentError extends Error {
+/**
+ * A configuration value that was refused; `field` is the argument or config key at fault. It is
+ * a `RunError`, so where it escapes (from an Output being resolved, say) Pulumi reports the
+ * message alone, without a stack trace.
+ */
+export class InvalidArgumentError extends pulumi.RunError {
     constructor(
         public readonly field: string,
         detail: string,

@@ -399,7 +399,7 @@ docker version >/dev/null 2>&1 || die "no Docker engine answers"
 if ! command -v debootstrap >/dev/null 2>&1; then
   log "Installing debootstrap"
   DEBIAN_FRONTEND=noninteractive run_logged "apt-get install debootstrap" "$IMAGES_DIR/apt.log" \
-    sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap' 
+    sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap'
 fi
 
 build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES
