@@ -3,7 +3,7 @@
  * refusal names the config key (`authenticated-registry:port`, `...:users[1].username`) and the
  * accepted form, so a bad `Pulumi.<stack>.yaml` fails `pulumi preview` with nothing created.
  */
-import { AuthenticatedRegistryArgs, HtpasswdUser, InvalidArgumentError, RestartPolicy, TlsMaterialArgs, TlsMode } from "../components";
+import { AuthenticatedRegistryArgs, HtpasswdUser, InvalidArgumentError, TlsMaterialArgs, TlsMode, validateRestartPolicy } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
@@ -69,7 +69,9 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
             throw new InvalidArgumentError(`${namespace}:${key}`, `is required (${spec.description}); set it with \`pulumi config set ${key} ...\``);
         }
     }
-    values.restart = validateRestartPolicy(`${namespace}:restart`, values.restart as string | undefined);
+    if (values.restart !== undefined) {
+        validateRestartPolicy(`${namespace}:restart`, values.restart);
+    }
     return values as unknown as StackSettings;
 }
 
@@ -171,12 +173,4 @@ function tlsSettings(field: string, value: unknown): Record<string, unknown> {
         throw new InvalidArgumentError(`${field}.mode`, `${JSON.stringify(out.mode)} is not a TLS mode; expected generated or supplied`);
     }
     return out;
-}
-
-/** Checks the restart policy name, which Docker would otherwise refuse only at `up`. */
-export function validateRestartPolicy(field: string, value: string | undefined): RestartPolicy | undefined {
-    if (value !== undefined && !Object.values(RestartPolicy).includes(value as RestartPolicy)) {
-        throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`);
-    }
-    return value as RestartPolicy | undefined;
 }

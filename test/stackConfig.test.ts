@@ -1,0 +1,66 @@
+import * as fs from "fs";
+import * as path from "path";
+import { configSchema, parseStackConfig } from "../infra/config";
+
+const ns = "authenticated-registry";
+const minimal = { [`${ns}:domain`]: "localhost", [`${ns}:users`]: JSON.stringify([{ username: "dev" }]) };
+
+test("parses every documented key into typed settings", () => {
+    const settings = parseStackConfig({
+        ...minimal,
+        [`${ns}:port`]: "5043",
+        [`${ns}:bindAddress`]: "127.0.0.1",
+        [`${ns}:users`]: JSON.stringify([{ username: "dev" }, { username: "ci", password: "pw" }]),
+        [`${ns}:bcryptCost`]: "8",
+        [`${ns}:tls`]: JSON.stringify({ mode: "generated", ipAddresses: ["127.0.0.1"], validityHours: 720 }),
+        [`${ns}:nginxImage`]: "nginx:1.28.0",
+        [`${ns}:registryImage`]: "registry:2.8.3",
+        [`${ns}:directAccessPort`]: "5000",
+        [`${ns}:directAccessAddress`]: "127.0.0.1",
+        [`${ns}:dataVolumeName`]: "registry-data",
+        [`${ns}:deleteDataOnDestroy`]: "false",
+        [`${ns}:restart`]: "always",
+        "docker:host": "unix:///var/run/docker.sock",
+    });
+    expect(settings).toEqual({
+        domain: "localhost",
+        port: 5043,
+        bindAddress: "127.0.0.1",
+        users: [{ username: "dev" }, { username: "ci", password: "pw" }],
+        bcryptCost: 8,
+        tls: { mode: "generated", ipAddresses: ["127.0.0.1"], validityHours: 720 },
+        nginxImage: "nginx:1.28.0",
+        registryImage: "registry:2.8.3",
+        directAccessPort: 5000,
+        directAccessAddress: "127.0.0.1",
+        dataVolumeName: "registry-data",
+        deleteDataOnDestroy: false,
+        restart: "always",
+    });
+});
+
+test.each([
+    ["an unknown key", { ...minimal, [`${ns}:prot`]: "5043" }, `${ns}:prot: is not a known setting; expected one of domain, port`],
+    ["a port that is not a number", { ...minimal, [`${ns}:port`]: "https" }, `${ns}:port: "https" is not an integer`],
+    ["a boolean that is not one", { ...minimal, [`${ns}:deleteDataOnDestroy`]: "yes" }, `${ns}:deleteDataOnDestroy: "yes" is not a boolean`],
+    ["a missing domain", { [`${ns}:users`]: minimal[`${ns}:users`] }, `${ns}:domain: is required`],
+    ["missing users", { [`${ns}:domain`]: "localhost" }, `${ns}:users: is required`],
+    ["users that are not a list", { ...minimal, [`${ns}:users`]: "dev" }, `${ns}:users: is not structured config`],
+    ["a user without a name", { ...minimal, [`${ns}:users`]: JSON.stringify([{ password: "x" }]) }, `${ns}:users[0].username: is missing`],
+    ["an unknown user setting", { ...minimal, [`${ns}:users`]: JSON.stringify([{ username: "a", role: "admin" }]) }, `${ns}:users[0].role: is not a known user setting`],
+    ["an unknown TLS setting", { ...minimal, [`${ns}:tls`]: JSON.stringify({ mdoe: "generated" }) }, `${ns}:tls.mdoe: is not a known TLS setting`],
+    ["a TLS mode that does not exist", { ...minimal, [`${ns}:tls`]: JSON.stringify({ mode: "acme" }) }, `${ns}:tls.mode: "acme" is not a TLS mode`],
+    ["IP addresses that are not a list", { ...minimal, [`${ns}:tls`]: JSON.stringify({ ipAddresses: "127.0.0.1" }) }, `${ns}:tls.ipAddresses: is not a list of strings`],
+    ["a restart policy Docker does not know", { ...minimal, [`${ns}:restart`]: "sometimes" }, `${ns}:restart: "sometimes" is not a restart policy`],
+])("refuses %s, naming the key", (_what, config, message) => {
+    expect(() => parseStackConfig(config)).toThrow(message);
+});
+
+test("Pulumi.dev.yaml sets only documented keys, and parses", () => {
+    const yaml = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
+    const keys = [...yaml.matchAll(/^ {2}authenticated-registry:(\w+):/gm)].map((m) => m[1]);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) {
+        expect(Object.keys(configSchema)).toContain(key);
+    }
+});
