@@ -1,0 +1,148 @@
+/**
+ * Drives the real tools for the end-to-end suite: the Pulumi CLI on the project directory with
+ * a local state backend and a throwaway stack, the docker client, curl and openssl. Nothing is
+ * mocked; a missing tool is an error, never a skipped test.
+ */
+import { spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const projectDir = path.resolve(__dirname, "..", "..");
+
+export interface Result {
+    readonly status: number;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs a command to completion; throws if it cannot start at all. */
+export function exec(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): Result {
+    const result = spawnSync(command, args, {
+        cwd: options.cwd ?? projectDir,
+        env: { ...process.env, ...options.env },
+        input: options.input,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+    });
+    if (result.error) {
+        throw new Error(`${command} could not run: ${result.error.message}`);
+    }
+    return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a command and returns its stdout; throws with its output when it fails. */
+export function ok(command: string, args: string[], options: Parameters<typeof exec>[2] = {}): string {
+    const result = exec(command, args, options);
+    if (result.status !== 0) {
+        throw new Error(`${command} ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+    }
+    return result.stdout;
+}
+
+/** A throwaway stack of this project, with its own state directory and config file. */
+export class Stack {
+    readonly name = `e2e-${crypto.randomBytes(3).toString("hex")}`;
+    readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-e2e-"));
+    readonly configFile = path.join(this.workDir, `Pulumi.${this.name}.yaml`);
+    readonly env: NodeJS.ProcessEnv = {
+        PULUMI_BACKEND_URL: `file://${path.join(this.workDir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "end-to-end passphrase",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_SKIP_CONFIRMATIONS: "true",
+        NO_COLOR: "1",
+    };
+
+    constructor() {
+        fs.mkdirSync(path.join(this.workDir, "state"));
+    }
+
+    /** Runs `pulumi ARGS --stack NAME --config-file FILE --non-interactive`. */
+    run(args: string[], input?: string): Result {
+        return exec("pulumi", [...args, "--stack", this.name, "--non-interactive"], { env: this.env, input });
+    }
+
+    /** Like `run`, but a failure throws with the CLI's output. */
+    ok(args: string[], input?: string): string {
+        const result = this.run(args, input);
+        if (result.status !== 0) {
+            throw new Error(`pulumi ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+        }
+        return result.stdout;
+    }
+
+    init(config: string): void {
+        fs.writeFileSync(this.configFile, config);
+        exec("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], { env: this.env });
+    }
+
+    /** `pulumi up`; returns the CLI output. */
+    up(): string {
+        return this.ok(["up", "--yes", "--skip-preview", "--config-file", this.configFile]);
+    }
+
+    preview(extra: string[] = []): Result {
+        return this.run(["preview", "--diff", "--config-file", this.configFile, ...extra]);
+    }
+
+    setConfig(path: string, value: string, secret = false): void {
+        this.ok(["config", "set", "--config-file", this.configFile, "--path", path, ...(secret ? ["--secret"] : []), value]);
+    }
+
+    removeConfig(path: string): void {
+        this.ok(["config", "rm", "--config-file", this.configFile, "--path", path]);
+    }
+
+    /** The stack outputs, secrets included. */
+    outputs(): Record<string, any> {
+        return JSON.parse(this.ok(["stack", "output", "--json", "--show-secrets"]));
+    }
+}
+
+/** The docker client with a private config directory, so logins do not touch the user's. */
+export class DockerClient {
+    readonly configDir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-docker-"));
+
+    run(args: string[], input?: string): Result {
+        return exec("docker", args, { env: { DOCKER_CONFIG: this.configDir, DOCKER_BUILDKIT: "0" }, input });
+    }
+
+    ok(args: string[], input?: string): string {
+        const result = this.run(args, input);
+        if (result.status !== 0) {
+            throw new Error(`docker ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+        }
+        return result.stdout;
+    }
+
+    login(host: string, username: string, password: string): Result {
+        return this.run(["login", host, "--username", username, "--password-stdin"], password);
+    }
+
+    inspect(container: string): any {
+        return JSON.parse(this.ok(["inspect", container]))[0];
+    }
+}
+
+/** One HTTP exchange through curl: status, headers (lower-cased names, every value) and body. */
+export interface HttpAnswer {
+    readonly status: number;
+    readonly headers: Record<string, string[]>;
+    readonly body: string;
+}
+
+/** Requests `url` with curl trusting `caFile`; `args` adds curl options (-u, -A, -X, ...). */
+export function curl(url: string, caFile: string, args: string[] = []): HttpAnswer {
+    const out = ok("curl", ["--silent", "--show-error", "--cacert", caFile, "--dump-header", "-", ...args, url]);
+    const split = out.indexOf("\r\n\r\n");
+    const head = out.slice(0, split).split("\r\n");
+    const headers: Record<string, string[]> = {};
+    for (const line of head.slice(1)) {
+        const i = line.indexOf(":");
+        const name = line.slice(0, i).trim().toLowerCase();
+        (headers[name] ??= []).push(line.slice(i + 1).trim());
+    }
+    return { status: Number(head[0].split(" ")[1]), headers, body: out.slice(split + 4) };
+}
