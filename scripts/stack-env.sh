@@ -1,0 +1,28 @@
+# Sourced with a stack name: puts the toolchain on PATH, points Pulumi at the local state
+# backend, provides the stack's passphrase and selects (or creates) the stack.
+#   source scripts/stack-env.sh [STACK]
+_authreg_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$_authreg_here/lib.sh"
+# shellcheck source=env.sh
+source "$_authreg_here/env.sh"
+_authreg_stack=${1:-dev}
+
+: "${AUTHREG_STATE_DIR:=${XDG_STATE_HOME:-$HOME/.local/state}/authenticated-registry}"
+mkdir -p "$AUTHREG_STATE_DIR"
+export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$AUTHREG_STATE_DIR}
+
+if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
+  _authreg_pass=${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$_authreg_stack.passphrase
+  if [[ ! -s $_authreg_pass ]]; then
+    mkdir -p "$(dirname "$_authreg_pass")"
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$_authreg_pass")
+    step "generated the passphrase of stack $_authreg_stack in $_authreg_pass"
+  fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE=$_authreg_pass
+fi
+
+(cd "$_authreg_here/.." && { pulumi stack select "$_authreg_stack" --non-interactive 2>/dev/null \
+  || pulumi stack init "$_authreg_stack" --secrets-provider passphrase --non-interactive; }) >&2 \
+  || die "could not select or create stack $_authreg_stack in $PULUMI_BACKEND_URL"
+unset _authreg_here _authreg_stack _authreg_pass

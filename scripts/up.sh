@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The main job: brings the dev stack up on this machine's Docker engine.
+#
+#   ./scripts/up.sh [--trust-ca] [STACK]      (STACK defaults to dev)
+#
+# It sets the machine up (scripts/setup.sh), selects or creates the stack in the local state
+# backend, runs `pulumi up`, and prints the registry URL, how to trust its CA and how to read
+# the generated password. --trust-ca also installs the CA for the docker client
+# (/etc/docker/certs.d/HOST:PORT/ca.crt; needs root).
+#
+# State lives in a local file backend ($AUTHREG_STATE_DIR, default ~/.local/state/authenticated-registry),
+# never in Pulumi Cloud. Secrets in it are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE
+# or PULUMI_CONFIG_PASSPHRASE_FILE if you set one, otherwise a random passphrase generated once
+# into ~/.config/authenticated-registry/STACK.passphrase (mode 600). Keep that file: without it
+# the stack's secrets cannot be read.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+trust_ca=false
+stack=dev
+for arg in "$@"; do
+  case $arg in
+    --trust-ca) trust_ca=true ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -*) die "unknown option $arg (expected --trust-ca)" ;;
+    *) stack=$arg ;;
+  esac
+done
+
+"$here/setup.sh"
+# shellcheck source=stack-env.sh
+source "$here/stack-env.sh" "$stack"
+
+log "pulumi up ($stack)"
+pulumi up --yes --stack "$stack"
+
+host=$(pulumi stack output host --stack "$stack")
+url=$(pulumi stack output url --stack "$stack")
+ca_file=$AUTHREG_CACHE_DIR/$stack-ca.crt
+pulumi stack output caCertificatePem --stack "$stack" >"$ca_file"
+if $trust_ca; then
+  log "Trusting the registry CA for the docker client"
+  mkdir -p "/etc/docker/certs.d/$host"
+  cp "$ca_file" "/etc/docker/certs.d/$host/ca.crt"
+fi
+
+users=$(pulumi stack output passwords --show-secrets --json --stack "$stack" | node -e 'console.log(Object.keys(JSON.parse(require("fs").readFileSync(0,"utf8"))).join(" "))')
+cat <<MSG
+
+The registry is up at $url (users: $users).
+
+Trust its CA for the docker client ($( $trust_ca && echo done || echo "or rerun with --trust-ca")):
+  sudo mkdir -p /etc/docker/certs.d/$host
+  sudo cp $ca_file /etc/docker/certs.d/$host/ca.crt
+
+Read a password and log in:
+  source scripts/stack-env.sh $stack
+  pulumi stack output passwords --show-secrets --json
+  docker login $host --username ${users%% *}
+
+Tear it down (the data volume is kept): ./scripts/down.sh $stack
+MSG
