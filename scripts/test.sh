@@ -8,5 +8,6 @@ cd "$here/.."
 # shellcheck source=env.sh
 source "$here/env.sh"
 npm run lint
+"$here/actionlint.sh"
 npm test
 npm run test:e2e
