@@ -1,0 +1,343 @@
+import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
+import { componentLabels, containerOptions } from "../components/containerSettings";
+import { htpasswdLine } from "../components/htpasswdCredentials";
+import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { checkRegistryServerArgs } from "../components/registryServer";
+import {
+    checkBcryptCost,
+    checkCredentialsSecret,
+    checkDataVolumeRetained,
+    checkImagePinned,
+    checkNginxTlsProtocols,
+    checkRegistryPortsLoopback,
+    labelKeys,
+    minimumBcryptCost,
+    nginxDirectives,
+    parseHtpasswd,
+    ResourceView,
+    resourceTypes,
+} from "./rules";
+
+const container = resourceTypes.container;
+const labels = (role: string) => [
+    { label: labelKeys.instance, value: "reg" },
+    { label: labelKeys.role, value: role },
+];
+const registry = (props: Record<string, any> = {}, opts = {}): ResourceView => ({
+    type: container,
+    props: { labels: labels("registry"), ...props },
+    opts,
+});
+
+const config = renderNginxConfig({ serverName: "localhost", realm: "localhost", upstream: "registry:5000", listenPort: 443 });
+const salt = Buffer.alloc(16, 7);
+const cost10 = htpasswdLine("alice", "correct horse battery staple", salt, 10);
+const cost8 = htpasswdLine("bob", "tr0ub4dor&3", salt, 8);
+const uploads = (overrides: Record<string, string | undefined> = {}) => {
+    const files: Record<string, string | undefined> = {
+        [nginxPaths.config]: config,
+        [nginxPaths.defaultSite]: emptyDefaultSite,
+        [nginxPaths.htpasswd]: `${cost10}\n`,
+        [nginxPaths.certificate]: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n",
+        [nginxPaths.privateKey]: "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n",
+        ...overrides,
+    };
+    return Object.entries(files)
+        .filter(([, content]) => content !== undefined)
+        .map(([file, content]) => ({ file, content, permissions: "0644" }));
+};
+const proxy = (props: Record<string, any> = {}, opts = {}): ResourceView => ({
+    type: container,
+    props: { labels: labels("proxy"), uploads: uploads(), ...props },
+    opts,
+});
+const passes = { violations: [] };
+const fails = (...violations: string[]) => ({ violations });
+
+test("the label keys are the ones the components set", () => {
+    expect(componentLabels("reg", "registry")).toEqual(labels("registry"));
+});
+
+describe("registry-port-loopback-only", () => {
+    const why = "the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1";
+
+    test("passes an unpublished registry, and what the component publishes for directAccessPort", () => {
+        expect(checkRegistryPortsLoopback(registry({ ports: [] }))).toEqual(passes);
+        expect(checkRegistryPortsLoopback(registry())).toEqual(passes);
+        const { ports } = checkRegistryServerArgs({ directAccessPort: 5000 });
+        expect(checkRegistryPortsLoopback(registry({ ports }))).toEqual(passes);
+    });
+
+    test.each(["127.0.0.1", "127.1.2.3", "::1"])("passes a port on loopback %s", (ip) => {
+        expect(checkRegistryPortsLoopback(registry({ ports: [{ internal: 5000, external: 5000, ip }] }))).toEqual(passes);
+    });
+
+    test("a port without ip binds 0.0.0.0", () => {
+        expect(checkRegistryPortsLoopback(registry({ ports: [{ internal: 5000, external: 5000 }] }))).toEqual(
+            fails(`ports[0] publishes container port 5000 on 0.0.0.0 (no ip given); ${why}`),
+        );
+        expect(checkRegistryPortsLoopback(registry({ ports: [{ internal: 5000, ip: "" }] }))).toEqual(
+            fails(`ports[0] publishes container port 5000 on 0.0.0.0 (no ip given); ${why}`),
+        );
+    });
+
+    test("names every port on a non-loopback address", () => {
+        const ports = [
+            { internal: 5000, external: 5000, ip: "127.0.0.1" },
+            { internal: 5000, external: 5001, ip: "0.0.0.0" },
+            { internal: 5000, external: 5002, ip: "192.168.1.10" },
+            { internal: 5000, external: 5003, ip: "::" },
+        ];
+        expect(checkRegistryPortsLoopback(registry({ ports }))).toEqual(
+            fails(
+                `ports[1] publishes container port 5000 on 0.0.0.0; ${why}`,
+                `ports[2] publishes container port 5000 on 192.168.1.10; ${why}`,
+                `ports[3] publishes container port 5000 on ::; ${why}`,
+            ),
+        );
+    });
+
+    test("host networking and publishAllPorts expose the registry without a ports entry", () => {
+        expect(checkRegistryPortsLoopback(registry({ networkMode: "host", publishAllPorts: true }))).toEqual(
+            fails(
+                `networkMode "host" puts the registry's port on every host interface; use a bridge network`,
+                `publishAllPorts publishes the registry's exposed ports on 0.0.0.0; publish on loopback with ports[].ip`,
+            ),
+        );
+    });
+
+    test("applies to the registry container only", () => {
+        const everywhere = { ports: [{ internal: 443, external: 5043, ip: "0.0.0.0" }] };
+        const reason = { notApplicable: "only the registry container (label authenticated-registry.role=registry)" };
+        expect(checkRegistryPortsLoopback(proxy(everywhere))).toEqual(reason);
+        expect(checkRegistryPortsLoopback({ type: container, props: everywhere })).toEqual(reason);
+        expect(checkRegistryPortsLoopback({ type: resourceTypes.volume, props: { labels: labels("registry") } })).toEqual(reason);
+    });
+});
+
+describe("nginx-tls-1.2-1.3-only", () => {
+    const withConfig = (text: string) => proxy({ uploads: uploads({ [nginxPaths.config]: text }) });
+
+    test("passes the rendered registry.conf", () => {
+        expect(checkNginxTlsProtocols(proxy())).toEqual(passes);
+    });
+
+    test("accepts quoted and lower-case protocol names, as nginx does", () => {
+        expect(checkNginxTlsProtocols(withConfig(`server { ssl_protocols "TLSv1.3" tlsv1.2; }`))).toEqual(passes);
+    });
+
+    test("refuses older protocols, naming them", () => {
+        expect(checkNginxTlsProtocols(withConfig(config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2 TLSv1.3;")))).toEqual(
+            fails(`${nginxPaths.config}: "ssl_protocols TLSv1.1 TLSv1.2 TLSv1.3" enables TLSv1.1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+        expect(checkNginxTlsProtocols(withConfig("server {\n  ssl_protocols TLSv1.2;\n}\nserver {\n  ssl_protocols SSLv3 TLSv1;\n}\n"))).toEqual(
+            fails(`${nginxPaths.config}: "ssl_protocols SSLv3 TLSv1" enables SSLv3, TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+        expect(checkNginxTlsProtocols(withConfig("ssl_protocols;"))).toEqual(
+            fails(`${nginxPaths.config}: ssl_protocols lists no protocol; list TLSv1.2 and TLSv1.3`),
+        );
+    });
+
+    test("requires an ssl_protocols directive; a commented-out one does not count", () => {
+        const missing = `${nginxPaths.config} has no ssl_protocols directive; nginx would offer its default protocols`;
+        expect(checkNginxTlsProtocols(withConfig(config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "")))).toEqual(fails(missing));
+        expect(checkNginxTlsProtocols(withConfig("server {\n  # ssl_protocols TLSv1.2 TLSv1.3;\n  listen 443 ssl;\n}\n"))).toEqual(fails(missing));
+    });
+
+    test("requires the registry.conf upload", () => {
+        expect(checkNginxTlsProtocols(proxy({ uploads: uploads({ [nginxPaths.config]: undefined }) }))).toEqual(
+            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+        );
+        expect(checkNginxTlsProtocols(proxy({ uploads: undefined }))).toEqual(
+            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+        );
+    });
+
+    test("checks ssl_protocols in every uploaded .conf file", () => {
+        const props = { uploads: uploads({ [nginxPaths.defaultSite]: "server { listen 8443 ssl; ssl_protocols TLSv1 TLSv1.2; }" }) };
+        expect(checkNginxTlsProtocols(proxy(props))).toEqual(
+            fails(`${nginxPaths.defaultSite}: "ssl_protocols TLSv1 TLSv1.2" enables TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+    });
+
+    test("applies to the proxy container only", () => {
+        expect(checkNginxTlsProtocols(registry())).toEqual({ notApplicable: "only the nginx container (label authenticated-registry.role=proxy)" });
+    });
+
+    test("splits directives as nginx does: comments, quotes, blocks", () => {
+        expect(nginxDirectives(`a 1 '2 3';# c;\nb "x\\"y" {c;}d`)).toEqual([
+            { name: "a", args: ["1", "2 3"] },
+            { name: "b", args: ['x"y'] },
+            { name: "c", args: [] },
+            { name: "d", args: [] },
+        ]);
+    });
+});
+
+describe("images-pinned", () => {
+    const image = (name: unknown): ResourceView => ({ type: resourceTypes.remoteImage, props: { name, keepLocally: true } });
+
+    test.each([
+        "nginx:1.28.0",
+        "registry:2.8.3",
+        "authenticated-registry/nginx:1.22-bookworm",
+        "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "nginx:latest@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ])("passes %s", (name) => {
+        expect(checkImagePinned(image(name))).toEqual(passes);
+    });
+
+    test.each(["nginx", "nginx:latest", "localhost:5000/team/app", "NGINX:1.0"])("refuses %s", (name) => {
+        expect(checkImagePinned(image(name))).toEqual(
+            fails(`image "${name}" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`),
+        );
+    });
+
+    test("applies to RemoteImage only", () => {
+        expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({ notApplicable: "only docker RemoteImage resources" });
+    });
+});
+
+describe("data-volume-retained", () => {
+    const volume = (opts: Record<string, unknown>): ResourceView => ({
+        type: resourceTypes.volume,
+        props: { name: "reg-data", labels: [{ label: labelKeys.instance, value: "reg" }] },
+        opts,
+    });
+
+    test("passes a volume retained on delete, or protected", () => {
+        expect(checkDataVolumeRetained(volume({ retainOnDelete: true }))).toEqual(passes);
+        expect(checkDataVolumeRetained(volume({ protect: true }))).toEqual(passes);
+        expect(checkDataVolumeRetained(volume({ protect: true, retainOnDelete: false }))).toEqual(passes);
+    });
+
+    test("refuses a volume deleted with the stack", () => {
+        expect(checkDataVolumeRetained(volume({ retainOnDelete: false, protect: false }))).toEqual(
+            fails("the data volume is deleted with the stack (retainOnDelete is false); set retainOnDelete: true so pushed images survive"),
+        );
+    });
+
+    test("says it cannot decide when the engine does not send retainOnDelete", () => {
+        expect(checkDataVolumeRetained(volume({ protect: false, additionalSecretOutputs: [] }))).toEqual({
+            notApplicable:
+                "the Pulumi engine does not pass retainOnDelete to policy packs, and the volume is not protected; " +
+                "retention is asserted by the component's unit tests instead",
+        });
+    });
+
+    test("applies to the registry's volumes only", () => {
+        const reason = { notApplicable: "only docker volumes labelled authenticated-registry.instance" };
+        expect(checkDataVolumeRetained({ type: resourceTypes.volume, props: { name: "other" }, opts: { retainOnDelete: false } })).toEqual(reason);
+        expect(checkDataVolumeRetained(registry({}, { retainOnDelete: false }))).toEqual(reason);
+    });
+});
+
+describe("credentials-secret", () => {
+    const component = { additionalSecretOutputs: ["uploads", "envs"] };
+
+    test("passes the options the components use", () => {
+        // containerOptions is what both containers are created with.
+        const { additionalSecretOutputs } = containerOptions(undefined as never);
+        expect(checkCredentialsSecret(proxy({}, { additionalSecretOutputs }))).toEqual(passes);
+        expect(checkCredentialsSecret(registry({}, { additionalSecretOutputs }))).toEqual(passes);
+        expect(checkCredentialsSecret(proxy({}, { additionalSecretOutputs: ["uploads"] }))).toEqual(passes);
+        expect(checkCredentialsSecret(registry({}, { additionalSecretOutputs: ["envs"] }))).toEqual(passes);
+        expect(checkCredentialsSecret(proxy({}, component))).toEqual(passes);
+    });
+
+    test("refuses the proxy's uploads and the registry's envs outside additionalSecretOutputs", () => {
+        expect(checkCredentialsSecret(proxy({}, { additionalSecretOutputs: ["envs"] }))).toEqual(
+            fails("uploads holds the htpasswd file and the TLS private key but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted"),
+        );
+        expect(checkCredentialsSecret(registry({}, {}))).toEqual(
+            fails("envs holds REGISTRY_HTTP_SECRET but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted"),
+        );
+    });
+
+    test("applies to the two containers only", () => {
+        const reason = { notApplicable: "only the registry and nginx containers" };
+        expect(checkCredentialsSecret({ type: container, props: { labels: labels("other") }, opts: {} })).toEqual(reason);
+        expect(checkCredentialsSecret({ type: container, props: {}, opts: {} })).toEqual(reason);
+    });
+});
+
+describe("bcrypt-cost-floor", () => {
+    const htpasswd = nginxPaths.htpasswd;
+    const withHtpasswd = (text: string | undefined) => proxy({ uploads: uploads({ [htpasswd]: text }) });
+
+    test("passes entries at the floor, skipping blank lines and comments", () => {
+        expect(checkBcryptCost(proxy(), 10)).toEqual(passes);
+        expect(checkBcryptCost(withHtpasswd(`# users\n\n${cost10}\r\n${cost8}\n`), 8)).toEqual(passes);
+    });
+
+    test("refuses entries below the floor, naming user and cost but not the hash", () => {
+        expect(checkBcryptCost(withHtpasswd(`${cost10}\n${cost8}\n`), 10)).toEqual(
+            fails(`${htpasswd} line 2 (user "bob") has bcrypt cost 8; the minimum is 10`),
+        );
+        expect(checkBcryptCost(proxy(), 12)).toEqual(fails(`${htpasswd} line 1 (user "alice") has bcrypt cost 10; the minimum is 12`));
+    });
+
+    test("refuses entries that are not bcrypt", () => {
+        const text = "carol:$apr1$abcdefgh$0123456789abcdefghijkl\ndave:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\nerin\n";
+        expect(checkBcryptCost(withHtpasswd(text), 10)).toEqual(
+            fails(
+                `${htpasswd} line 1 (user "carol") is not a bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`,
+                `${htpasswd} line 2 (user "dave") is not a bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`,
+                `${htpasswd} line 3 (user "erin") is not a bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`,
+            ),
+        );
+    });
+
+    test("refuses an empty or missing user file", () => {
+        expect(checkBcryptCost(withHtpasswd("# nobody\n"), 10)).toEqual(fails(`${htpasswd} has no entries; expected one user:bcrypt-hash line per user`));
+        expect(checkBcryptCost(withHtpasswd(undefined), 10)).toEqual(
+            fails(`no upload to ${htpasswd}; nginx would have no user file to check passwords against`),
+        );
+    });
+
+    test("applies to the proxy container only", () => {
+        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx container (label authenticated-registry.role=proxy)" });
+    });
+
+    test("parses user:hash lines", () => {
+        expect(parseHtpasswd(`${cost10}\n\n#x\n${cost8}`)).toEqual([
+            { line: 1, username: "alice", bcryptCost: 10 },
+            { line: 4, username: "bob", bcryptCost: 8 },
+        ]);
+    });
+
+    test("the floor comes from the policy config, 10 by default", () => {
+        expect(minimumBcryptCost({})).toBe(10);
+        expect(minimumBcryptCost({ minimumBcryptCost: 12 })).toBe(12);
+        expect(() => minimumBcryptCost({ minimumBcryptCost: 3 })).toThrow("minimumBcryptCost: 3 is not a bcrypt cost; expected an integer from 4 to 31");
+        expect(() => minimumBcryptCost({ minimumBcryptCost: "12" })).toThrow('minimumBcryptCost: "12" is not a bcrypt cost');
+    });
+});
+
+describe("values not known during preview, as the policy SDK presents them", () => {
+    // The engine's sentinel for an unknown string; the SDK's proxy throws when a rule reads one.
+    const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+    const firstPreview = (): ResourceView => ({
+        type: container,
+        props: unknownCheckingProxy({
+            image: unknown,
+            labels: [...labels("proxy"), { label: "authenticated-registry.upstream-container", value: unknown }],
+            ports: [{ internal: 443, external: 5043, ip: "127.0.0.1" }],
+            uploads: uploads({ [nginxPaths.htpasswd]: unknown, [nginxPaths.privateKey]: unknown }),
+        }),
+        opts: { additionalSecretOutputs: ["uploads", "envs"] },
+    });
+
+    test("rules that need only known fields still run", () => {
+        expect(checkNginxTlsProtocols(firstPreview())).toEqual(passes);
+        expect(checkCredentialsSecret(firstPreview())).toEqual(passes);
+        expect(checkRegistryPortsLoopback(firstPreview())).toEqual({
+            notApplicable: "only the registry container (label authenticated-registry.role=registry)",
+        });
+    });
+
+    test("the bcrypt rule reads the unknown htpasswd, so the SDK reports it cannot run during preview", () => {
+        expect(() => checkBcryptCost(firstPreview(), 10)).toThrow(UnknownValueError);
+        expect(() => checkBcryptCost(firstPreview(), 10)).toThrow("string value at .uploads.2.content can't be known during preview");
+    });
+});

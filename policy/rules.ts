@@ -1,0 +1,399 @@
+/**
+ * The rules of the `authenticated-registry` policy pack as pure functions of one resource: its
+ * type, its inputs and the options the engine shows a policy pack. `policies.ts` wires them to
+ * `@pulumi/policy`; here nothing depends on the policy SDK, so every rule is unit-tested with
+ * plain objects.
+ *
+ * How the policy SDK (1.21.0) presents a resource, which these functions rely on:
+ * - Inputs arrive as plain JSON. The engine sends secret inputs marked as secret, but the SDK's
+ *   `validateResource` path unwraps them (`deserializeProperties(..., proxySecrets=false)`), so a
+ *   rule sees secret values in plain text and cannot tell which values were secret.
+ * - Inputs that are not known yet (a preview before a dependency exists) are wrapped so that
+ *   *reading* them throws the SDK's `UnknownValueError`; the SDK then reports an advisory
+ *   "can't run policy ... during preview" instead of running the rule, and the rule runs for real
+ *   when `pulumi up` registers the resource with known inputs. The rules therefore read only the
+ *   fields they need (e.g. a label's value only once its key matched), so an unrelated unknown
+ *   field, such as the proxy's `upstream-container` label on a first preview, does not stop them.
+ * - Options carry `protect`, `ignoreChanges`, `deleteBeforeReplace`, `aliases`, `customTimeouts`,
+ *   `additionalSecretOutputs` and `parent`, but not `retainOnDelete`: neither the engine
+ *   (3.248.0, `AnalyzerResourceOptions`) nor the SDK passes it on.
+ */
+import { nginxPaths } from "../components/nginxConfig";
+import { isLoopback, isPinnedImageReference } from "../components/validation";
+
+/** The Pulumi types the rules look at. */
+export const resourceTypes = {
+    container: "docker:index/container:Container",
+    remoteImage: "docker:index/remoteImage:RemoteImage",
+    volume: "docker:index/volume:Volume",
+} as const;
+
+/**
+ * The label keys `componentLabels` (components/containerSettings.ts) puts on containers and the
+ * components put on the network and volume. Spelled out here rather than imported, because that
+ * module loads the whole `@pulumi/docker` SDK; a unit test keeps the two in step.
+ */
+export const labelKeys = {
+    instance: "authenticated-registry.instance",
+    role: "authenticated-registry.role",
+} as const;
+
+/** The `authenticated-registry.role` values of the two containers. */
+export const roles = { registry: "registry", proxy: "proxy" } as const;
+
+/** The TLS versions nginx may offer. */
+export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
+
+/** The bcrypt cost floor when the policy config sets none; the components' default cost. */
+export const defaultMinimumBcryptCost = 10;
+
+/** What a rule sees of a resource; `props` are its inputs, as the policy SDK presents them. */
+export interface ResourceView {
+    readonly type: string;
+    readonly props: Record<string, any>;
+    readonly opts?: ResourceOptionsView;
+}
+
+/** The resource options a policy pack is shown, plus `retainOnDelete` should an engine send it. */
+export interface ResourceOptionsView {
+    readonly protect?: boolean;
+    readonly additionalSecretOutputs?: readonly string[];
+    /** Not sent by the 3.248.0 engine nor exposed by @pulumi/policy 1.21.0; read if ever present. */
+    readonly retainOnDelete?: boolean;
+}
+
+/** A rule's answer: the resource is none of its business, or these are the violations (none = passes). */
+export type RuleResult = { readonly notApplicable: string } | { readonly violations: readonly string[] };
+
+const notApplicable = (reason: string): RuleResult => ({ notApplicable: reason });
+const checked = (violations: readonly string[]): RuleResult => ({ violations });
+
+/** The value of a docker label (`[{ label, value }]`); reads only the matching entry's value. */
+export function labelValue(labels: unknown, key: string): string | undefined {
+    if (!Array.isArray(labels)) {
+        return undefined;
+    }
+    for (const entry of labels) {
+        if (typeof entry === "object" && entry !== null && entry.label === key) {
+            return typeof entry.value === "string" ? entry.value : undefined;
+        }
+    }
+    return undefined;
+}
+
+/** The role label of a container of this package, or undefined for anything else. */
+export function containerRole(resource: ResourceView): string | undefined {
+    return resource.type === resourceTypes.container ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+}
+
+interface Upload {
+    readonly file: string;
+    /** Reads the content; throws the SDK's UnknownValueError if it is not known yet. */
+    content(): unknown;
+}
+
+/** The container's uploads by file; reading `file` only, so unknown contents are not touched. */
+function uploadsOf(props: Record<string, any>): Upload[] {
+    const uploads = props.uploads;
+    if (!Array.isArray(uploads)) {
+        return [];
+    }
+    return uploads
+        .filter((u) => typeof u === "object" && u !== null && typeof u.file === "string")
+        .map((u) => ({ file: u.file as string, content: () => u.content }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. The registry is published on loopback only.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The registry container answers without authentication, so nothing may reach it from outside
+ * the host: every published port must bind a loopback address (127.0.0.0/8 or ::1). A port with
+ * no `ip` binds 0.0.0.0. Host networking and `publishAllPorts` expose it without a `ports` entry.
+ */
+export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
+    if (containerRole(resource) !== roles.registry) {
+        return notApplicable("only the registry container (label authenticated-registry.role=registry)");
+    }
+    const { props } = resource;
+    const violations: string[] = [];
+    const ports: unknown[] = Array.isArray(props.ports) ? props.ports : [];
+    ports.forEach((port: any, i) => {
+        const ip = typeof port?.ip === "string" && port.ip !== "" ? port.ip : undefined;
+        if (ip === undefined || !isLoopback(ip)) {
+            const where = ip === undefined ? "0.0.0.0 (no ip given)" : ip;
+            violations.push(
+                `ports[${i}] publishes container port ${port?.internal} on ${where}; the registry answers without ` +
+                    `authentication, so it may only be published on 127.0.0.0/8 or ::1`,
+            );
+        }
+    });
+    if (props.networkMode === "host") {
+        violations.push(`networkMode "host" puts the registry's port on every host interface; use a bridge network`);
+    }
+    if (props.publishAllPorts === true) {
+        violations.push(`publishAllPorts publishes the registry's exposed ports on 0.0.0.0; publish on loopback with ports[].ip`);
+    }
+    return checked(violations);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. nginx offers TLS 1.2 and 1.3 only.
+// ---------------------------------------------------------------------------------------------
+
+/** A directive of an nginx config: its name and arguments, quotes removed, comments skipped. */
+export interface NginxDirective {
+    readonly name: string;
+    readonly args: readonly string[];
+}
+
+/**
+ * Splits nginx configuration into simple directives (`name args...;`), following nginx's lexer
+ * closely enough for the rules: `#` comments, single and double quotes with backslash escapes,
+ * and `{`/`}` ending a directive. Block directives (`server {`) are returned without args' block.
+ */
+export function nginxDirectives(text: string): NginxDirective[] {
+    const directives: NginxDirective[] = [];
+    let words: string[] = [];
+    let word = "";
+    let inWord = false;
+    const endWord = () => {
+        if (inWord) {
+            words.push(word);
+        }
+        word = "";
+        inWord = false;
+    };
+    const endDirective = () => {
+        endWord();
+        if (words.length > 0) {
+            directives.push({ name: words[0], args: words.slice(1) });
+        }
+        words = [];
+    };
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (c === "#" && !inWord) {
+            while (i < text.length && text[i] !== "\n") {
+                i++;
+            }
+        } else if (c === '"' || c === "'") {
+            inWord = true;
+            for (i++; i < text.length && text[i] !== c; i++) {
+                if (text[i] === "\\" && i + 1 < text.length) {
+                    i++;
+                }
+                word += text[i];
+            }
+        } else if (c === ";" || c === "{" || c === "}") {
+            endDirective();
+        } else if (/\s/.test(c)) {
+            endWord();
+        } else {
+            inWord = true;
+            word += c;
+        }
+    }
+    endDirective();
+    return directives;
+}
+
+/**
+ * The proxy's `registry.conf` upload must contain at least one `ssl_protocols` directive, and
+ * every `ssl_protocols` in any uploaded `.conf` file may list only TLSv1.2 and TLSv1.3 (nginx
+ * compares the names without regard to case). Without the directive nginx uses its build's
+ * default, which for nginx before 1.23.4 includes TLSv1 and TLSv1.1.
+ */
+export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
+    if (containerRole(resource) !== roles.proxy) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    }
+    const uploads = uploadsOf(resource.props);
+    const violations: string[] = [];
+    const allowed = new Set(allowedTlsProtocols.map((p) => p.toLowerCase()));
+    let registryConf: "missing" | "unreadable" | number = "missing";
+    for (const upload of uploads.filter((u) => u.file.endsWith(".conf"))) {
+        const content = upload.content();
+        const isRegistryConf = upload.file === nginxPaths.config;
+        if (typeof content !== "string") {
+            if (isRegistryConf) {
+                registryConf = "unreadable";
+            }
+            continue;
+        }
+        const directives = nginxDirectives(content).filter((d) => d.name === "ssl_protocols");
+        if (isRegistryConf) {
+            registryConf = directives.length;
+        }
+        for (const directive of directives) {
+            const refused = directive.args.filter((p) => !allowed.has(p.toLowerCase()));
+            if (directive.args.length === 0) {
+                violations.push(`${upload.file}: ssl_protocols lists no protocol; list TLSv1.2 and TLSv1.3`);
+            } else if (refused.length > 0) {
+                violations.push(
+                    `${upload.file}: "ssl_protocols ${directive.args.join(" ")}" enables ${refused.join(", ")}; ` +
+                        `only TLSv1.2 and TLSv1.3 are allowed`,
+                );
+            }
+        }
+    }
+    if (registryConf === "missing") {
+        violations.push(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`);
+    } else if (registryConf === "unreadable") {
+        violations.push(`${nginxPaths.config} has no text content; its ssl_protocols cannot be checked`);
+    } else if (registryConf === 0) {
+        violations.push(`${nginxPaths.config} has no ssl_protocols directive; nginx would offer its default protocols`);
+    }
+    return checked(violations);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Images are pinned.
+// ---------------------------------------------------------------------------------------------
+
+/** A pulled image names a tag other than `latest`, or a digest (components/validation.ts). */
+export function checkImagePinned(resource: ResourceView): RuleResult {
+    if (resource.type !== resourceTypes.remoteImage) {
+        return notApplicable("only docker RemoteImage resources");
+    }
+    const name = resource.props.name;
+    if (typeof name !== "string" || !isPinnedImageReference(name)) {
+        return checked([
+            `image ${JSON.stringify(name)} is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`,
+        ]);
+    }
+    return checked([]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. The data volume is retained.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The registry's data volume (a volume labelled `authenticated-registry.instance`) must survive
+ * `pulumi destroy` and replacement. `retainOnDelete: true` is checked whenever the engine sends
+ * it; `protect: true` (which refuses the delete outright) also satisfies the rule. The 3.248.0
+ * engine does not send `retainOnDelete` to policy packs, so for an unprotected volume the rule
+ * cannot decide and says so (not applicable) instead of passing or failing silently; the
+ * component's unit tests assert the option (test/authenticatedRegistry.test.ts).
+ */
+export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
+    if (resource.type !== resourceTypes.volume || labelValue(resource.props.labels, labelKeys.instance) === undefined) {
+        return notApplicable("only docker volumes labelled authenticated-registry.instance");
+    }
+    const opts = resource.opts ?? {};
+    if (opts.retainOnDelete === false && opts.protect !== true) {
+        return checked([`the data volume is deleted with the stack (retainOnDelete is false); set retainOnDelete: true so pushed images survive`]);
+    }
+    if (opts.retainOnDelete === true || opts.protect === true) {
+        return checked([]);
+    }
+    return notApplicable(
+        "the Pulumi engine does not pass retainOnDelete to policy packs, and the volume is not protected; " +
+            "retention is asserted by the component's unit tests instead",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Credential and key material is secret.
+// ---------------------------------------------------------------------------------------------
+
+/** What each container keeps that must be stored only encrypted, by role. */
+const secretProperties: Record<string, { property: string; holds: string }> = {
+    [roles.proxy]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
+    [roles.registry]: { property: "envs", holds: "REGISTRY_HTTP_SECRET" },
+};
+
+/**
+ * The proxy's `uploads` and the registry's `envs` must be listed in `additionalSecretOutputs`,
+ * so the provider's copy of them in the state is encrypted whatever the inputs were marked. This
+ * is what a policy can check: the SDK unwraps secret inputs before a rule sees them, so whether
+ * the inputs themselves were `pulumi.secret` is invisible here (the component tests assert it).
+ */
+export function checkCredentialsSecret(resource: ResourceView): RuleResult {
+    const role = containerRole(resource);
+    const wanted = role === undefined ? undefined : secretProperties[role];
+    if (wanted === undefined) {
+        return notApplicable("only the registry and nginx containers");
+    }
+    const secretOutputs = resource.opts?.additionalSecretOutputs ?? [];
+    if (!secretOutputs.includes(wanted.property)) {
+        return checked([
+            `${wanted.property} holds ${wanted.holds} but is not in additionalSecretOutputs, ` +
+                `so the state is not guaranteed to store it encrypted`,
+        ]);
+    }
+    return checked([]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. bcrypt cost at or above a floor.
+// ---------------------------------------------------------------------------------------------
+
+/** One htpasswd entry: the user, and the bcrypt cost if the hash is bcrypt. */
+export interface HtpasswdEntry {
+    readonly line: number;
+    readonly username: string;
+    readonly bcryptCost?: number;
+}
+
+const bcryptHash = /^\$2[abxy]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
+
+/** Parses `user:hash` lines; blank lines and `#` comments are skipped, as nginx does. */
+export function parseHtpasswd(text: string): HtpasswdEntry[] {
+    const entries: HtpasswdEntry[] = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = raw.trim();
+        if (line === "" || line.startsWith("#")) {
+            return;
+        }
+        const colon = line.indexOf(":");
+        const username = colon < 0 ? line : line.slice(0, colon);
+        const match = colon < 0 ? null : bcryptHash.exec(line.slice(colon + 1));
+        entries.push({ line: i + 1, username, bcryptCost: match ? Number(match[1]) : undefined });
+    });
+    return entries;
+}
+
+/** The floor from the policy config (`minimumBcryptCost`), checked; the default when unset. */
+export function minimumBcryptCost(config: { minimumBcryptCost?: unknown }): number {
+    const value = config.minimumBcryptCost ?? defaultMinimumBcryptCost;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 4 || value > 31) {
+        throw new Error(`minimumBcryptCost: ${JSON.stringify(value)} is not a bcrypt cost; expected an integer from 4 to 31`);
+    }
+    return value;
+}
+
+/**
+ * Every entry of the proxy's htpasswd upload must be a bcrypt hash (`$2a$`, `$2b$`, `$2x$` or
+ * `$2y$`) of cost `minimumCost` or more, and the file must have at least one entry. Messages
+ * name users and costs, never hashes.
+ */
+export function checkBcryptCost(resource: ResourceView, minimumCost: number): RuleResult {
+    if (containerRole(resource) !== roles.proxy) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    }
+    const upload = uploadsOf(resource.props).find((u) => u.file === nginxPaths.htpasswd);
+    if (upload === undefined) {
+        return checked([`no upload to ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`]);
+    }
+    const content = upload.content();
+    if (typeof content !== "string") {
+        return checked([`${nginxPaths.htpasswd} has no text content; its hashes cannot be checked`]);
+    }
+    const entries = parseHtpasswd(content);
+    if (entries.length === 0) {
+        return checked([`${nginxPaths.htpasswd} has no entries; expected one user:bcrypt-hash line per user`]);
+    }
+    const violations: string[] = [];
+    for (const entry of entries) {
+        const who = `line ${entry.line} (user ${JSON.stringify(entry.username)})`;
+        if (entry.bcryptCost === undefined) {
+            violations.push(`${nginxPaths.htpasswd} ${who} is not a bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`);
+        } else if (entry.bcryptCost < minimumCost) {
+            violations.push(`${nginxPaths.htpasswd} ${who} has bcrypt cost ${entry.bcryptCost}; the minimum is ${minimumCost}`);
+        }
+    }
+    return checked(violations);
+}
