@@ -124,6 +124,12 @@ export class DockerClient {
     inspect(container: string): any {
         return JSON.parse(this.ok(["inspect", container]))[0];
     }
+
+    /** Every host binding of a container's ports, as `HOST_IP:HOST_PORT->PORT/PROTO`. */
+    publishedPorts(container: string): string[] {
+        const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = this.inspect(container).NetworkSettings.Ports ?? {};
+        return Object.entries(ports).flatMap(([port, bindings]) => (bindings ?? []).map((b) => `${b.HostIp}:${b.HostPort}->${port}`));
+    }
 }
 
 /** One HTTP exchange through curl: status, headers (lower-cased names, every value) and body. */
@@ -135,7 +141,11 @@ export interface HttpAnswer {
 
 /** Requests `url` with curl trusting `caFile`; `args` adds curl options (-u, -A, -X, ...). */
 export function curl(url: string, caFile: string, args: string[] = []): HttpAnswer {
-    const out = ok("curl", ["--silent", "--show-error", "--cacert", caFile, "--dump-header", "-", ...args, url]);
+    let out = ok("curl", ["--silent", "--show-error", "--cacert", caFile, "--dump-header", "-", ...args, url]);
+    // Uploads are answered "100 Continue" first; the final answer follows that header block.
+    while (/^HTTP\/[0-9.]+ 1[0-9][0-9] /.test(out)) {
+        out = out.slice(out.indexOf("\r\n\r\n") + 4);
+    }
     const split = out.indexOf("\r\n\r\n");
     const head = out.slice(0, split).split("\r\n");
     const headers: Record<string, string[]> = {};
