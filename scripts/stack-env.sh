@@ -8,9 +8,14 @@ source "$_authreg_here/lib.sh"
 source "$_authreg_here/env.sh"
 _authreg_stack=${1:-dev}
 
-: "${AUTHREG_STATE_DIR:=${XDG_STATE_HOME:-$HOME/.local/state}/authenticated-registry}"
-mkdir -p "$AUTHREG_STATE_DIR"
-export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$AUTHREG_STATE_DIR}
+# Pulumi.yaml names the default backend, file://~/.local/state/authenticated-registry;
+# AUTHREG_STATE_DIR or PULUMI_BACKEND_URL point elsewhere.
+if [[ -n ${AUTHREG_STATE_DIR:-} ]]; then
+  export PULUMI_BACKEND_URL=file://$AUTHREG_STATE_DIR
+  mkdir -p "$AUTHREG_STATE_DIR"
+elif [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
+  mkdir -p "$HOME/.local/state/authenticated-registry"
+fi
 
 if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
   _authreg_pass=${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$_authreg_stack.passphrase

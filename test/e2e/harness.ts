@@ -73,9 +73,20 @@ export class Stack {
         return result.stdout;
     }
 
+    /**
+     * Creates the stack with `config` as its config file. `stack init` has no --config-file and
+     * writes the passphrase salt to Pulumi.NAME.yaml in the project; the salt is moved into the
+     * stack's own file so that the checkout is left as it was.
+     */
     init(config: string): void {
-        fs.writeFileSync(this.configFile, config);
-        exec("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], { env: this.env });
+        ok("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], { env: this.env });
+        const written = path.join(projectDir, `Pulumi.${this.name}.yaml`);
+        const salt = fs.readFileSync(written, "utf8").match(/^encryptionsalt: .*$/m);
+        fs.rmSync(written);
+        if (!salt) {
+            throw new Error(`pulumi stack init wrote no encryptionsalt to ${written}`);
+        }
+        fs.writeFileSync(this.configFile, `${salt[0]}\n${config}`);
     }
 
     /** `pulumi up`; returns the CLI output. */

@@ -1,0 +1,100 @@
+/**
+ * The per-environment paths with the real CLI: `npm run preview` over dev and prod (the worked
+ * example with a supplied certificate and passphrase-encrypted secrets) with the policy pack,
+ * a config the policy pack rejects, and config mistakes refused at preview naming the key.
+ * It works on a copy of the project, so the checkout's stack files are never touched.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { exec, ok, projectDir } from "./harness";
+
+const copy = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-envs-"));
+const env: NodeJS.ProcessEnv = {
+    PULUMI_BACKEND_URL: `file://${path.join(copy, ".state")}`,
+    PULUMI_CONFIG_PASSPHRASE_DEV: crypto.randomBytes(16).toString("hex"),
+    // The passphrase the worked example's secure values were encrypted with (Pulumi.prod.yaml).
+    PULUMI_CONFIG_PASSPHRASE_PROD: "worked-example-only",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    NO_COLOR: "1",
+};
+const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) => exec(command, args, { cwd: copy, env: { ...env, ...extra } });
+const devConfig = path.join(copy, "Pulumi.dev.yaml");
+
+/** The dev config with `lines` added to its `config:` map and `drop` (a key) removed. */
+function editDevConfig(lines: string[], drop?: string): void {
+    const kept = pristineDev.split("\n").filter((l) => drop === undefined || !l.startsWith(`  authenticated-registry:${drop}:`));
+    const at = kept.indexOf("config:") + 1;
+    kept.splice(at, 0, ...lines);
+    fs.writeFileSync(devConfig, kept.join("\n"));
+}
+let pristineDev: string;
+
+beforeAll(() => {
+    // What is committed, as it stands in the working tree.
+    const files = ok("git", ["ls-files", "--cached", "-z"]).split("\0").filter(Boolean);
+    for (const file of files) {
+        if (fs.existsSync(path.join(projectDir, file))) {
+            fs.mkdirSync(path.dirname(path.join(copy, file)), { recursive: true });
+            fs.copyFileSync(path.join(projectDir, file), path.join(copy, file));
+        }
+    }
+    fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(copy, "node_modules"));
+    fs.mkdirSync(path.join(copy, ".state"));
+    // A developer's own dev salt belongs to their passphrase; this copy gets a fresh one.
+    fs.writeFileSync(devConfig, fs.readFileSync(devConfig, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
+    for (const stack of ["dev", "prod"]) {
+        const passphrase = env[`PULUMI_CONFIG_PASSPHRASE_${stack.toUpperCase()}`];
+        const init = run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], { PULUMI_CONFIG_PASSPHRASE: passphrase });
+        expect({ stack, status: init.status, stderr: init.status === 0 ? "" : init.stderr }).toEqual({ stack, status: 0, stderr: "" });
+    }
+    pristineDev = fs.readFileSync(devConfig, "utf8");
+});
+
+afterAll(() => {
+    fs.rmSync(copy, { recursive: true, force: true });
+});
+
+test("npm run preview previews dev and prod with the policy pack, and both pass", () => {
+    const result = run("npm", ["run", "preview", "--", "dev", "prod"]);
+    const output = result.stdout + result.stderr;
+    expect({ status: result.status, tail: result.status === 0 ? "" : output.slice(-3000) }).toEqual({ status: 0, tail: "" });
+    expect(output).toContain("==> pulumi preview (dev)");
+    expect(output).toContain("==> pulumi preview (prod)");
+    expect(output).toContain("==> previews passed: dev prod");
+    // prod: the supplied certificate on 443 for every interface, the official pinned images.
+    expect(output).toMatch(/name\s*: "registry-prod-nginx"/);
+    expect(output).toMatch(/name\s*: "nginx:1\.28\.0"/);
+    expect(output).toMatch(/name\s*: "registry:2\.8\.3"/);
+    expect(output).toContain('url                  : "https://registry.example.com"');
+    // The worked example's supplied key never appears, only its secret marker.
+    expect(output).not.toContain("BEGIN PRIVATE KEY");
+    expect(output).toContain("uploads                                : [secret]");
+});
+
+test("the policy pack rejects an unpinned image that the components accept", () => {
+    editDevConfig(["  authenticated-registry:nginxImage: nginx:latest"], "nginxImage");
+    const result = run("npm", ["run", "preview", "--", "dev"]);
+    const output = result.stdout + result.stderr;
+    expect(result.status).not.toBe(0);
+    expect(output).toContain("images-pinned");
+    expect(output).toMatch(/mandatory/i);
+    expect(output).toContain("preview failed for: dev");
+});
+
+test.each([
+    ["an unknown key", '  authenticated-registry:prot: "5043"', "authenticated-registry:prot: is not a known setting"],
+    ["a port out of range", '  authenticated-registry:directAccessPort: "70000"', "directAccessPort: 70000 is not a TCP port"],
+    ["a bind address that is not an IP", "  authenticated-registry:directAccessAddress: localhost", 'directAccessAddress: "localhost" is not an IP address'],
+])("pulumi preview refuses %s, naming it, and plans nothing", (_what, line, message) => {
+    editDevConfig([line]);
+    const result = run("pulumi", ["preview", "--stack", "dev", "--non-interactive"], { PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE_DEV });
+    const output = result.stdout + result.stderr;
+    expect(result.status).not.toBe(0);
+    expect(output).toContain(message);
+    // No provider resource is planned: the refusal comes before the first one.
+    expect(output).not.toMatch(/(docker|tls|random):index/);
+    expect(output).toMatch(/1 errored/);
+});

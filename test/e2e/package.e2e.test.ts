@@ -1,0 +1,89 @@
+/**
+ * The component package as users get it: `npm pack`, installed from the tarball into a Pulumi
+ * program outside the repository, type-checked, and previewed by the real CLI.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { exec, ok, projectDir } from "./harness";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-consumer-"));
+let tarball: string;
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test("npm pack ships the compiled components and their types, not the stack program or tests", () => {
+    const packed = JSON.parse(ok("npm", ["pack", "--json", "--pack-destination", work]))[0];
+    tarball = path.join(work, packed.filename);
+    const files: string[] = packed.files.map((f: { path: string }) => f.path);
+    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/components/index.js", "bin/components/index.d.ts", "bin/components/authenticatedRegistry.d.ts"]));
+    expect(files.filter((f) => !f.startsWith("bin/components/") && !["package.json", "README.md"].includes(f))).toEqual([]);
+    const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
+    expect(manifest.main).toBe("bin/components/index.js");
+    expect(manifest.types).toBe("bin/components/index.d.ts");
+    expect(Object.keys(manifest.peerDependencies)).toEqual(["@pulumi/pulumi"]);
+    expect(manifest.dependencies["@pulumi/pulumi"]).toBeUndefined();
+});
+
+test("a program outside the repository installs the tarball, type-checks, and previews", () => {
+    const program = path.join(work, "consumer");
+    fs.mkdirSync(program);
+    const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")).packages;
+    const version = (name: string) => lock[`node_modules/${name}`].version as string;
+    fs.writeFileSync(
+        path.join(program, "package.json"),
+        JSON.stringify(
+            {
+                name: "consumer",
+                private: true,
+                dependencies: { "authenticated-registry": `file:${tarball}`, "@pulumi/pulumi": version("@pulumi/pulumi") },
+                devDependencies: { typescript: version("typescript"), "ts-node": version("ts-node"), "@types/node": version("@types/node") },
+            },
+            null,
+            2,
+        ),
+    );
+    fs.writeFileSync(path.join(program, "Pulumi.yaml"), "name: consumer\nruntime: nodejs\n");
+    fs.writeFileSync(
+        path.join(program, "tsconfig.json"),
+        JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }),
+    );
+    fs.writeFileSync(
+        path.join(program, "index.ts"),
+        [
+            'import * as pulumi from "@pulumi/pulumi";',
+            'import { AuthenticatedRegistry, HtpasswdUser } from "authenticated-registry";',
+            "",
+            'const users: HtpasswdUser[] = [{ username: "ci" }, { username: "alice", password: pulumi.secret("from-config") }];',
+            'const registry = new AuthenticatedRegistry("shared", {',
+            '    domain: "registry.internal",',
+            "    port: 35043,",
+            '    bindAddress: "127.0.0.1",',
+            "    users,",
+            '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
+            '    registryImage: "authenticated-registry/registry:2.8-bookworm",',
+            "});",
+            "export const url = registry.url;",
+            "",
+        ].join("\n"),
+    );
+    ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: program });
+    ok("npx", ["tsc", "--noEmit"], { cwd: program });
+    // A single @pulumi/pulumi: the package brings none of its own.
+    expect(fs.existsSync(path.join(program, "node_modules", "authenticated-registry", "node_modules", "@pulumi", "pulumi"))).toBe(false);
+
+    const env = {
+        PULUMI_BACKEND_URL: `file://${work}`,
+        PULUMI_CONFIG_PASSPHRASE: "consumer",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        NO_COLOR: "1",
+    };
+    ok("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: program, env });
+    const preview = exec("pulumi", ["preview", "--non-interactive", "--stack", "test"], { cwd: program, env });
+    expect({ status: preview.status, output: preview.status === 0 ? "" : preview.stdout + preview.stderr }).toEqual({ status: 0, output: "" });
+    expect(preview.stdout).toMatch(/\+ +authenticated-registry:index:AuthenticatedRegistry +shared +create/);
+    expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
+    expect(preview.stdout).toMatch(/\+ 21 to create/);
+    ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
+});
