@@ -50,7 +50,8 @@ export function checkHtpasswdArgs(args: HtpasswdCredentialsArgs): { usernames: s
     const users = args.users ?? [];
     const usernames = validateUsernames("users", users.map((u) => u.username));
     users.forEach((user, i) => {
-        if (typeof user.password === "string" || (user.password !== undefined && typeof user.password !== "object")) {
+        const pending = pulumi.Output.isInstance(user.password) || user.password instanceof Promise;
+        if (user.password !== undefined && !pending) {
             validatePassword(`users[${i}].password`, user.password);
         }
     });
