@@ -63,14 +63,17 @@ describe("keeps the seed's directives and fixes its defects", () => {
     });
 });
 
-test("the real nginx accepts it, loaded from where the container reads it", () => {
-    // nginx -t opens the certificate, key and password file and resolves the upstream host, so
-    // it runs in a private mount namespace where /etc/nginx/conf.d holds exactly what the
-    // container gets and /etc/hosts knows `registry`, the name Docker's network provides.
+/**
+ * Runs the real `nginx -t` on a registry.conf. nginx opens the certificate, key and password
+ * file and resolves the upstream host, so it runs in a private mount namespace where
+ * /etc/nginx/conf.d holds exactly what the container gets and /etc/hosts knows `registry`, the
+ * name Docker's network provides.
+ */
+function nginxTest(config: string): { status: number | null; stderr: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nginx-t-"));
     const confd = path.join(dir, "conf.d");
     fs.mkdirSync(confd);
-    fs.writeFileSync(path.join(confd, "registry.conf"), renderNginxConfig(options));
+    fs.writeFileSync(path.join(confd, "registry.conf"), config);
     const openssl = run("openssl", [
         "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
         "-subj", "/CN=registry.example.com", "-addext", "subjectAltName=DNS:registry.example.com",
@@ -91,8 +94,20 @@ test("the real nginx accepts it, loaded from where the container reads it", () =
         `nginx -t -c ${dir}/nginx.conf`,
     ].join("\n");
     const result = run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { status: result.status, stderr: result.stderr };
+}
+
+test("the real nginx accepts it, loaded from where the container reads it", () => {
+    const result = nginxTest(renderNginxConfig(options));
     expect(result.stderr).toContain("syntax is ok");
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
-    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("the nginx check fails on a config nginx cannot load", () => {
+    const broken = renderNginxConfig(options).replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv9;");
+    const result = nginxTest(broken);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('invalid value "TLSv9"');
 });
