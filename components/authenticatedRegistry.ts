@@ -32,7 +32,7 @@ export interface AuthenticatedRegistryArgs {
     readonly users: HtpasswdUser[];
     /**
      * The bcrypt cost of the password hashes, 4 to 31.
-     * @default 10
+     * @default 8
      */
     readonly bcryptCost?: number;
     /**

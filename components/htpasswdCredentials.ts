@@ -21,13 +21,13 @@ export interface HtpasswdCredentialsArgs {
     readonly users: HtpasswdUser[];
     /**
      * The bcrypt cost factor (2^cost rounds). nginx pays it again on every request.
-     * @default 10
+     * @default 8
      */
     readonly bcryptCost?: number;
 }
 
 /** The bcrypt cost used when none is given; see the README for the measurements behind it. */
-export const defaultBcryptCost = 10;
+export const defaultBcryptCost = 8;
 
 /** Length of generated passwords: 32 letters and digits, about 190 bits. */
 const generatedPasswordLength = 32;

@@ -16,7 +16,7 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     port: { kind: "integer", description: "published HTTPS port (default 5043)" },
     bindAddress: { kind: "string", description: "host address of the HTTPS port (default 0.0.0.0)" },
     users: { kind: "users", required: true, description: "list of {username, password?}" },
-    bcryptCost: { kind: "integer", description: "bcrypt cost, 4 to 31 (default 10)" },
+    bcryptCost: { kind: "integer", description: "bcrypt cost, 4 to 31 (default 8)" },
     tls: { kind: "tls", description: "TLS mode and material (default generated)" },
     nginxImage: { kind: "string", description: "nginx image reference" },
     registryImage: { kind: "string", description: "registry image reference" },

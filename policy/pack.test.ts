@@ -142,7 +142,7 @@ test("the pack describes itself: every policy mandatory, the bcrypt floor config
     ]);
     expect(policies.map((p) => p.getEnforcementlevel())).toEqual(policies.map(() => analyzer.EnforcementLevel.MANDATORY));
     const schema = policies[5].getConfigschema()!.getProperties()!.toJavaScript();
-    expect(schema.minimumBcryptCost).toMatchObject({ type: "integer", default: 10, minimum: 4, maximum: 31 });
+    expect(schema.minimumBcryptCost).toMatchObject({ type: "integer", default: 8, minimum: 4, maximum: 31 });
 });
 
 test("the registry the components build passes every policy, its secrets arriving as secrets", async () => {
@@ -175,7 +175,7 @@ test("secret htpasswd content is read in plain text: a floor above its cost is a
                 level: "mandatory",
                 message:
                     "Every htpasswd entry is a bcrypt hash whose cost is at least minimumBcryptCost.\n" +
-                    `${nginxPaths.htpasswd} line 1 (user "developer") has bcrypt cost 10; the minimum is 12`,
+                    `${nginxPaths.htpasswd} line 1 (user "developer") has bcrypt cost 8; the minimum is 12`,
             },
         ]);
     } finally {

@@ -306,8 +306,8 @@ describe("bcrypt-cost-floor", () => {
         ]);
     });
 
-    test("the floor comes from the policy config, 10 by default", () => {
-        expect(minimumBcryptCost({})).toBe(10);
+    test("the floor comes from the policy config, 8 by default", () => {
+        expect(minimumBcryptCost({})).toBe(8);
         expect(minimumBcryptCost({ minimumBcryptCost: 12 })).toBe(12);
         expect(() => minimumBcryptCost({ minimumBcryptCost: 3 })).toThrow("minimumBcryptCost: 3 is not a bcrypt cost; expected an integer from 4 to 31");
         expect(() => minimumBcryptCost({ minimumBcryptCost: "12" })).toThrow('minimumBcryptCost: "12" is not a bcrypt cost');

@@ -45,7 +45,7 @@ export const roles = { registry: "registry", proxy: "proxy" } as const;
 export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
 
 /** The bcrypt cost floor when the policy config sets none; the components' default cost. */
-export const defaultMinimumBcryptCost = 10;
+export const defaultMinimumBcryptCost = 8;
 
 /** What a rule sees of a resource; `props` are its inputs, as the policy SDK presents them. */
 export interface ResourceView {

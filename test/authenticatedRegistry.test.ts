@@ -109,10 +109,10 @@ test("the registry keeps data on the volume at /data, reachable only as registry
     expect(inputs.restart).toBe("unless-stopped");
     expect(inputs.healthcheck).toEqual({
         tests: ["CMD", "wget", "-q", "--spider", "http://127.0.0.1:5000/"],
-        interval: "10s",
+        interval: "2s",
         timeout: "5s",
         retries: 3,
-        startPeriod: "5s",
+        startPeriod: "10s",
     });
     expect(inputs.wait).toBe(true);
     expect(inputs.logDriver).toBe("json-file");

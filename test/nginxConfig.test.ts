@@ -21,7 +21,7 @@ describe("keeps the seed's directives and fixes its defects", () => {
     const has = (line: string) => expect(lines).toContain(line);
 
     test("TLS 1.2 and 1.3 only, with the certificate and key where the seed mounts them", () => {
-        has("listen 443 ssl;");
+        has("listen 443 ssl reuseport;");
         has("ssl_protocols TLSv1.2 TLSv1.3;");
         has(`ssl_certificate ${nginxPaths.certificate};`);
         has(`ssl_certificate_key ${nginxPaths.privateKey};`);
