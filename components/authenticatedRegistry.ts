@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { RestartPolicy } from "./containerSettings";
+import { componentLabels, RestartPolicy } from "./containerSettings";
 import { checkHtpasswdArgs, HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
@@ -122,12 +122,12 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
 
         const network = new docker.Network(
             `${name}-network`,
-            { name: `${name}-network`, driver: "bridge", labels: [{ label: "authenticated-registry.instance", value: name }] },
+            { name: `${name}-network`, driver: "bridge", labels: componentLabels(name) },
             { parent: this, deleteBeforeReplace: true },
         );
         const volume = new docker.Volume(
             `${name}-data`,
-            { name: args.dataVolumeName ?? `${name}-data`, labels: [{ label: "authenticated-registry.instance", value: name }] },
+            { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
             { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
         );
         // Images already on the host are used as they are; keepLocally leaves them there on destroy.

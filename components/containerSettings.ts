@@ -41,12 +41,13 @@ export const logSettings = {
     logOpts: { "max-size": "10m", "max-file": "3" },
 } as const;
 
-/** Labels that mark a resource as part of one registry, for `docker ps --filter label=...`. */
-export function componentLabels(instance: string, role: string): docker.types.input.ContainerLabel[] {
-    return [
-        { label: "authenticated-registry.instance", value: instance },
-        { label: "authenticated-registry.role", value: role },
-    ];
+/**
+ * Labels that mark a resource as part of one registry, for `docker ps --filter label=...`;
+ * containers also carry their role (`registry` or `proxy`), which the policy pack reads.
+ */
+export function componentLabels(instance: string, role?: string): docker.types.input.ContainerLabel[] {
+    const labels = [{ label: "authenticated-registry.instance", value: instance }];
+    return role === undefined ? labels : [...labels, { label: "authenticated-registry.role", value: role }];
 }
 
 /**
