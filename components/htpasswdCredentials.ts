@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as bcrypt from "bcryptjs";
-import { checked, checkNow, typeToken } from "./inputs";
+import { checkNow, isPending, typeToken } from "./inputs";
 import { validateBcryptCost, validatePassword, validateUsernames } from "./validation";
 
 /** One basic-auth user of the registry. */
@@ -44,18 +44,27 @@ export function htpasswdLine(username: string, password: string, salt: Buffer, c
 
 /**
  * Checks {@link HtpasswdCredentialsArgs} without creating anything: names, cost, and every
- * password given as plain text. Passwords that are still Outputs are checked as they resolve.
+ * password given as plain text. Passwords that are still Outputs are checked as they resolve,
+ * by {@link checkedPassword}.
  */
 export function checkHtpasswdArgs(args: HtpasswdCredentialsArgs): { usernames: string[]; cost: number } {
     const users = args.users ?? [];
     const usernames = validateUsernames("users", users.map((u) => u.username));
-    users.forEach((user, i) => {
-        const pending = pulumi.Output.isInstance(user.password) || user.password instanceof Promise;
-        if (user.password !== undefined && !pending) {
-            validatePassword(`users[${i}].password`, user.password);
+    users.forEach(({ password }, i) => {
+        if (password !== undefined && !isPending(password)) {
+            validatePassword(passwordField(i), password);
         }
     });
     return { usernames, cost: validateBcryptCost("bcryptCost", args.bcryptCost ?? defaultBcryptCost) };
+}
+
+function passwordField(index: number): string {
+    return `users[${index}].password`;
+}
+
+/** A supplied password as an Output: plain text was checked by `checkHtpasswdArgs`, the rest is checked here. */
+function checkedPassword(password: pulumi.Input<string>, index: number): pulumi.Output<string> {
+    return isPending(password) ? pulumi.output(password).apply((p) => validatePassword(passwordField(index), p)) : pulumi.output(password);
 }
 
 /**
@@ -77,16 +86,16 @@ export class HtpasswdCredentials extends pulumi.ComponentResource {
         super(typeToken("HtpasswdCredentials"), name, {}, opts);
         const { usernames, cost } = checkNow(this, () => checkHtpasswdArgs(args));
 
-        const entries = args.users.map((user, i) => {
-            const username = usernames[i];
+        const entries = usernames.map((username, i) => {
+            const supplied = args.users[i].password;
             const password =
-                user.password === undefined
-                    ? new random.RandomPassword(
+                supplied !== undefined
+                    ? checkedPassword(supplied, i)
+                    : new random.RandomPassword(
                           `${name}-${username}-password`,
                           { length: generatedPasswordLength, special: false },
                           { parent: this },
-                      ).result
-                    : checked(this, user.password, (p) => validatePassword(`users[${i}].password`, p));
+                      ).result;
             const salt = new random.RandomBytes(`${name}-${username}-salt`, { length: 16 }, { parent: this });
             const line = pulumi
                 .all([password, salt.base64])

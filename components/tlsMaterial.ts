@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as net from "net";
 import * as tls from "@pulumi/tls";
-import { checkNow, typeToken } from "./inputs";
+import { checkNow, isPending, typeToken } from "./inputs";
 import { checkSuppliedTls, SuppliedTls } from "./suppliedTls";
 import { InvalidArgumentError, validateDnsNames, validateDomain, validateHours, validateIpAddress } from "./validation";
 
@@ -132,7 +132,7 @@ export function checkTlsMaterialArgs(args: TlsMaterialArgs, prefix = ""): Checke
             },
         });
     const pieces = [args.certificatePem, args.privateKeyPem, args.caCertificatePem];
-    const pending = pieces.some((p) => pulumi.Output.isInstance(p) || p instanceof Promise);
+    const pending = pieces.some(isPending);
     return { mode, domain, material: pending ? pulumi.all(pieces).apply(check) : check(pieces) };
 }
 
