@@ -14,6 +14,9 @@ PULUMI_RANDOM_VERSION=4.21.1
 AUTHREG_NGINX_IMAGE=authenticated-registry/nginx:1.22-bookworm
 AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:2.8-bookworm
 
+# Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
+stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 step() { printf '    %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }

@@ -27,7 +27,7 @@ failed=()
 for stack in "${stacks[@]}"; do
   log "pulumi preview ($stack)"
   var=PULUMI_CONFIG_PASSPHRASE_$(tr '[:lower:]-' '[:upper:]_' <<<"$stack")
-  generated=${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$stack.passphrase
+  generated=$(stack_passphrase_file "$stack")
   passphrase_env=()
   if [[ -n ${!var:-} ]]; then
     passphrase_env=(PULUMI_CONFIG_PASSPHRASE="${!var}")

@@ -18,7 +18,7 @@ elif [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
 fi
 
 if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
-  _authreg_pass=${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$_authreg_stack.passphrase
+  _authreg_pass=$(stack_passphrase_file "$_authreg_stack")
   if [[ ! -s $_authreg_pass ]]; then
     mkdir -p "$(dirname "$_authreg_pass")"
     (umask 077 && head -c 32 /dev/urandom | base64 >"$_authreg_pass")

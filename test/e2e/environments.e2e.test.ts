@@ -8,7 +8,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { exec, ok, projectDir } from "./harness";
+import { exec, offlinePulumiEnv, ok, projectDir } from "./harness";
 
 const copy = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-envs-"));
 const env: NodeJS.ProcessEnv = {
@@ -16,9 +16,7 @@ const env: NodeJS.ProcessEnv = {
     PULUMI_CONFIG_PASSPHRASE_DEV: crypto.randomBytes(16).toString("hex"),
     // The passphrase the worked example's secure values were encrypted with (Pulumi.prod.yaml).
     PULUMI_CONFIG_PASSPHRASE_PROD: "worked-example-only",
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    NO_COLOR: "1",
+    ...offlinePulumiEnv,
 };
 const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) => exec(command, args, { cwd: copy, env: { ...env, ...extra } });
 const devConfig = path.join(copy, "Pulumi.dev.yaml");

@@ -41,6 +41,13 @@ export function ok(command: string, args: string[], options: Parameters<typeof e
     return result.stdout;
 }
 
+/** What every CLI call here runs with: no update check, no plugin downloads, no colour. */
+export const offlinePulumiEnv: NodeJS.ProcessEnv = {
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    NO_COLOR: "1",
+};
+
 /** A throwaway stack of this project, with its own state directory and config file. */
 export class Stack {
     readonly name = `e2e-${crypto.randomBytes(3).toString("hex")}`;
@@ -49,10 +56,8 @@ export class Stack {
     readonly env: NodeJS.ProcessEnv = {
         PULUMI_BACKEND_URL: `file://${path.join(this.workDir, "state")}`,
         PULUMI_CONFIG_PASSPHRASE: "end-to-end passphrase",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_SKIP_CONFIRMATIONS: "true",
-        NO_COLOR: "1",
+        ...offlinePulumiEnv,
     };
 
     constructor() {

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { exec, ok, projectDir } from "./harness";
+import { exec, offlinePulumiEnv, ok, projectDir } from "./harness";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-consumer-"));
 let tarball: string;
@@ -75,9 +75,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     const env = {
         PULUMI_BACKEND_URL: `file://${work}`,
         PULUMI_CONFIG_PASSPHRASE: "consumer",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        NO_COLOR: "1",
+        ...offlinePulumiEnv,
     };
     ok("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: program, env });
     const preview = exec("pulumi", ["preview", "--non-interactive", "--stack", "test"], { cwd: program, env });
