@@ -58,7 +58,12 @@ function ratios(target, metric, size) {
 const sizes = unique(rows.filter((r) => r.section === "throughput").map((r) => Number(r.param))).sort((a, b) => a - b);
 const targets = unique(rows.filter((r) => r.section === "throughput").map((r) => r.variant));
 const statics = ["tls-static", "plain-static"];
-const orderedTargets = ["direct", "proxy", ...targets.filter((t) => t !== "direct" && t !== "proxy" && !statics.includes(t)), ...statics].filter((t) => targets.includes(t));
+const orderedTargets = [
+    "direct",
+    "proxy",
+    ...targets.filter((t) => t !== "direct" && t !== "proxy" && !statics.includes(t)),
+    ...statics,
+].filter((t) => targets.includes(t));
 
 const throughput = [];
 for (const size of sizes) {
@@ -75,7 +80,10 @@ for (const size of sizes) {
             downloadRatio: target === "direct" ? 1 : median(down),
             uploadRatioRange: up,
             downloadRatioRange: down,
-            n: Math.max(values("throughput", target, "upload_mibps", size).length, values("throughput", target, "download_mibps", size).length),
+            n: Math.max(
+                values("throughput", target, "upload_mibps", size).length,
+                values("throughput", target, "download_mibps", size).length,
+            ),
         });
     }
 }
@@ -95,24 +103,28 @@ const rate = costs.map((cost) => {
         upAfterCostChangeS: med("deploy", "pulumi", "up_after_cost_change", cost),
     };
 });
-const costSizes = unique(rows.filter((r) => r.section === "throughput_by_cost").map((r) => Number(r.param.split("/")[1]))).sort((a, b) => a - b);
+const costSizes = unique(rows.filter((r) => r.section === "throughput_by_cost").map((r) => Number(r.param.split("/")[1]))).sort(
+    (a, b) => a - b,
+);
 const pairRatios = (metric, param) => {
     const t = byRep("throughput_by_cost", "proxy", metric, param);
     const d = byRep("throughput_by_cost", "direct", metric, param);
     return [...t.keys()].filter((k) => d.has(k)).map((k) => t.get(k) / d.get(k));
 };
-const throughputByCost = costs.flatMap((cost) =>
-    costSizes.map((size) => ({
-        cost,
-        sizeMiB: size,
-        proxyUploadMiBps: med("throughput_by_cost", "proxy", "upload_mibps", `${cost}/${size}`),
-        proxyDownloadMiBps: med("throughput_by_cost", "proxy", "download_mibps", `${cost}/${size}`),
-        uploadRatio: median(pairRatios("upload_mibps", `${cost}/${size}`)),
-        downloadRatio: median(pairRatios("download_mibps", `${cost}/${size}`)),
-        uploadRatioRange: pairRatios("upload_mibps", `${cost}/${size}`),
-        downloadRatioRange: pairRatios("download_mibps", `${cost}/${size}`),
-    })),
-).filter((r) => r.uploadRatio !== undefined);
+const throughputByCost = costs
+    .flatMap((cost) =>
+        costSizes.map((size) => ({
+            cost,
+            sizeMiB: size,
+            proxyUploadMiBps: med("throughput_by_cost", "proxy", "upload_mibps", `${cost}/${size}`),
+            proxyDownloadMiBps: med("throughput_by_cost", "proxy", "download_mibps", `${cost}/${size}`),
+            uploadRatio: median(pairRatios("upload_mibps", `${cost}/${size}`)),
+            downloadRatio: median(pairRatios("download_mibps", `${cost}/${size}`)),
+            uploadRatioRange: pairRatios("upload_mibps", `${cost}/${size}`),
+            downloadRatioRange: pairRatios("download_mibps", `${cost}/${size}`),
+        })),
+    )
+    .filter((r) => r.uploadRatio !== undefined);
 const baselines = {
     directGetV2Rps: med("rate", "direct", "get_v2_rps"),
     directHeadBlobRps: med("rate", "direct", "head_blob_rps"),
@@ -126,8 +138,18 @@ const push = pushCosts.map((cost) => ({
     cost,
     pushS: med("push", "bcrypt", "push_s", cost),
     pullS: med("push", "bcrypt", "pull_s", cost),
-    push: { total: reqCount("push", cost, "total"), withCredentials: reqCount("push", cost, "with_credentials"), unauthorized: reqCount("push", cost, "401"), byMethod: Object.fromEntries(methods.map((m) => [m, reqCount("push", cost, m) || 0])) },
-    pull: { total: reqCount("pull", cost, "total"), withCredentials: reqCount("pull", cost, "with_credentials"), unauthorized: reqCount("pull", cost, "401"), byMethod: Object.fromEntries(methods.map((m) => [m, reqCount("pull", cost, m) || 0])) },
+    push: {
+        total: reqCount("push", cost, "total"),
+        withCredentials: reqCount("push", cost, "with_credentials"),
+        unauthorized: reqCount("push", cost, "401"),
+        byMethod: Object.fromEntries(methods.map((m) => [m, reqCount("push", cost, m) || 0])),
+    },
+    pull: {
+        total: reqCount("pull", cost, "total"),
+        withCredentials: reqCount("pull", cost, "with_credentials"),
+        unauthorized: reqCount("pull", cost, "401"),
+        byMethod: Object.fromEntries(methods.map((m) => [m, reqCount("pull", cost, m) || 0])),
+    },
 }));
 
 const dm = (variant, metric) => ({ median: med("deploy", variant, metric), samples: values("deploy", variant, metric) });
@@ -142,7 +164,10 @@ const deploy = {
     composeUpUntilAnswer: dm("compose", "up_until_answer"),
     composeDown: dm("compose", "down"),
 };
-const unit = { cold: values("unit", "jest", "wall_cold"), warm: { median: med("unit", "jest", "wall_warm"), samples: values("unit", "jest", "wall_warm") } };
+const unit = {
+    cold: values("unit", "jest", "wall_cold"),
+    warm: { median: med("unit", "jest", "wall_warm"), samples: values("unit", "jest", "wall_warm") },
+};
 const wall = med("run", "all", "wall");
 
 // Targets of issue 5.
@@ -166,7 +191,10 @@ const targetsMet = [
             deploy.pulumiUpFromNothing.median !== undefined && deploy.composeUpD.median !== undefined
                 ? `${f(deploy.pulumiUpFromNothing.median, 1)} s vs 4 × ${f(deploy.composeUpD.median)} s = ${f(4 * deploy.composeUpD.median, 1)} s (${f(deploy.pulumiUpFromNothing.median / deploy.composeUpD.median, 1)}×)`
                 : "–",
-        met: deploy.pulumiUpFromNothing.median !== undefined && deploy.composeUpD.median !== undefined ? deploy.pulumiUpFromNothing.median <= 4 * deploy.composeUpD.median : undefined,
+        met:
+            deploy.pulumiUpFromNothing.median !== undefined && deploy.composeUpD.median !== undefined
+                ? deploy.pulumiUpFromNothing.median <= 4 * deploy.composeUpD.median
+                : undefined,
     },
     {
         target: "no-op pulumi preview < 5 s",
@@ -181,25 +209,56 @@ fs.writeFileSync(path.join(resultsDir, "summary.json"), JSON.stringify(summary, 
 // ---------------------------------------------------------------------------------------------
 // CSV tables
 
-const csv = (file, header, lines) => fs.writeFileSync(path.join(resultsDir, file), [header.join(","), ...lines.map((l) => l.join(","))].join("\n") + "\n");
+const csv = (file, header, lines) =>
+    fs.writeFileSync(path.join(resultsDir, file), [header.join(","), ...lines.map((l) => l.join(","))].join("\n") + "\n");
 csv(
     "throughput.csv",
     ["size_mib", "target", "upload_mibps", "download_mibps", "upload_ratio_vs_direct", "download_ratio_vs_direct", "samples"],
-    throughput.map((t) => [t.sizeMiB, t.target, f(t.uploadMiBps, 1), f(t.downloadMiBps, 1), f(t.uploadRatio, 3), f(t.downloadRatio, 3), t.n]),
+    throughput.map((t) => [
+        t.sizeMiB,
+        t.target,
+        f(t.uploadMiBps, 1),
+        f(t.downloadMiBps, 1),
+        f(t.uploadRatio, 3),
+        f(t.downloadRatio, 3),
+        t.n,
+    ]),
 );
 csv(
     "throughput_by_cost.csv",
     ["bcrypt_cost", "size_mib", "proxy_upload_mibps", "proxy_download_mibps", "upload_ratio_vs_direct", "download_ratio_vs_direct"],
-    throughputByCost.map((t) => [t.cost, t.sizeMiB, f(t.proxyUploadMiBps, 1), f(t.proxyDownloadMiBps, 1), f(t.uploadRatio, 3), f(t.downloadRatio, 3)]),
+    throughputByCost.map((t) => [
+        t.cost,
+        t.sizeMiB,
+        f(t.proxyUploadMiBps, 1),
+        f(t.proxyDownloadMiBps, 1),
+        f(t.uploadRatio, 3),
+        f(t.downloadRatio, 3),
+    ]),
 );
 csv(
     "rate.csv",
     ["bcrypt_cost", "get_v2_rps", "head_blob_rps", "get_v2_rps_reuseport", "latency_1conn_ms", "pulumi_up_after_cost_change_s"],
-    rate.map((r) => [r.cost, f(r.getV2Rps, 1), f(r.headBlobRps, 1), f(r.reuseportGetV2Rps, 1), f(r.latency1ConnMs, 1), f(r.upAfterCostChangeS, 1)]),
+    rate.map((r) => [
+        r.cost,
+        f(r.getV2Rps, 1),
+        f(r.headBlobRps, 1),
+        f(r.reuseportGetV2Rps, 1),
+        f(r.latency1ConnMs, 1),
+        f(r.upAfterCostChangeS, 1),
+    ]),
 );
 csv(
     "push.csv",
-    ["bcrypt_cost", "push_s", "pull_s", "push_requests", "push_requests_with_credentials", "pull_requests", "pull_requests_with_credentials"],
+    [
+        "bcrypt_cost",
+        "push_s",
+        "pull_s",
+        "push_requests",
+        "push_requests_with_credentials",
+        "pull_requests",
+        "pull_requests_with_credentials",
+    ],
     push.map((p) => [p.cost, f(p.pushS), f(p.pullS), p.push.total, p.push.withCredentials, p.pull.total, p.pull.withCredentials]),
 );
 csv(
@@ -211,7 +270,14 @@ csv(
 // ---------------------------------------------------------------------------------------------
 // chart
 
-const palette = { direct: "#1b9e77", proxy: "#d95f02", seed: "#7570b3", "pre-tuning": "#e7298a", "tls-static": "#999999", "plain-static": "#555555" };
+const palette = {
+    direct: "#1b9e77",
+    proxy: "#d95f02",
+    seed: "#7570b3",
+    "pre-tuning": "#e7298a",
+    "tls-static": "#999999",
+    "plain-static": "#555555",
+};
 const extra = ["#66a61e", "#e6ab02", "#a6761d", "#666666"];
 const colour = (t, i) => palette[t] || extra[i % extra.length];
 const label = {
@@ -226,8 +292,12 @@ const label = {
 function chart() {
     if (!sizes.length) return undefined;
     const legendRows = Math.ceil(orderedTargets.length / 2);
-    const W = 900, H = 380 + legendRows * 18, pad = { l: 64, r: 16, t: 64, b: 60 + legendRows * 18 }, gap = 56;
-    const pw = (W - pad.l - pad.r - gap) / 2, ph = H - pad.t - pad.b;
+    const W = 900,
+        H = 380 + legendRows * 18,
+        pad = { l: 64, r: 16, t: 64, b: 60 + legendRows * 18 },
+        gap = 56;
+    const pw = (W - pad.l - pad.r - gap) / 2,
+        ph = H - pad.t - pad.b;
     const all = rows.filter((r) => r.section === "throughput").map((r) => r.value);
     const niceMax = (() => {
         const m = Math.max(...all) * 1.08;
@@ -235,13 +305,18 @@ function chart() {
         return Math.ceil(m / (step / 2)) * (step / 2);
     })();
     const lx = (s) => Math.log2(s);
-    const x0 = lx(sizes[0]), x1 = lx(sizes[sizes.length - 1]);
+    const x0 = lx(sizes[0]),
+        x1 = lx(sizes[sizes.length - 1]);
     const xs = (s, ox) => ox + (x1 === x0 ? pw / 2 : ((lx(s) - x0) / (x1 - x0)) * (pw - 40) + 20);
     const ys = (v) => pad.t + ph - (v / niceMax) * ph;
     const out = [];
-    out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+    out.push(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    );
     out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-    out.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Blob throughput against size: proxy vs direct (median of ${meta.settings?.reps ?? "?"} runs; bars: min–max)</text>`);
+    out.push(
+        `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Blob throughput against size: proxy vs direct (median of ${meta.settings?.reps ?? "?"} runs; bars: min–max)</text>`,
+    );
     const panels = [
         ["upload", "Upload (POST + monolithic PUT)", "upload_mibps"],
         ["download", "Download (GET blob)", "download_mibps"],
@@ -250,32 +325,46 @@ function chart() {
         const ox = pad.l + p * (pw + gap);
         out.push(`<text x="${ox + pw / 2}" y="${pad.t - 12}" text-anchor="middle" font-weight="bold">${title}</text>`);
         for (let i = 0; i <= 5; i++) {
-            const v = (niceMax / 5) * i, y = ys(v);
+            const v = (niceMax / 5) * i,
+                y = ys(v);
             out.push(`<line x1="${ox}" y1="${y}" x2="${ox + pw}" y2="${y}" stroke="#e5e5e5"/>`);
             out.push(`<text x="${ox - 6}" y="${y + 4}" text-anchor="end" fill="#444">${Math.round(v)}</text>`);
         }
         out.push(`<line x1="${ox}" y1="${pad.t}" x2="${ox}" y2="${pad.t + ph}" stroke="#888"/>`);
         out.push(`<line x1="${ox}" y1="${pad.t + ph}" x2="${ox + pw}" y2="${pad.t + ph}" stroke="#888"/>`);
-        for (const s of sizes) out.push(`<text x="${xs(s, ox)}" y="${pad.t + ph + 16}" text-anchor="middle" fill="#444">${s >= 1024 ? `${s / 1024} GiB` : `${s} MiB`}</text>`);
+        for (const s of sizes)
+            out.push(
+                `<text x="${xs(s, ox)}" y="${pad.t + ph + 16}" text-anchor="middle" fill="#444">${s >= 1024 ? `${s / 1024} GiB` : `${s} MiB`}</text>`,
+            );
         out.push(`<text x="${ox + pw / 2}" y="${pad.t + ph + 34}" text-anchor="middle" fill="#444">blob size (log scale)</text>`);
-        if (p === 0) out.push(`<text transform="translate(16 ${pad.t + ph / 2}) rotate(-90)" text-anchor="middle" fill="#444">MiB/s</text>`);
+        if (p === 0)
+            out.push(`<text transform="translate(16 ${pad.t + ph / 2}) rotate(-90)" text-anchor="middle" fill="#444">MiB/s</text>`);
         orderedTargets.forEach((t, i) => {
-            const pts = sizes.filter((s) => med("throughput", t, metric, s) !== undefined).map((s) => [xs(s, ox), ys(med("throughput", t, metric, s))]);
+            const pts = sizes
+                .filter((s) => med("throughput", t, metric, s) !== undefined)
+                .map((s) => [xs(s, ox), ys(med("throughput", t, metric, s))]);
             if (!pts.length) return;
             const dash = t === "direct" || t === "proxy" ? "" : statics.includes(t) ? ' stroke-dasharray="2 3"' : ' stroke-dasharray="6 4"';
-            out.push(`<polyline fill="none" stroke="${colour(t, i)}" stroke-width="${t === "proxy" || t === "direct" ? 3 : 2}"${dash} points="${pts.map((q) => q.map((n) => n.toFixed(1)).join(",")).join(" ")}"/>`);
+            out.push(
+                `<polyline fill="none" stroke="${colour(t, i)}" stroke-width="${t === "proxy" || t === "direct" ? 3 : 2}"${dash} points="${pts.map((q) => q.map((n) => n.toFixed(1)).join(",")).join(" ")}"/>`,
+            );
             sizes.forEach((s) => {
                 const v = values("throughput", t, metric, s);
                 if (!v.length) return;
                 const x = xs(s, ox);
-                out.push(`<line x1="${x.toFixed(1)}" y1="${ys(Math.min(...v)).toFixed(1)}" x2="${x.toFixed(1)}" y2="${ys(Math.max(...v)).toFixed(1)}" stroke="${colour(t, i)}" stroke-width="1.5"/>`);
+                out.push(
+                    `<line x1="${x.toFixed(1)}" y1="${ys(Math.min(...v)).toFixed(1)}" x2="${x.toFixed(1)}" y2="${ys(Math.max(...v)).toFixed(1)}" stroke="${colour(t, i)}" stroke-width="1.5"/>`,
+                );
                 out.push(`<circle cx="${x.toFixed(1)}" cy="${ys(median(v)).toFixed(1)}" r="3.5" fill="${colour(t, i)}"/>`);
             });
         });
     });
     orderedTargets.forEach((t, i) => {
-        const lxp = pad.l + (i % 2) * 380, lyp = H - legendRows * 18 + Math.floor(i / 2) * 18;
-        out.push(`<line x1="${lxp}" y1="${lyp - 4}" x2="${lxp + 26}" y2="${lyp - 4}" stroke="${colour(t, i)}" stroke-width="3"${t === "direct" || t === "proxy" ? "" : statics.includes(t) ? ' stroke-dasharray="2 3"' : ' stroke-dasharray="6 4"'}/>`);
+        const lxp = pad.l + (i % 2) * 380,
+            lyp = H - legendRows * 18 + Math.floor(i / 2) * 18;
+        out.push(
+            `<line x1="${lxp}" y1="${lyp - 4}" x2="${lxp + 26}" y2="${lyp - 4}" stroke="${colour(t, i)}" stroke-width="3"${t === "direct" || t === "proxy" ? "" : statics.includes(t) ? ' stroke-dasharray="2 3"' : ' stroke-dasharray="6 4"'}/>`,
+        );
         out.push(`<text x="${lxp + 32}" y="${lyp}">${label[t] || t}</text>`);
     });
     out.push("</svg>");
@@ -287,7 +376,8 @@ if (svg) fs.writeFileSync(path.join(resultsDir, "throughput.svg"), svg);
 // ---------------------------------------------------------------------------------------------
 // markdown blocks
 
-const table = (header, lines) => [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
+const table = (header, lines) =>
+    [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
 const relResults = path.relative(path.dirname(mdFile), resultsDir) || ".";
 const blocks = {};
 
@@ -300,8 +390,14 @@ blocks.machine = table(
         ["OS, kernel", `${meta.os}, ${meta.kernel}`],
         ["Docker", `${meta.docker}; published loopback ports go through docker-proxy: ${meta.dockerUserlandProxy}`],
         ["images", `${meta.nginxImage}; ${meta.registryImage}`],
-        ["tools", `pulumi ${meta.pulumi}, Node.js ${meta.node}, ${meta.curl.split(" (")[0]}, ${meta.wrk}, docker-compose ${meta.dockerCompose}`],
-        ["settings", `${meta.settings.reps} repetitions (medians), sizes ${meta.settings.sizesMiB.join("/")} MiB, costs ${meta.settings.costs.join("/")}, ${meta.settings.rateSeconds} s rate runs with ${meta.settings.connections} keep-alive connections`],
+        [
+            "tools",
+            `pulumi ${meta.pulumi}, Node.js ${meta.node}, ${meta.curl.split(" (")[0]}, ${meta.wrk}, docker-compose ${meta.dockerCompose}`,
+        ],
+        [
+            "settings",
+            `${meta.settings.reps} repetitions (medians), sizes ${meta.settings.sizesMiB.join("/")} MiB, costs ${meta.settings.costs.join("/")}, ${meta.settings.rateSeconds} s rate runs with ${meta.settings.connections} keep-alive connections`,
+        ],
         ["whole run", wall !== undefined ? `${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s (before teardown)` : "–"],
     ],
 );
@@ -327,7 +423,14 @@ blocks.throughput =
 
 blocks.rate =
     table(
-        ["bcrypt cost", "GET /v2/ req/s", "HEAD blob req/s", "GET /v2/ req/s, `listen … reuseport`", "one connection: ms per request", "pulumi up to change the cost"],
+        [
+            "bcrypt cost",
+            "GET /v2/ req/s",
+            "HEAD blob req/s",
+            "GET /v2/ req/s, `listen … reuseport`",
+            "one connection: ms per request",
+            "pulumi up to change the cost",
+        ],
         rate.map((r) => [
             r.cost,
             `**${f(r.getV2Rps, 1)}** (${range(r.getV2RpsRange, 1)})`,
@@ -342,28 +445,66 @@ blocks.rate =
 blocks.bycost = throughputByCost.length
     ? table(
           ["bcrypt cost", "size", "proxy upload MiB/s", "upload / direct", "proxy download MiB/s", "download / direct"],
-          throughputByCost.map((t) => [t.cost, `${t.sizeMiB} MiB`, f0(t.proxyUploadMiBps), `**${f(t.uploadRatio)}** (${range(t.uploadRatioRange)})`, f0(t.proxyDownloadMiBps), `**${f(t.downloadRatio)}** (${range(t.downloadRatioRange)})`]),
+          throughputByCost.map((t) => [
+              t.cost,
+              `${t.sizeMiB} MiB`,
+              f0(t.proxyUploadMiBps),
+              `**${f(t.uploadRatio)}** (${range(t.uploadRatioRange)})`,
+              f0(t.proxyDownloadMiBps),
+              `**${f(t.downloadRatio)}** (${range(t.downloadRatioRange)})`,
+          ]),
       )
     : "not measured";
 
 blocks.push = push.length
     ? table(
           ["bcrypt cost", "docker push", "requests (with credentials)", "docker pull", "requests (with credentials)"],
-          push.map((p) => [p.cost, `${f(p.pushS, 1)} s`, `${p.push.total} (${p.push.withCredentials})`, `${f(p.pullS, 1)} s`, `${p.pull.total} (${p.pull.withCredentials})`]),
+          push.map((p) => [
+              p.cost,
+              `${f(p.pushS, 1)} s`,
+              `${p.push.total} (${p.push.withCredentials})`,
+              `${f(p.pullS, 1)} s`,
+              `${p.pull.total} (${p.pull.withCredentials})`,
+          ]),
       ) +
       (push.length
-          ? `\n\nBy method, at cost ${push[0].cost}: push ${Object.entries(push[0].push.byMethod).filter(([, n]) => n).map(([m, n]) => `${n} ${m}`).join(", ")} (${push[0].push.unauthorized} of them answered 401: the client's first, credential-less ping); pull ${Object.entries(push[0].pull.byMethod).filter(([, n]) => n).map(([m, n]) => `${n} ${m}`).join(", ")} (${push[0].pull.unauthorized} answered 401). Every request with credentials costs nginx one bcrypt verification.`
+          ? `\n\nBy method, at cost ${push[0].cost}: push ${Object.entries(push[0].push.byMethod)
+                .filter(([, n]) => n)
+                .map(([m, n]) => `${n} ${m}`)
+                .join(
+                    ", ",
+                )} (${push[0].push.unauthorized} of them answered 401: the client's first, credential-less ping); pull ${Object.entries(
+                push[0].pull.byMethod,
+            )
+                .filter(([, n]) => n)
+                .map(([m, n]) => `${n} ${m}`)
+                .join(
+                    ", ",
+                )} (${push[0].pull.unauthorized} answered 401). Every request with credentials costs nginx one bcrypt verification.`
           : "")
     : "not measured";
 
 const secs = (v) => f(v, v < 10 ? 2 : 1);
-const dline = (name, v, note = "") => [name, v.median !== undefined ? `**${secs(v.median)} s**` : "–", v.samples.map(secs).join(", ") || "–", note];
+const dline = (name, v, note = "") => [
+    name,
+    v.median !== undefined ? `**${secs(v.median)} s**` : "–",
+    v.samples.map(secs).join(", ") || "–",
+    note,
+];
 blocks.deploy = table(
     ["operation", "median", "runs (s)", "note"],
     [
-        dline("`pulumi up --yes` from nothing", deploy.pulumiUpFromNothing, "preview + create; returns when both containers pass their health checks"),
+        dline(
+            "`pulumi up --yes` from nothing",
+            deploy.pulumiUpFromNothing,
+            "preview + create; returns when both containers pass their health checks",
+        ),
         dline("…of which the registry waits for its first passing health check", deploy.healthWaitRegistry, "from container start"),
-        dline("…of which the proxy waits for its first passing health check", deploy.healthWaitProxy, "from container start; the proxy starts after the registry"),
+        dline(
+            "…of which the proxy waits for its first passing health check",
+            deploy.healthWaitProxy,
+            "from container start; the proxy starts after the registry",
+        ),
         dline("`pulumi preview --expect-no-changes` (no-op)", deploy.pulumiPreviewNoop),
         dline("`pulumi up --yes` after a password change", deploy.pulumiUpAfterPasswordChange, "replaces the proxy container"),
         dline("`pulumi destroy --yes`", deploy.pulumiDestroy),
@@ -376,7 +517,10 @@ blocks.deploy = table(
 blocks.unit = table(
     ["run", "wall time"],
     [
-        ["`npx jest`, warm (median)", unit.warm.median !== undefined ? `**${f(unit.warm.median, 1)} s** (${unit.warm.samples.map((s) => f(s, 1)).join(", ")})` : "–"],
+        [
+            "`npx jest`, warm (median)",
+            unit.warm.median !== undefined ? `**${f(unit.warm.median, 1)} s** (${unit.warm.samples.map((s) => f(s, 1)).join(", ")})` : "–",
+        ],
         ["`npx jest --no-cache` (cold ts-jest transform)", unit.cold.length ? `${f(unit.cold[0], 1)} s` : "–"],
     ],
 );
@@ -390,5 +534,7 @@ if (fs.existsSync(mdFile)) {
     fs.writeFileSync(mdFile, md);
     console.log(`report: ${path.relative(process.cwd(), mdFile)} updated`);
 }
-console.log(`report: ${path.relative(process.cwd(), resultsDir)}/{summary.json,throughput.csv,throughput_by_cost.csv,rate.csv,push.csv,deploy.csv${svg ? ",throughput.svg" : ""}}`);
+console.log(
+    `report: ${path.relative(process.cwd(), resultsDir)}/{summary.json,throughput.csv,throughput_by_cost.csv,rate.csv,push.csv,deploy.csv${svg ? ",throughput.svg" : ""}}`,
+);
 for (const t of targetsMet) console.log(`  ${t.target}: ${t.measured || "–"} -> ${verdict(t.met).replace(/\*/g, "")}`);

@@ -118,7 +118,11 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             ] as const;
         });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
-        const credentials = new HtpasswdCredentials(`${name}-credentials`, { users: args.users, bcryptCost: args.bcryptCost }, { parent: this });
+        const credentials = new HtpasswdCredentials(
+            `${name}-credentials`,
+            { users: args.users, bcryptCost: args.bcryptCost },
+            { parent: this },
+        );
 
         const network = new docker.Network(
             `${name}-network`,
@@ -132,7 +136,11 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         );
         // Images already on the host are used as they are; keepLocally leaves them there on destroy.
         const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: nginxImageRef, keepLocally: true }, { parent: this });
-        const registryImage = new docker.RemoteImage(`${name}-registry-image`, { name: registryImageRef, keepLocally: true }, { parent: this });
+        const registryImage = new docker.RemoteImage(
+            `${name}-registry-image`,
+            { name: registryImageRef, keepLocally: true },
+            { parent: this },
+        );
 
         const registry = new RegistryServer(
             `${name}-registry`,

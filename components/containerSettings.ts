@@ -18,7 +18,10 @@ export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 /** A restart policy Docker knows; Docker itself would refuse others only at `pulumi up`. */
 export function validateRestartPolicy(field: string, value: unknown): RestartPolicy {
     if (!Object.values(RestartPolicy).includes(value as RestartPolicy)) {
-        throw new InvalidArgumentError(field, `${describe(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`);
+        throw new InvalidArgumentError(
+            field,
+            `${describe(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`,
+        );
     }
     return value as RestartPolicy;
 }

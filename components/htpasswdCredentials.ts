@@ -49,7 +49,10 @@ export function htpasswdLine(username: string, password: string, salt: Buffer, c
  */
 export function checkHtpasswdArgs(args: HtpasswdCredentialsArgs): { usernames: string[]; cost: number } {
     const users = args.users ?? [];
-    const usernames = validateUsernames("users", users.map((u) => u.username));
+    const usernames = validateUsernames(
+        "users",
+        users.map((u) => u.username),
+    );
     users.forEach(({ password }, i) => {
         if (password !== undefined && !isPending(password)) {
             validatePassword(passwordField(i), password);
@@ -97,9 +100,7 @@ export class HtpasswdCredentials extends pulumi.ComponentResource {
                           { parent: this },
                       ).result;
             const salt = new random.RandomBytes(`${name}-${username}-salt`, { length: 16 }, { parent: this });
-            const line = pulumi
-                .all([password, salt.base64])
-                .apply(([pw, s]) => htpasswdLine(username, pw, Buffer.from(s, "base64"), cost));
+            const line = pulumi.all([password, salt.base64]).apply(([pw, s]) => htpasswdLine(username, pw, Buffer.from(s, "base64"), cost));
             return { username, password, line };
         });
 

@@ -1,6 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy, validateRestartPolicy } from "./containerSettings";
+import {
+    componentLabels,
+    containerOptions,
+    defaultRestartPolicy,
+    healthCheck,
+    logSettings,
+    RestartPolicy,
+    validateRestartPolicy,
+} from "./containerSettings";
 import { checkNow, typeToken } from "./inputs";
 import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
 import { validateDomain, validateIpAddress, validatePort } from "./validation";
@@ -106,7 +114,15 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                     { file: nginxPaths.privateKey, content: pulumi.secret(args.privateKeyPem), permissions: "0600" },
                 ],
                 restart,
-                healthcheck: healthCheck(["curl", "--fail", "--silent", "--insecure", "--output", "/dev/null", `https://127.0.0.1:${proxyListenPort}${healthPath}`]),
+                healthcheck: healthCheck([
+                    "curl",
+                    "--fail",
+                    "--silent",
+                    "--insecure",
+                    "--output",
+                    "/dev/null",
+                    `https://127.0.0.1:${proxyListenPort}${healthPath}`,
+                ]),
                 wait: true,
                 waitTimeout: 60,
                 labels,

@@ -1,7 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy, validateRestartPolicy } from "./containerSettings";
+import {
+    componentLabels,
+    containerOptions,
+    defaultRestartPolicy,
+    healthCheck,
+    logSettings,
+    RestartPolicy,
+    validateRestartPolicy,
+} from "./containerSettings";
 import { checkNow, typeToken } from "./inputs";
 import { validateLoopbackAddress, validatePort } from "./validation";
 
@@ -50,9 +58,10 @@ export interface RegistryServerArgs {
  * Checks {@link RegistryServerArgs} without creating anything; returns the published ports
  * (none unless `directAccessPort` is set, and then only on loopback).
  */
-export function checkRegistryServerArgs(
-    args: Pick<RegistryServerArgs, "directAccessPort" | "directAccessAddress" | "restart">,
-): { ports: docker.types.input.ContainerPort[]; restart: RestartPolicy } {
+export function checkRegistryServerArgs(args: Pick<RegistryServerArgs, "directAccessPort" | "directAccessAddress" | "restart">): {
+    ports: docker.types.input.ContainerPort[];
+    restart: RestartPolicy;
+} {
     const restart = validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy);
     if (args.directAccessPort === undefined) {
         if (args.directAccessAddress !== undefined) {
@@ -95,7 +104,10 @@ export class RegistryServer extends pulumi.ComponentResource {
             {
                 name: args.containerName ?? name,
                 image: args.image,
-                envs: [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`, pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`)],
+                envs: [
+                    `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`,
+                    pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
+                ],
                 volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
                 networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
                 ports,

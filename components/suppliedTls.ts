@@ -86,7 +86,10 @@ export function checkSuppliedTls(input: SuppliedTlsInput): SuppliedTls {
     }
     const now = input.now ?? new Date();
     if (new Date(leaf.validTo) <= now) {
-        throw new InvalidArgumentError(fields.certificatePem, `expired on ${new Date(leaf.validTo).toISOString()}; supply a current certificate`);
+        throw new InvalidArgumentError(
+            fields.certificatePem,
+            `expired on ${new Date(leaf.validTo).toISOString()}; supply a current certificate`,
+        );
     }
     if (new Date(leaf.validFrom) > now) {
         throw new InvalidArgumentError(fields.certificatePem, `is not valid before ${new Date(leaf.validFrom).toISOString()}`);

@@ -111,7 +111,10 @@ export function checkTlsMaterialArgs(args: TlsMaterialArgs, prefix = ""): Checke
     }
     for (const field of generatedOnly) {
         if (args[field] !== undefined) {
-            throw new InvalidArgumentError(`${prefix}${field}`, 'is only used with mode "generated"; a supplied certificate carries its own');
+            throw new InvalidArgumentError(
+                `${prefix}${field}`,
+                'is only used with mode "generated"; a supplied certificate carries its own',
+            );
         }
     }
     for (const field of ["certificatePem", "privateKeyPem"] as const) {

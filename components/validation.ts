@@ -34,7 +34,10 @@ export function isDnsName(value: string): boolean {
     if (value.length === 0 || value.length > 253) {
         return false;
     }
-    return value.replace(/\.$/, "").split(".").every((label) => dnsLabel.test(label));
+    return value
+        .replace(/\.$/, "")
+        .split(".")
+        .every((label) => dnsLabel.test(label));
 }
 
 /** A host name clients use to reach the registry: a DNS name or an IP address. */
@@ -175,9 +178,7 @@ const referenceDomain = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-f
 const pathComponent = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
 const tag = "[\\w][\\w.-]{0,127}";
 const digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-const referencePattern = new RegExp(
-    `^(?:${referenceDomain}/)?${pathComponent}(?:/${pathComponent})*(?::(${tag}))?(?:@(${digest}))?$`,
-);
+const referencePattern = new RegExp(`^(?:${referenceDomain}/)?${pathComponent}(?:/${pathComponent})*(?::(${tag}))?(?:@(${digest}))?$`);
 
 /** An image reference in Docker's grammar, e.g. `nginx:1.28.0` or `ghcr.io/org/img@sha256:...`. */
 export function validateImageReference(field: string, value: unknown): string {

@@ -3,7 +3,14 @@
  * refusal names the config key (`authenticated-registry:port`, `...:users[1].username`) and the
  * accepted form, so a bad `Pulumi.<stack>.yaml` fails `pulumi preview` with nothing created.
  */
-import { AuthenticatedRegistryArgs, HtpasswdUser, InvalidArgumentError, TlsMaterialArgs, TlsMode, validateRestartPolicy } from "../components";
+import {
+    AuthenticatedRegistryArgs,
+    HtpasswdUser,
+    InvalidArgumentError,
+    TlsMaterialArgs,
+    TlsMode,
+    validateRestartPolicy,
+} from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
@@ -66,7 +73,10 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
     }
     for (const [key, spec] of Object.entries(configSchema)) {
         if (spec.required && values[key] === undefined) {
-            throw new InvalidArgumentError(`${namespace}:${key}`, `is required (${spec.description}); set it with \`pulumi config set ${key} ...\``);
+            throw new InvalidArgumentError(
+                `${namespace}:${key}`,
+                `is required (${spec.description}); set it with \`pulumi config set ${key} ...\``,
+            );
         }
     }
     if (values.restart !== undefined) {
@@ -142,7 +152,10 @@ function users(field: string, value: unknown): HtpasswdUser[] {
             throw new InvalidArgumentError(`${at}.username`, "is missing or not a string; expected the user's login name");
         }
         if (password !== undefined && typeof password !== "string") {
-            throw new InvalidArgumentError(`${at}.password`, "is not a string; set it with `pulumi config set --secret --path 'users[N].password'`");
+            throw new InvalidArgumentError(
+                `${at}.password`,
+                "is not a string; set it with `pulumi config set --secret --path 'users[N].password'`",
+            );
         }
         return password === undefined ? { username } : { username, password };
     });

@@ -17,7 +17,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 
 new PolicyPack("authenticated-registry", {
-    description: "Guards the authenticated registry: loopback-only registry, TLS 1.2/1.3, pinned images, retained data, secret credentials, bcrypt cost.",
+    description:
+        "Guards the authenticated registry: loopback-only registry, TLS 1.2/1.3, pinned images, retained data, secret credentials, bcrypt cost.",
     enforcementLevel: "mandatory",
     policies,
 });

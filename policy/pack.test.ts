@@ -220,7 +220,9 @@ test("on a first preview the htpasswd is unknown: the bcrypt rule is reported as
     const inputs = {
         ...proxy.inputs,
         image: unknown,
-        labels: proxy.inputs.labels.map((l: any) => (l.label === "authenticated-registry.upstream-container" ? { ...l, value: unknown } : l)),
+        labels: proxy.inputs.labels.map((l: any) =>
+            l.label === "authenticated-registry.upstream-container" ? { ...l, value: unknown } : l,
+        ),
         uploads: {
             ...secretSignature,
             value: plain(proxy.inputs.uploads).map((u: any) => (u.file === nginxPaths.htpasswd ? { ...u, content: unknown } : u)),

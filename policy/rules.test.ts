@@ -127,12 +127,14 @@ describe("nginx-tls-1.2-1.3-only", () => {
     });
 
     test("refuses older protocols, naming them", () => {
-        expect(checkNginxTlsProtocols(withConfig(config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2 TLSv1.3;")))).toEqual(
+        expect(
+            checkNginxTlsProtocols(withConfig(config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2 TLSv1.3;"))),
+        ).toEqual(
             fails(`${nginxPaths.config}: "ssl_protocols TLSv1.1 TLSv1.2 TLSv1.3" enables TLSv1.1; only TLSv1.2 and TLSv1.3 are allowed`),
         );
-        expect(checkNginxTlsProtocols(withConfig("server {\n  ssl_protocols TLSv1.2;\n}\nserver {\n  ssl_protocols SSLv3 TLSv1;\n}\n"))).toEqual(
-            fails(`${nginxPaths.config}: "ssl_protocols SSLv3 TLSv1" enables SSLv3, TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
-        );
+        expect(
+            checkNginxTlsProtocols(withConfig("server {\n  ssl_protocols TLSv1.2;\n}\nserver {\n  ssl_protocols SSLv3 TLSv1;\n}\n")),
+        ).toEqual(fails(`${nginxPaths.config}: "ssl_protocols SSLv3 TLSv1" enables SSLv3, TLSv1; only TLSv1.2 and TLSv1.3 are allowed`));
         expect(checkNginxTlsProtocols(withConfig("ssl_protocols;"))).toEqual(
             fails(`${nginxPaths.config}: ssl_protocols lists no protocol; list TLSv1.2 and TLSv1.3`),
         );
@@ -141,7 +143,9 @@ describe("nginx-tls-1.2-1.3-only", () => {
     test("requires an ssl_protocols directive; a commented-out one does not count", () => {
         const missing = `${nginxPaths.config} has no ssl_protocols directive; nginx would offer its default protocols`;
         expect(checkNginxTlsProtocols(withConfig(config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "")))).toEqual(fails(missing));
-        expect(checkNginxTlsProtocols(withConfig("server {\n  # ssl_protocols TLSv1.2 TLSv1.3;\n  listen 443 ssl;\n}\n"))).toEqual(fails(missing));
+        expect(checkNginxTlsProtocols(withConfig("server {\n  # ssl_protocols TLSv1.2 TLSv1.3;\n  listen 443 ssl;\n}\n"))).toEqual(
+            fails(missing),
+        );
     });
 
     test("requires the registry.conf upload", () => {
@@ -161,7 +165,9 @@ describe("nginx-tls-1.2-1.3-only", () => {
     });
 
     test("applies to the proxy container only", () => {
-        expect(checkNginxTlsProtocols(registry())).toEqual({ notApplicable: "only the nginx container (label authenticated-registry.role=proxy)" });
+        expect(checkNginxTlsProtocols(registry())).toEqual({
+            notApplicable: "only the nginx container (label authenticated-registry.role=proxy)",
+        });
     });
 
     test("splits directives as nginx does: comments, quotes, blocks", () => {
@@ -227,7 +233,9 @@ describe("data-volume-retained", () => {
 
     test("applies to the registry's volumes only", () => {
         const reason = { notApplicable: "only docker volumes labelled authenticated-registry.instance" };
-        expect(checkDataVolumeRetained({ type: resourceTypes.volume, props: { name: "other" }, opts: { retainOnDelete: false } })).toEqual(reason);
+        expect(checkDataVolumeRetained({ type: resourceTypes.volume, props: { name: "other" }, opts: { retainOnDelete: false } })).toEqual(
+            reason,
+        );
         expect(checkDataVolumeRetained(registry({}, { retainOnDelete: false }))).toEqual(reason);
     });
 });
@@ -247,10 +255,14 @@ describe("credentials-secret", () => {
 
     test("refuses the proxy's uploads and the registry's envs outside additionalSecretOutputs", () => {
         expect(checkCredentialsSecret(proxy({}, { additionalSecretOutputs: ["envs"] }))).toEqual(
-            fails("uploads holds the htpasswd file and the TLS private key but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted"),
+            fails(
+                "uploads holds the htpasswd file and the TLS private key but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+            ),
         );
         expect(checkCredentialsSecret(registry({}, {}))).toEqual(
-            fails("envs holds REGISTRY_HTTP_SECRET but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted"),
+            fails(
+                "envs holds REGISTRY_HTTP_SECRET but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+            ),
         );
     });
 
@@ -289,14 +301,18 @@ describe("bcrypt-cost-floor", () => {
     });
 
     test("refuses an empty or missing user file", () => {
-        expect(checkBcryptCost(withHtpasswd("# nobody\n"), 10)).toEqual(fails(`${htpasswd} has no entries; expected one user:bcrypt-hash line per user`));
+        expect(checkBcryptCost(withHtpasswd("# nobody\n"), 10)).toEqual(
+            fails(`${htpasswd} has no entries; expected one user:bcrypt-hash line per user`),
+        );
         expect(checkBcryptCost(withHtpasswd(undefined), 10)).toEqual(
             fails(`no upload to ${htpasswd}; nginx would have no user file to check passwords against`),
         );
     });
 
     test("applies to the proxy container only", () => {
-        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx container (label authenticated-registry.role=proxy)" });
+        expect(checkBcryptCost(registry(), 10)).toEqual({
+            notApplicable: "only the nginx container (label authenticated-registry.role=proxy)",
+        });
     });
 
     test("parses user:hash lines", () => {
@@ -309,7 +325,9 @@ describe("bcrypt-cost-floor", () => {
     test("the floor comes from the policy config, 8 by default", () => {
         expect(minimumBcryptCost({})).toBe(8);
         expect(minimumBcryptCost({ minimumBcryptCost: 12 })).toBe(12);
-        expect(() => minimumBcryptCost({ minimumBcryptCost: 3 })).toThrow("minimumBcryptCost: 3 is not a bcrypt cost; expected an integer from 4 to 31");
+        expect(() => minimumBcryptCost({ minimumBcryptCost: 3 })).toThrow(
+            "minimumBcryptCost: 3 is not a bcrypt cost; expected an integer from 4 to 31",
+        );
         expect(() => minimumBcryptCost({ minimumBcryptCost: "12" })).toThrow('minimumBcryptCost: "12" is not a bcrypt cost');
     });
 });

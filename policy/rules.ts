@@ -284,7 +284,9 @@ export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
     }
     const opts = resource.opts ?? {};
     if (opts.retainOnDelete === false && opts.protect !== true) {
-        return checked([`the data volume is deleted with the stack (retainOnDelete is false); set retainOnDelete: true so pushed images survive`]);
+        return checked([
+            `the data volume is deleted with the stack (retainOnDelete is false); set retainOnDelete: true so pushed images survive`,
+        ]);
     }
     if (opts.retainOnDelete === true || opts.protect === true) {
         return checked([]);

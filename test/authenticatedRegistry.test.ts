@@ -21,17 +21,26 @@ const byName = (name: string): Registration => {
 
 beforeAll(async () => {
     components = await import("../components");
-    registry = new components.AuthenticatedRegistry("reg", {
-        domain: "localhost",
-        port: 5043,
-        bindAddress: "127.0.0.1",
-        users: [{ username: "alice" }, { username: "bob", password: "correct horse battery staple" }],
-        tls: { ipAddresses: ["127.0.0.1"] },
-        nginxImage: "authenticated-registry/nginx:1.22-bookworm",
-        registryImage: "authenticated-registry/registry:2.8-bookworm",
-    }, {
-        transformations: [(args) => { options.set(args.name, args.opts); return undefined; }],
-    });
+    registry = new components.AuthenticatedRegistry(
+        "reg",
+        {
+            domain: "localhost",
+            port: 5043,
+            bindAddress: "127.0.0.1",
+            users: [{ username: "alice" }, { username: "bob", password: "correct horse battery staple" }],
+            tls: { ipAddresses: ["127.0.0.1"] },
+            nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+            registryImage: "authenticated-registry/registry:2.8-bookworm",
+        },
+        {
+            transformations: [
+                (args) => {
+                    options.set(args.name, args.opts);
+                    return undefined;
+                },
+            ],
+        },
+    );
     await valueOf(registry.url);
     children = await registered();
 });
@@ -102,7 +111,10 @@ test("the registry keeps data on the volume at /data, reachable only as registry
     expect(inputs.name).toBe("reg-registry");
     expect(inputs.image).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(isSecretInput(inputs.envs)).toBe(true);
-    expect(plain(inputs.envs)).toEqual(["REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data", expect.stringMatching(/^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{32,}$/)]);
+    expect(plain(inputs.envs)).toEqual([
+        "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data",
+        expect.stringMatching(/^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{32,}$/),
+    ]);
     expect(inputs.volumes).toEqual([{ volumeName: "reg-data", containerPath: "/data" }]);
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network", aliases: ["registry"] }]);
     expect(inputs.ports).toEqual([]);
@@ -127,7 +139,14 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network" }]);
     expect(inputs.restart).toBe("unless-stopped");
     expect(inputs.healthcheck.tests).toEqual([
-        "CMD", "curl", "--fail", "--silent", "--insecure", "--output", "/dev/null", "https://127.0.0.1:443/healthz",
+        "CMD",
+        "curl",
+        "--fail",
+        "--silent",
+        "--insecure",
+        "--output",
+        "/dev/null",
+        "https://127.0.0.1:443/healthz",
     ]);
     expect(isSecretInput(inputs.uploads)).toBe(true);
     const uploads = plain(inputs.uploads) as { file: string; content: string; permissions: string }[];
@@ -138,7 +157,9 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
         ["/etc/nginx/conf.d/domain.crt", "0644"],
         ["/etc/nginx/conf.d/domain.key", "0600"],
     ]);
-    expect(uploads[0].content).toBe(renderNginxConfig({ serverName: "localhost", realm: "localhost", upstream: "registry:5000", listenPort: 443 }));
+    expect(uploads[0].content).toBe(
+        renderNginxConfig({ serverName: "localhost", realm: "localhost", upstream: "registry:5000", listenPort: 443 }),
+    );
     expect(uploads[1].content).toBe(emptyDefaultSite);
     expect(uploads[2].content).toBe(await valueOf(registry.htpasswd));
     expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-server\n-----END CERTIFICATE-----\n");
@@ -156,7 +177,11 @@ test("the server certificate covers the domain and the extra addresses, signed b
         dnsNames: ["localhost"],
         ipAddresses: ["127.0.0.1"],
     });
-    expect(byName("reg-tls-ca").inputs).toMatchObject({ isCaCertificate: true, validityPeriodHours: 87600, allowedUses: ["cert_signing", "crl_signing"] });
+    expect(byName("reg-tls-ca").inputs).toMatchObject({
+        isCaCertificate: true,
+        validityPeriodHours: 87600,
+        allowedUses: ["cert_signing", "crl_signing"],
+    });
     expect(byName("reg-tls-server").inputs).toMatchObject({
         validityPeriodHours: 8760,
         earlyRenewalHours: 720,

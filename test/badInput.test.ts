@@ -40,25 +40,80 @@ const cases: [string, Args, string, RegExp][] = [
     ["username with whitespace", { ...good, users: [{ username: "al ice" }] }, "users[0].username", /whitespace/],
     ["username with a control character", { ...good, users: [{ username: "al\u0007ice" }] }, "users[0].username", /control characters/],
     ["empty password", { ...good, users: [{ username: "alice", password: "" }] }, "users[0].password", /empty; expected 1 to 72 bytes/],
-    ["password over 72 bytes", { ...good, users: [{ username: "alice", password: "é".repeat(37) }] }, "users[0].password", /74 bytes long; bcrypt reads only the first 72/],
+    [
+        "password over 72 bytes",
+        { ...good, users: [{ username: "alice", password: "é".repeat(37) }] },
+        "users[0].password",
+        /74 bytes long; bcrypt reads only the first 72/,
+    ],
     ["bcrypt cost below 4", { ...good, bcryptCost: 3 }, "bcryptCost", /expected an integer from 4 to 31/],
     ["bcrypt cost above 31", { ...good, bcryptCost: 32 }, "bcryptCost", /expected an integer from 4 to 31/],
-    ["direct port on every interface", { ...good, directAccessPort: 5000, directAccessAddress: "0.0.0.0" }, "directAccessAddress", /not a loopback address/],
-    ["direct port on a LAN address", { ...good, directAccessPort: 5000, directAccessAddress: "192.168.1.10" }, "directAccessAddress", /only be published on 127\.0\.0\.0\/8 or ::1/],
+    [
+        "direct port on every interface",
+        { ...good, directAccessPort: 5000, directAccessAddress: "0.0.0.0" },
+        "directAccessAddress",
+        /not a loopback address/,
+    ],
+    [
+        "direct port on a LAN address",
+        { ...good, directAccessPort: 5000, directAccessAddress: "192.168.1.10" },
+        "directAccessAddress",
+        /only be published on 127\.0\.0\.0\/8 or ::1/,
+    ],
     ["direct port out of range", { ...good, directAccessPort: 99999 }, "directAccessPort", /expected an integer from 1 to 65535/],
-    ["certificate that does not match its key", supplied({ certificatePem: cert.certificatePem, privateKeyPem: otherCert.privateKeyPem }), "tls.privateKeyPem", /does not match the certificate/],
+    [
+        "certificate that does not match its key",
+        supplied({ certificatePem: cert.certificatePem, privateKeyPem: otherCert.privateKeyPem }),
+        "tls.privateKeyPem",
+        /does not match the certificate/,
+    ],
     ["expired certificate", supplied(expiredCert), "tls.certificatePem", /expired on 2020-02-01T00:00:00.000Z/],
     ["certificate for another domain", supplied(wrongHostCert), "tls.certificatePem", /does not cover the domain "registry.example.com"/],
-    ["certificate that is not PEM", supplied({ certificatePem: "hello", privateKeyPem: cert.privateKeyPem }), "tls.certificatePem", /is not PEM/],
-    ["key that is not PEM", supplied({ certificatePem: cert.certificatePem, privateKeyPem: "not a key" }), "tls.privateKeyPem", /is not PEM/],
-    ["CA that is not a certificate", supplied({ ...cert, caCertificatePem: cert.privateKeyPem }), "tls.caCertificatePem", /expected only CERTIFICATE blocks/],
-    ["supplied mode without a key", supplied({ certificatePem: cert.certificatePem }), "tls.privateKeyPem", /is required with mode "supplied"/],
-    ["supplied PEM in generated mode", { ...good, tls: { certificatePem: cert.certificatePem } }, "tls.certificatePem", /only used with mode "supplied"/],
+    [
+        "certificate that is not PEM",
+        supplied({ certificatePem: "hello", privateKeyPem: cert.privateKeyPem }),
+        "tls.certificatePem",
+        /is not PEM/,
+    ],
+    [
+        "key that is not PEM",
+        supplied({ certificatePem: cert.certificatePem, privateKeyPem: "not a key" }),
+        "tls.privateKeyPem",
+        /is not PEM/,
+    ],
+    [
+        "CA that is not a certificate",
+        supplied({ ...cert, caCertificatePem: cert.privateKeyPem }),
+        "tls.caCertificatePem",
+        /expected only CERTIFICATE blocks/,
+    ],
+    [
+        "supplied mode without a key",
+        supplied({ certificatePem: cert.certificatePem }),
+        "tls.privateKeyPem",
+        /is required with mode "supplied"/,
+    ],
+    [
+        "supplied PEM in generated mode",
+        { ...good, tls: { certificatePem: cert.certificatePem } },
+        "tls.certificatePem",
+        /only used with mode "supplied"/,
+    ],
     ["unknown TLS mode", { ...good, tls: { mode: "acme" as never } }, "tls.mode", /expected "generated" or "supplied"/],
     ["extra DNS name that is not one", { ...good, tls: { dnsNames: ["ok.example.com", "not ok"] } }, "tls.dnsNames[1]", /not a DNS name/],
-    ["malformed nginx image", { ...good, nginxImage: "Nginx:1.28!" }, "nginxImage", /not an image reference; expected \[registry\/\]name\[:tag\]/],
+    [
+        "malformed nginx image",
+        { ...good, nginxImage: "Nginx:1.28!" },
+        "nginxImage",
+        /not an image reference; expected \[registry\/\]name\[:tag\]/,
+    ],
     ["malformed registry image", { ...good, registryImage: "registry:" }, "registryImage", /not an image reference/],
-    ["unknown restart policy", { ...good, restart: "sometimes" as never }, "restart", /expected one of no, on-failure, always, unless-stopped/],
+    [
+        "unknown restart policy",
+        { ...good, restart: "sometimes" as never },
+        "restart",
+        /expected one of no, on-failure, always, unless-stopped/,
+    ],
 ];
 
 test.each(cases)("%s is refused, naming the field, with nothing created", async (_what, args, field, detail) => {
@@ -89,7 +144,12 @@ test("a password is never echoed in its error", () => {
 
 test("a valid supplied certificate is accepted and served leaf first, with its key secret", async () => {
     const pulumi = await import("@pulumi/pulumi");
-    const material = new components.TlsMaterial("ok", { domain: "registry.example.com", mode: "supplied", ...cert, caCertificatePem: cert.certificatePem });
+    const material = new components.TlsMaterial("ok", {
+        domain: "registry.example.com",
+        mode: "supplied",
+        ...cert,
+        caCertificatePem: cert.certificatePem,
+    });
     const { valueOf } = await import("./mocks");
     expect(await valueOf(material.certificatePem)).toBe(cert.certificatePem);
     expect(await valueOf(material.caCertificatePem)).toBe(cert.certificatePem);

@@ -32,14 +32,37 @@ export function selfSigned(names: string[], options: { expired?: boolean } = {})
     fs.writeFileSync(
         at("ca.cnf"),
         [
-            "[ca]", "default_ca = test_ca", "[test_ca]",
-            `database = ${at("index.txt")}`, `new_certs_dir = ${dir}`, `serial = ${at("serial")}`,
-            "default_md = sha256", "policy = any", "copy_extensions = copy", "unique_subject = no",
-            "[any]", "commonName = supplied", "",
+            "[ca]",
+            "default_ca = test_ca",
+            "[test_ca]",
+            `database = ${at("index.txt")}`,
+            `new_certs_dir = ${dir}`,
+            `serial = ${at("serial")}`,
+            "default_md = sha256",
+            "policy = any",
+            "copy_extensions = copy",
+            "unique_subject = no",
+            "[any]",
+            "commonName = supplied",
+            "",
         ].join("\n"),
     );
     const dates = options.expired ? ["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"] : ["-days", "30"];
-    openssl(["ca", "-batch", "-config", at("ca.cnf"), "-selfsign", "-keyfile", at("key.pem"), "-in", at("req.csr"), "-out", at("cert.pem"), "-notext", ...dates]);
+    openssl([
+        "ca",
+        "-batch",
+        "-config",
+        at("ca.cnf"),
+        "-selfsign",
+        "-keyfile",
+        at("key.pem"),
+        "-in",
+        at("req.csr"),
+        "-out",
+        at("cert.pem"),
+        "-notext",
+        ...dates,
+    ]);
     const result = { certificatePem: fs.readFileSync(at("cert.pem"), "utf8"), privateKeyPem: fs.readFileSync(at("key.pem"), "utf8") };
     fs.rmSync(dir, { recursive: true });
     return result;

@@ -15,7 +15,6 @@ export interface Registration {
     readonly inputs: Record<string, any>;
 }
 
-
 /** A stable digest of a name, standing in for random values that state would keep. */
 function seeded(name: string, bytes: number): Buffer {
     return crypto.createHash("sha512").update(name).digest().subarray(0, bytes);
@@ -28,7 +27,13 @@ function providerState(type: string, name: string, inputs: Record<string, any>):
             return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
         }
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: seeded(name, 48).toString("base64").replace(/[^A-Za-z0-9]/g, "").slice(0, inputs.length) };
+            return {
+                ...inputs,
+                result: seeded(name, 48)
+                    .toString("base64")
+                    .replace(/[^A-Za-z0-9]/g, "")
+                    .slice(0, inputs.length),
+            };
         case "tls:index/privateKey:PrivateKey":
             return { ...inputs, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` };
         case "tls:index/selfSignedCert:SelfSignedCert":

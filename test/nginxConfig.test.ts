@@ -75,9 +75,23 @@ function nginxTest(config: string): { status: number | null; stderr: string } {
     fs.mkdirSync(confd);
     fs.writeFileSync(path.join(confd, "registry.conf"), config);
     const openssl = run("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-        "-subj", "/CN=registry.example.com", "-addext", "subjectAltName=DNS:registry.example.com",
-        "-keyout", path.join(confd, "domain.key"), "-out", path.join(confd, "domain.crt"),
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=registry.example.com",
+        "-addext",
+        "subjectAltName=DNS:registry.example.com",
+        "-keyout",
+        path.join(confd, "domain.key"),
+        "-out",
+        path.join(confd, "domain.crt"),
     ]);
     expect({ status: openssl.status, stderr: openssl.status === 0 ? "" : openssl.stderr }).toEqual({ status: 0, stderr: "" });
     fs.writeFileSync(path.join(confd, "registry.password"), run("htpasswd", ["-nbB", "user", "secret"]).stdout);

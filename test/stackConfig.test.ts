@@ -42,16 +42,40 @@ test("parses every documented key into typed settings", () => {
 test.each([
     ["an unknown key", { ...minimal, [`${ns}:prot`]: "5043" }, `${ns}:prot: is not a known setting; expected one of domain, port`],
     ["a port that is not a number", { ...minimal, [`${ns}:port`]: "https" }, `${ns}:port: "https" is not an integer`],
-    ["a boolean that is not one", { ...minimal, [`${ns}:deleteDataOnDestroy`]: "yes" }, `${ns}:deleteDataOnDestroy: "yes" is not a boolean`],
+    [
+        "a boolean that is not one",
+        { ...minimal, [`${ns}:deleteDataOnDestroy`]: "yes" },
+        `${ns}:deleteDataOnDestroy: "yes" is not a boolean`,
+    ],
     ["a missing domain", { [`${ns}:users`]: minimal[`${ns}:users`] }, `${ns}:domain: is required`],
     ["missing users", { [`${ns}:domain`]: "localhost" }, `${ns}:users: is required`],
     ["users that are not a list", { ...minimal, [`${ns}:users`]: "dev" }, `${ns}:users: is not structured config`],
     ["a user without a name", { ...minimal, [`${ns}:users`]: JSON.stringify([{ password: "x" }]) }, `${ns}:users[0].username: is missing`],
-    ["an unknown user setting", { ...minimal, [`${ns}:users`]: JSON.stringify([{ username: "a", role: "admin" }]) }, `${ns}:users[0].role: is not a known user setting`],
-    ["an unknown TLS setting", { ...minimal, [`${ns}:tls`]: JSON.stringify({ mdoe: "generated" }) }, `${ns}:tls.mdoe: is not a known TLS setting`],
-    ["a TLS mode that does not exist", { ...minimal, [`${ns}:tls`]: JSON.stringify({ mode: "acme" }) }, `${ns}:tls.mode: "acme" is not a TLS mode`],
-    ["IP addresses that are not a list", { ...minimal, [`${ns}:tls`]: JSON.stringify({ ipAddresses: "127.0.0.1" }) }, `${ns}:tls.ipAddresses: is not a list of strings`],
-    ["a restart policy Docker does not know", { ...minimal, [`${ns}:restart`]: "sometimes" }, `${ns}:restart: "sometimes" is not a restart policy`],
+    [
+        "an unknown user setting",
+        { ...minimal, [`${ns}:users`]: JSON.stringify([{ username: "a", role: "admin" }]) },
+        `${ns}:users[0].role: is not a known user setting`,
+    ],
+    [
+        "an unknown TLS setting",
+        { ...minimal, [`${ns}:tls`]: JSON.stringify({ mdoe: "generated" }) },
+        `${ns}:tls.mdoe: is not a known TLS setting`,
+    ],
+    [
+        "a TLS mode that does not exist",
+        { ...minimal, [`${ns}:tls`]: JSON.stringify({ mode: "acme" }) },
+        `${ns}:tls.mode: "acme" is not a TLS mode`,
+    ],
+    [
+        "IP addresses that are not a list",
+        { ...minimal, [`${ns}:tls`]: JSON.stringify({ ipAddresses: "127.0.0.1" }) },
+        `${ns}:tls.ipAddresses: is not a list of strings`,
+    ],
+    [
+        "a restart policy Docker does not know",
+        { ...minimal, [`${ns}:restart`]: "sometimes" },
+        `${ns}:restart: "sometimes" is not a restart policy`,
+    ],
 ])("refuses %s, naming the key", (_what, config, message) => {
     expect(() => parseStackConfig(config)).toThrow(message);
 });

@@ -28,10 +28,12 @@ test("builds one registry named after the stack and exports its outputs, secrets
     expect(await pulumi.isSecret(stack.passwords)).toBe(true);
     expect(await pulumi.isSecret(stack.htpasswd)).toBe(true);
     const resources = await registered();
-    expect(resources.filter((r) => r.type === "docker:index/container:Container").map((r) => r.name).sort()).toEqual([
-        "registry-test-nginx-container",
-        "registry-test-registry-container",
-    ]);
+    expect(
+        resources
+            .filter((r) => r.type === "docker:index/container:Container")
+            .map((r) => r.name)
+            .sort(),
+    ).toEqual(["registry-test-nginx-container", "registry-test-registry-container"]);
     // The supplied password reaches the engine only inside secret values.
     const wire = JSON.stringify(resources.map((r) => r.inputs));
     expect(wire).not.toMatch(/ci-password/);

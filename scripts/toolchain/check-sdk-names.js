@@ -13,7 +13,11 @@ const [schemaPath, sdkDir, acceptedPath] = process.argv.slice(2);
 const schema = JSON.parse(fs.readFileSync(schemaPath, "utf8"));
 const accepted = new Set(
     acceptedPath && fs.existsSync(acceptedPath)
-        ? fs.readFileSync(acceptedPath, "utf8").split("\n").map(l => l.trim()).filter(l => l && !l.startsWith("#"))
+        ? fs
+              .readFileSync(acceptedPath, "utf8")
+              .split("\n")
+              .map((l) => l.trim())
+              .filter((l) => l && !l.startsWith("#"))
         : [],
 );
 
@@ -50,13 +54,14 @@ function compare(tok, what, sdk, props) {
     if (!sdk) return;
     for (const [k, list] of Object.entries(sdk)) {
         if (!(k in props)) report(`${tok}: ${what} ${k}: in the SDK, not in the schema`, true);
-        else if (list !== (props[k].type === "array")) report(`${tok}: ${what} ${k}: ${list ? "a list" : "single"} in the SDK, not in the schema`, true);
+        else if (list !== (props[k].type === "array"))
+            report(`${tok}: ${what} ${k}: ${list ? "a list" : "single"} in the SDK, not in the schema`, true);
     }
     for (const k of Object.keys(props)) if (!(k in sdk)) report(`${tok}: ${what} ${k}: in the schema, not in the SDK`, false);
 }
 
 let checked = 0;
-for (const file of fs.readdirSync(sdkDir).filter(f => f.endsWith(".js"))) {
+for (const file of fs.readdirSync(sdkDir).filter((f) => f.endsWith(".js"))) {
     const m = /__pulumiType = '([^']+)'/.exec(fs.readFileSync(path.join(sdkDir, file), "utf8"));
     if (!m) continue;
     // The provider resource's type is just the package name; the schema keeps it under "provider".
@@ -91,6 +96,8 @@ for (const kind of ["input", "output"]) {
 
 for (const line of notes) console.log(`    accepted: ${line}`);
 for (const line of errors) console.log(`    DIFFERENT: ${line}`);
-console.log(`    schema vs ${sdkDir}: ${checked} resources and ${types} object types checked, ` +
-    `${extras} properties only in the schema, ${notes.length} accepted and ${errors.length} unaccepted differences`);
+console.log(
+    `    schema vs ${sdkDir}: ${checked} resources and ${types} object types checked, ` +
+        `${extras} properties only in the schema, ${notes.length} accepted and ${errors.length} unaccepted differences`,
+);
 process.exit(errors.length ? 1 : 0);

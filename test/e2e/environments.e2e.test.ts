@@ -18,7 +18,8 @@ const env: NodeJS.ProcessEnv = {
     PULUMI_CONFIG_PASSPHRASE_PROD: "worked-example-only",
     ...offlinePulumiEnv,
 };
-const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) => exec(command, args, { cwd: copy, env: { ...env, ...extra } });
+const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    exec(command, args, { cwd: copy, env: { ...env, ...extra } });
 const devConfig = path.join(copy, "Pulumi.dev.yaml");
 
 /** The dev config with `lines` added to its `config:` map and `drop` (a key) removed. */
@@ -45,7 +46,9 @@ beforeAll(() => {
     fs.writeFileSync(devConfig, fs.readFileSync(devConfig, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
     for (const stack of ["dev", "prod"]) {
         const passphrase = env[`PULUMI_CONFIG_PASSPHRASE_${stack.toUpperCase()}`];
-        const init = run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], { PULUMI_CONFIG_PASSPHRASE: passphrase });
+        const init = run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
+            PULUMI_CONFIG_PASSPHRASE: passphrase,
+        });
         expect({ stack, status: init.status, stderr: init.status === 0 ? "" : init.stderr }).toEqual({ stack, status: 0, stderr: "" });
     }
     pristineDev = fs.readFileSync(devConfig, "utf8");
@@ -85,10 +88,16 @@ test("the policy pack rejects an unpinned image that the components accept", () 
 test.each([
     ["an unknown key", '  authenticated-registry:prot: "5043"', "authenticated-registry:prot: is not a known setting"],
     ["a port out of range", '  authenticated-registry:directAccessPort: "70000"', "directAccessPort: 70000 is not a TCP port"],
-    ["a bind address that is not an IP", "  authenticated-registry:directAccessAddress: localhost", 'directAccessAddress: "localhost" is not an IP address'],
+    [
+        "a bind address that is not an IP",
+        "  authenticated-registry:directAccessAddress: localhost",
+        'directAccessAddress: "localhost" is not an IP address',
+    ],
 ])("pulumi preview refuses %s, naming it, and plans nothing", (_what, line, message) => {
     editDevConfig([line]);
-    const result = run("pulumi", ["preview", "--stack", "dev", "--non-interactive"], { PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE_DEV });
+    const result = run("pulumi", ["preview", "--stack", "dev", "--non-interactive"], {
+        PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE_DEV,
+    });
     const output = result.stdout + result.stderr;
     expect(result.status).not.toBe(0);
     expect(output).toContain(message);

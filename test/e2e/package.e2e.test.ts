@@ -16,7 +16,15 @@ test("npm pack ships the compiled components and their types, not the stack prog
     const packed = JSON.parse(ok("npm", ["pack", "--json", "--pack-destination", work]))[0];
     tarball = path.join(work, packed.filename);
     const files: string[] = packed.files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(["package.json", "README.md", "bin/components/index.js", "bin/components/index.d.ts", "bin/components/authenticatedRegistry.d.ts"]));
+    expect(files).toEqual(
+        expect.arrayContaining([
+            "package.json",
+            "README.md",
+            "bin/components/index.js",
+            "bin/components/index.d.ts",
+            "bin/components/authenticatedRegistry.d.ts",
+        ]),
+    );
     expect(files.filter((f) => !f.startsWith("bin/components/") && !["package.json", "README.md"].includes(f))).toEqual([]);
     const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
     expect(manifest.main).toBe("bin/components/index.js");
@@ -37,7 +45,11 @@ test("a program outside the repository installs the tarball, type-checks, and pr
                 name: "consumer",
                 private: true,
                 dependencies: { "authenticated-registry": `file:${tarball}`, "@pulumi/pulumi": version("@pulumi/pulumi") },
-                devDependencies: { typescript: version("typescript"), "ts-node": version("ts-node"), "@types/node": version("@types/node") },
+                devDependencies: {
+                    typescript: version("typescript"),
+                    "ts-node": version("ts-node"),
+                    "@types/node": version("@types/node"),
+                },
             },
             null,
             2,
@@ -46,7 +58,10 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     fs.writeFileSync(path.join(program, "Pulumi.yaml"), "name: consumer\nruntime: nodejs\n");
     fs.writeFileSync(
         path.join(program, "tsconfig.json"),
-        JSON.stringify({ compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true }, files: ["index.ts"] }),
+        JSON.stringify({
+            compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true },
+            files: ["index.ts"],
+        }),
     );
     fs.writeFileSync(
         path.join(program, "index.ts"),
@@ -79,7 +94,10 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     };
     ok("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: program, env });
     const preview = exec("pulumi", ["preview", "--non-interactive", "--stack", "test"], { cwd: program, env });
-    expect({ status: preview.status, output: preview.status === 0 ? "" : preview.stdout + preview.stderr }).toEqual({ status: 0, output: "" });
+    expect({ status: preview.status, output: preview.status === 0 ? "" : preview.stdout + preview.stderr }).toEqual({
+        status: 0,
+        output: "",
+    });
     expect(preview.stdout).toMatch(/\+ +authenticated-registry:index:AuthenticatedRegistry +shared +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
     expect(preview.stdout).toMatch(/\+ 21 to create/);

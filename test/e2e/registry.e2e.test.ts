@@ -132,19 +132,56 @@ test("a 1 GiB blob streams through the proxy, chunked, and reads back with the r
     const location = start.headers.location[0];
     // The registry builds the upload URL from Host and X-Forwarded-Proto: it must point back here.
     expect(location.startsWith(`https://${host}/v2/e2e/big/blobs/uploads/`)).toBe(true);
-    const patch = curl(location, caFile, [...auth, "--request", "PATCH", "--upload-file", blob, "--header", "Transfer-Encoding: chunked", "--header", "Content-Type: application/octet-stream"]);
+    const patch = curl(location, caFile, [
+        ...auth,
+        "--request",
+        "PATCH",
+        "--upload-file",
+        blob,
+        "--header",
+        "Transfer-Encoding: chunked",
+        "--header",
+        "Content-Type: application/octet-stream",
+    ]);
     expect(patch.status).toBe(202);
     const next = patch.headers.location[0];
-    const put = curl(`${next}${next.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`, caFile, [...auth, "--request", "PUT", "--data-binary", ""]);
+    const put = curl(`${next}${next.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`, caFile, [
+        ...auth,
+        "--request",
+        "PUT",
+        "--data-binary",
+        "",
+    ]);
     expect(put.status).toBe(201);
-    const readBack = ok("sh", ["-c", `curl --silent --fail --cacert ${caFile} --user '${user}:${password}' https://${host}/v2/e2e/big/blobs/${digest} | sha256sum`]);
+    const readBack = ok("sh", [
+        "-c",
+        `curl --silent --fail --cacert ${caFile} --user '${user}:${password}' https://${host}/v2/e2e/big/blobs/${digest} | sha256sum`,
+    ]);
     expect(`sha256:${readBack.split(" ")[0]}`).toBe(digest);
     fs.rmSync(blob);
 });
 
 test("TLS 1.0 and 1.1 are refused, 1.2 and 1.3 accepted, and the certificate verifies against the CA output", () => {
     const handshake = (flag: string) =>
-        exec("openssl", ["s_client", "-connect", `127.0.0.1:${port}`, "-servername", "localhost", flag, "-cipher", "DEFAULT@SECLEVEL=0", "-CAfile", caFile, "-verify_hostname", "localhost", "-verify_return_error"], { input: "" });
+        exec(
+            "openssl",
+            [
+                "s_client",
+                "-connect",
+                `127.0.0.1:${port}`,
+                "-servername",
+                "localhost",
+                flag,
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+                "-CAfile",
+                caFile,
+                "-verify_hostname",
+                "localhost",
+                "-verify_return_error",
+            ],
+            { input: "" },
+        );
     for (const old of ["-tls1", "-tls1_1"]) {
         const answer = handshake(old);
         expect(answer.status).not.toBe(0);
@@ -176,7 +213,9 @@ test("the registry publishes no port unless directAccessPort is set, and then on
     stack.setConfig("directAccessPort", String(directPort));
     stack.up();
     expect(published()).toEqual([`127.0.0.1:${directPort}->5000/tcp`]);
-    expect(ok("curl", ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", `http://127.0.0.1:${directPort}/v2/`])).toBe("200");
+    expect(ok("curl", ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", `http://127.0.0.1:${directPort}/v2/`])).toBe(
+        "200",
+    );
     // The proxy follows the replaced registry container.
     expectPushedImageServed();
     stack.removeConfig("directAccessPort");
@@ -200,7 +239,11 @@ test("rotating the password: the old one is refused, the new one accepted, image
 });
 
 test("rotating the certificate keeps the CA, serves the new certificate and the old images", () => {
-    const serial = () => ok("sh", ["-c", `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial`]).trim();
+    const serial = () =>
+        ok("sh", [
+            "-c",
+            `openssl s_client -connect 127.0.0.1:${port} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial`,
+        ]).trim();
     const before = serial();
     stack.setConfig("tls.dnsNames[0]", "registry.localhost");
     stack.up();
