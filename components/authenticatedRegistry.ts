@@ -1,18 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, RestartPolicy } from "./containerSettings";
+import { defaults } from "./defaults";
 import { checkHtpasswdArgs, HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
 import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
 import { validateImageReference } from "./validation";
-
-/** Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old. */
-export const defaultImages = {
-    nginx: "nginx:1.28.0",
-    registry: "registry:2.8.3",
-} as const;
 
 /** Arguments of {@link AuthenticatedRegistry}. */
 export interface AuthenticatedRegistryArgs {
@@ -113,8 +108,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             checkRegistryServerArgs(args);
             checkNginxAuthProxyArgs(args);
             return [
-                validateImageReference("nginxImage", args.nginxImage ?? defaultImages.nginx),
-                validateImageReference("registryImage", args.registryImage ?? defaultImages.registry),
+                validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
+                validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
             ] as const;
         });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
@@ -151,6 +146,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 directAccessPort: args.directAccessPort,
                 directAccessAddress: args.directAccessAddress,
                 restart: args.restart,
+                instance: name,
             },
             { parent: this },
         );
@@ -164,10 +160,10 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 privateKeyPem: tls.privateKeyPem,
                 htpasswd: credentials.htpasswd,
                 upstream: registry.upstream,
-                upstreamContainerId: registry.containerId,
                 port: args.port,
                 bindAddress: args.bindAddress,
                 restart: args.restart,
+                instance: name,
             },
             { parent: this },
         );

@@ -1,5 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { defaults, labelKeys } from "./defaults";
 import { describe, InvalidArgumentError } from "./validation";
 
 /** When Docker restarts a container; the docker provider's own default is "no". */
@@ -27,7 +28,7 @@ export function validateRestartPolicy(field: string, value: unknown): RestartPol
 }
 
 /** The restart policy both containers use unless told otherwise. */
-export const defaultRestartPolicy: RestartPolicy = RestartPolicy.UnlessStopped;
+export const defaultRestartPolicy: RestartPolicy = defaults.restart;
 
 /**
  * A health check Docker runs inside the container; `pulumi up` waits until it passes. Docker
@@ -49,8 +50,8 @@ export const logSettings = {
  * containers also carry their role (`registry` or `proxy`), which the policy pack reads.
  */
 export function componentLabels(instance: string, role?: string): docker.types.input.ContainerLabel[] {
-    const labels = [{ label: "authenticated-registry.instance", value: instance }];
-    return role === undefined ? labels : [...labels, { label: "authenticated-registry.role", value: role }];
+    const labels = [{ label: labelKeys.instance, value: instance }];
+    return role === undefined ? labels : [...labels, { label: labelKeys.role, value: role }];
 }
 
 /**

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as bcrypt from "bcryptjs";
+import { defaults } from "./defaults";
 import { checkNow, isPending, typeToken } from "./inputs";
 import { validateBcryptCost, validatePassword, validateUsernames } from "./validation";
 
@@ -27,7 +28,7 @@ export interface HtpasswdCredentialsArgs {
 }
 
 /** The bcrypt cost used when none is given; see the README for the measurements behind it. */
-export const defaultBcryptCost = 8;
+export const defaultBcryptCost: number = defaults.bcryptCost;
 
 /** Length of generated passwords: 32 letters and digits, about 190 bits. */
 const generatedPasswordLength = 32;

@@ -1,5 +1,6 @@
 export * from "./authenticatedRegistry";
 export * from "./containerSettings";
+export * from "./defaults";
 export * from "./htpasswdCredentials";
 export * from "./nginxAuthProxy";
 export * from "./nginxConfig";

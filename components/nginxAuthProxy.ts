@@ -9,6 +9,7 @@ import {
     RestartPolicy,
     validateRestartPolicy,
 } from "./containerSettings";
+import { defaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
 import { validateDomain, validateIpAddress, validatePort } from "./validation";
@@ -33,11 +34,16 @@ export interface NginxAuthProxyArgs {
     /** The registry as nginx reaches it, `host:port`. */
     readonly upstream: string;
     /**
-     * nginx resolves the upstream once, at start; when the registry container is replaced its
-     * address may change. Pass the registry container's ID here and the proxy is recreated with it.
-     * @default undefined (not tracked)
+     * Ignored. nginx now looks the upstream up by name on every request, so it follows the
+     * registry to a new address without being recreated.
+     * @deprecated Not needed since the proxy resolves the registry per request; remove it.
      */
     readonly upstreamContainerId?: pulumi.Input<string>;
+    /**
+     * The `authenticated-registry.instance` label value, which groups the resources of one registry.
+     * @default the component's name
+     */
+    readonly instance?: string;
     /**
      * The HTTPS port published on the host; the seed uses 5043.
      * @default 5043
@@ -66,8 +72,8 @@ export interface NginxAuthProxyArgs {
 export function checkNginxAuthProxyArgs(args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart">) {
     return {
         domain: validateDomain("domain", args.domain),
-        port: validatePort("port", args.port ?? 5043),
-        bindAddress: validateIpAddress("bindAddress", args.bindAddress ?? "0.0.0.0"),
+        port: validatePort("port", args.port ?? defaults.port),
+        bindAddress: validateIpAddress("bindAddress", args.bindAddress ?? defaults.bindAddress),
         restart: validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy),
     };
 }
@@ -91,11 +97,6 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
         const { domain, port, bindAddress, restart } = checkNow(this, () => checkNginxAuthProxyArgs(args));
         const config = renderNginxConfig({ serverName: domain, realm: domain, upstream: args.upstream, listenPort: proxyListenPort });
-
-        const labels = componentLabels(name, "proxy");
-        if (args.upstreamContainerId !== undefined) {
-            labels.push({ label: "authenticated-registry.upstream-container", value: args.upstreamContainerId });
-        }
 
         const container = new docker.Container(
             `${name}-container`,
@@ -125,7 +126,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                 ]),
                 wait: true,
                 waitTimeout: 60,
-                labels,
+                labels: componentLabels(args.instance ?? name, roles.proxy),
                 ...logSettings,
             },
             containerOptions(this),

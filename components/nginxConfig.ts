@@ -6,6 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
+import { proxyDefaults } from "./defaults";
 
 /** Where nginx finds what the proxy container is given; the seed mounts all of it here. */
 export const nginxPaths = {
@@ -31,11 +32,25 @@ export interface NginxConfigOptions {
     readonly realm: string;
     /** The port nginx listens on inside the container. */
     readonly listenPort: number;
+    /**
+     * The DNS server nginx asks for the upstream's address.
+     * @default "127.0.0.11" (Docker's embedded DNS)
+     */
+    readonly resolver?: string;
 }
+
+/** The answer nginx gives in the registry's own error format when the registry does not answer. */
+export const unavailableBody = JSON.stringify({
+    errors: [
+        { code: "UNAVAILABLE", message: "service unavailable", detail: "the registry behind the proxy is not answering; retry shortly" },
+    ],
+});
 
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
     const { serverName, upstream, realm, listenPort } = options;
+    const resolver = options.resolver ?? proxyDefaults.resolver;
+    const timeout = proxyDefaults.upstreamTimeoutSeconds;
     return `# Rendered by authenticated-registry. Included inside nginx's http {} block.
 
 # The registry sets Docker-Distribution-Api-Version itself; nginx adds it only to answers that
@@ -44,16 +59,19 @@ map $upstream_http_docker_distribution_api_version $docker_distribution_api_vers
   '' 'registry/2.0';
 }
 
-upstream docker-registry {
-  server ${upstream};
-  keepalive 16;
-}
-
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
   # workers instead of piling onto one that is busy verifying bcrypt hashes (BENCHMARKS.md).
   listen ${listenPort} ssl reuseport;
   server_name ${serverName};
+
+  # The registry is found by name on every request, never once at start: Docker gives a
+  # container no fixed address, so after a restart of the registry or of the engine it may
+  # come back elsewhere while another container holds its old address. nginx keeps an answer
+  # for ${proxyDefaults.resolverValidSeconds} s, and starts (and keeps its TLS listener) while the registry is down.
+  resolver ${resolver} valid=${proxyDefaults.resolverValidSeconds}s ipv6=off;
+  resolver_timeout 2s;
+  set $registry_upstream ${upstream};
 
   # SSL
   ssl_certificate ${nginxPaths.certificate};
@@ -81,16 +99,18 @@ server {
     auth_basic_user_file ${nginxPaths.htpasswd};
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
 
-    proxy_pass                          http://docker-registry;
+    proxy_pass                          http://$registry_upstream;
     proxy_set_header  Host              $http_host;   # required for docker client's sake
     proxy_set_header  X-Real-IP         $remote_addr; # pass on real client's IP
     proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
     proxy_set_header  X-Forwarded-Proto $scheme;
-    proxy_read_timeout                  900;
-    proxy_send_timeout                  900;
+    # The registry needs no credentials: the user's password stays at the proxy.
+    proxy_set_header  Authorization     "";
+    proxy_read_timeout                  ${timeout};
+    proxy_send_timeout                  ${timeout};
 
-    # Stream layers both ways instead of spooling whole bodies to disk first; HTTP/1.1 with an
-    # empty Connection header keeps upstream connections alive and carries chunked uploads.
+    # Stream layers both ways instead of spooling whole bodies to disk first; HTTP/1.1 carries
+    # chunked uploads.
     proxy_http_version                  1.1;
     proxy_set_header  Connection        "";
     proxy_request_buffering             off;
@@ -102,6 +122,17 @@ server {
     # the proxy_busy_buffers_size default that 64k implies.
     proxy_buffer_size                   64k;
     proxy_buffers                       4 64k;
+
+    # nginx's own 502 and 504 (the registry's name does not resolve, its port refuses, or it
+    # does not answer) become the registry's own way of saying so, which clients retry.
+    error_page 502 504 = @registry_unavailable;
+  }
+
+  location @registry_unavailable {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    add_header 'Retry-After' '${proxyDefaults.retryAfterSeconds}' always;
+    return 503 '${unavailableBody}\\n';
   }
 
   # Answers the container health check without credentials or a trip to the registry.

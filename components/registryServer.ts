@@ -10,6 +10,7 @@ import {
     RestartPolicy,
     validateRestartPolicy,
 } from "./containerSettings";
+import { defaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { validateLoopbackAddress, validatePort } from "./validation";
 
@@ -48,6 +49,11 @@ export interface RegistryServerArgs {
      */
     readonly directAccessAddress?: string;
     /**
+     * The `authenticated-registry.instance` label value, which groups the resources of one registry.
+     * @default the component's name
+     */
+    readonly instance?: string;
+    /**
      * When Docker restarts the container.
      * @default "unless-stopped"
      */
@@ -72,7 +78,7 @@ export function checkRegistryServerArgs(args: Pick<RegistryServerArgs, "directAc
     const port = {
         internal: registryPort,
         external: validatePort("directAccessPort", args.directAccessPort),
-        ip: validateLoopbackAddress("directAccessAddress", args.directAccessAddress ?? "127.0.0.1"),
+        ip: validateLoopbackAddress("directAccessAddress", args.directAccessAddress ?? defaults.directAccessAddress),
         protocol: "tcp",
     };
     return { ports: [port], restart };
@@ -115,7 +121,7 @@ export class RegistryServer extends pulumi.ComponentResource {
                 healthcheck: healthCheck(["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`]),
                 wait: true,
                 waitTimeout: 60,
-                labels: componentLabels(name, "registry"),
+                labels: componentLabels(args.instance ?? name, roles.registry),
                 ...logSettings,
             },
             containerOptions(this),

@@ -3,6 +3,7 @@ import * as net from "net";
 import * as tls from "@pulumi/tls";
 import { checkNow, isPending, typeToken } from "./inputs";
 import { checkSuppliedTls, SuppliedTls } from "./suppliedTls";
+import { defaults } from "./defaults";
 import { InvalidArgumentError, validateDnsNames, validateDomain, validateHours, validateIpAddress } from "./validation";
 
 /** Where the proxy's certificate comes from. */
@@ -89,7 +90,7 @@ const suppliedOnly = ["certificatePem", "privateKeyPem", "caCertificatePem"] as 
  */
 export function checkTlsMaterialArgs(args: TlsMaterialArgs, prefix = ""): CheckedTlsArgs {
     const domain = validateDomain("domain", args.domain);
-    const mode = args.mode ?? TlsMode.Generated;
+    const mode = args.mode ?? defaults.tls.mode;
     if (mode === TlsMode.Generated) {
         for (const field of suppliedOnly) {
             if (args[field] !== undefined) {
@@ -101,9 +102,9 @@ export function checkTlsMaterialArgs(args: TlsMaterialArgs, prefix = ""): Checke
             domain,
             dnsNames: validateDnsNames(`${prefix}dnsNames`, args.dnsNames ?? []),
             ipAddresses: (args.ipAddresses ?? []).map((ip, i) => validateIpAddress(`${prefix}ipAddresses[${i}]`, ip)),
-            validityHours: validateHours(`${prefix}validityHours`, args.validityHours ?? 8760),
-            caValidityHours: validateHours(`${prefix}caValidityHours`, args.caValidityHours ?? 87600),
-            earlyRenewalHours: validateHours(`${prefix}earlyRenewalHours`, args.earlyRenewalHours ?? 720),
+            validityHours: validateHours(`${prefix}validityHours`, args.validityHours ?? defaults.tls.validityHours),
+            caValidityHours: validateHours(`${prefix}caValidityHours`, args.caValidityHours ?? defaults.tls.caValidityHours),
+            earlyRenewalHours: validateHours(`${prefix}earlyRenewalHours`, args.earlyRenewalHours ?? defaults.tls.earlyRenewalHours),
         };
     }
     if (mode !== TlsMode.Supplied) {

@@ -4,6 +4,7 @@
  * accepted form, so a bad `Pulumi.<stack>.yaml` fails `pulumi preview` with nothing created.
  */
 import {
+    defaults,
     AuthenticatedRegistryArgs,
     HtpasswdUser,
     InvalidArgumentError,
@@ -20,18 +21,18 @@ type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls";
 /** Every key the stack reads, with its type and whether it may be left out. */
 export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
     domain: { kind: "string", required: true, description: "host name clients use" },
-    port: { kind: "integer", description: "published HTTPS port (default 5043)" },
-    bindAddress: { kind: "string", description: "host address of the HTTPS port (default 0.0.0.0)" },
+    port: { kind: "integer", description: `published HTTPS port (default ${defaults.port})` },
+    bindAddress: { kind: "string", description: `host address of the HTTPS port (default ${defaults.bindAddress})` },
     users: { kind: "users", required: true, description: "list of {username, password?}" },
-    bcryptCost: { kind: "integer", description: "bcrypt cost, 4 to 31 (default 8)" },
-    tls: { kind: "tls", description: "TLS mode and material (default generated)" },
-    nginxImage: { kind: "string", description: "nginx image reference" },
-    registryImage: { kind: "string", description: "registry image reference" },
+    bcryptCost: { kind: "integer", description: `bcrypt cost, 4 to 31 (default ${defaults.bcryptCost})` },
+    tls: { kind: "tls", description: `TLS mode and material (default ${defaults.tls.mode})` },
+    nginxImage: { kind: "string", description: `nginx image reference (default ${defaults.nginxImage})` },
+    registryImage: { kind: "string", description: `registry image reference (default ${defaults.registryImage})` },
     directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
-    directAccessAddress: { kind: "string", description: "loopback address of directAccessPort (default 127.0.0.1)" },
+    directAccessAddress: { kind: "string", description: `loopback address of directAccessPort (default ${defaults.directAccessAddress})` },
     dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
-    deleteDataOnDestroy: { kind: "boolean", description: "delete the data volume on destroy (default false)" },
-    restart: { kind: "string", description: "container restart policy (default unless-stopped)" },
+    deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },
+    restart: { kind: "string", description: `container restart policy (default ${defaults.restart})` },
 };
 
 const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList"> = {

@@ -13,13 +13,17 @@
  *   "can't run policy ... during preview" instead of running the rule, and the rule runs for real
  *   when `pulumi up` registers the resource with known inputs. The rules therefore read only the
  *   fields they need (e.g. a label's value only once its key matched), so an unrelated unknown
- *   field, such as the proxy's `upstream-container` label on a first preview, does not stop them.
+ *   field, such as a container's image ID on a first preview, does not stop them.
  * - Options carry `protect`, `ignoreChanges`, `deleteBeforeReplace`, `aliases`, `customTimeouts`,
  *   `additionalSecretOutputs` and `parent`, but not `retainOnDelete`: neither the engine
  *   (3.248.0, `AnalyzerResourceOptions`) nor the SDK passes it on.
  */
+import { defaults, labelKeys, roles } from "../components/defaults";
 import { nginxPaths } from "../components/nginxConfig";
 import { isLoopback, isPinnedImageReference } from "../components/validation";
+
+/** Shared with the components, which put these labels on what they create. */
+export { labelKeys, roles };
 
 /** The Pulumi types the rules look at. */
 export const resourceTypes = {
@@ -28,24 +32,11 @@ export const resourceTypes = {
     volume: "docker:index/volume:Volume",
 } as const;
 
-/**
- * The label keys `componentLabels` (components/containerSettings.ts) puts on containers and the
- * components put on the network and volume. Spelled out here rather than imported, because that
- * module loads the whole `@pulumi/docker` SDK; a unit test keeps the two in step.
- */
-export const labelKeys = {
-    instance: "authenticated-registry.instance",
-    role: "authenticated-registry.role",
-} as const;
-
-/** The `authenticated-registry.role` values of the two containers. */
-export const roles = { registry: "registry", proxy: "proxy" } as const;
-
 /** The TLS versions nginx may offer. */
 export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
 
 /** The bcrypt cost floor when the policy config sets none; the components' default cost. */
-export const defaultMinimumBcryptCost = 8;
+export const defaultMinimumBcryptCost: number = defaults.bcryptCost;
 
 /** What a rule sees of a resource; `props` are its inputs, as the policy SDK presents them. */
 export interface ResourceView {

@@ -164,10 +164,22 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
     expect(uploads[2].content).toBe(await valueOf(registry.htpasswd));
     expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-server\n-----END CERTIFICATE-----\n");
     expect(uploads[4].content).toBe("-----BEGIN PRIVATE KEY-----\nreg-tls-server-key\n-----END PRIVATE KEY-----\n");
+    // No label ties the proxy to the registry container: nginx finds the registry by name on
+    // every request, so replacing the registry leaves the proxy alone.
     expect(inputs.labels).toEqual([
-        { label: "authenticated-registry.instance", value: "reg-nginx" },
+        { label: "authenticated-registry.instance", value: "reg" },
         { label: "authenticated-registry.role", value: "proxy" },
-        { label: "authenticated-registry.upstream-container", value: "reg-registry-container-id" },
+    ]);
+});
+
+test("the network, the volume and both containers carry one instance label, the registry's name", () => {
+    const instances = ["reg-network", "reg-data", "reg-nginx-container", "reg-registry-container"].map((n) =>
+        (byName(n).inputs.labels as { label: string; value: string }[]).filter((l) => l.label === "authenticated-registry.instance"),
+    );
+    expect(instances).toEqual(Array(4).fill([{ label: "authenticated-registry.instance", value: "reg" }]));
+    expect(byName("reg-registry-container").inputs.labels).toEqual([
+        { label: "authenticated-registry.instance", value: "reg" },
+        { label: "authenticated-registry.role", value: "registry" },
     ]);
 });
 

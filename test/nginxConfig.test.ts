@@ -29,8 +29,11 @@ describe("keeps the seed's directives and fixes its defects", () => {
     });
 
     test("the API-version header is added once, only where the registry did not send it", () => {
-        expect(lines.filter((l) => l.startsWith("add_header"))).toHaveLength(1);
-        has("add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;");
+        // One in the proxied location, one in the answer given when the registry is down.
+        expect(lines.filter((l) => l.startsWith("add_header 'Docker-Distribution-Api-Version'"))).toEqual([
+            "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
+        ]);
         has("map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {");
         has("'' 'registry/2.0';");
     });
@@ -57,17 +60,39 @@ describe("keeps the seed's directives and fixes its defects", () => {
         has("proxy_set_header X-Real-IP $remote_addr; # pass on real client's IP");
         has("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
         has("proxy_set_header X-Forwarded-Proto $scheme;");
-        has("server registry:5000;");
-        has("proxy_pass http://docker-registry;");
         has(`location = ${healthPath} {`);
+    });
+
+    test("the registry is looked up by name through Docker's DNS on every request, kept 2 s", () => {
+        has("resolver 127.0.0.11 valid=2s ipv6=off;");
+        has("set $registry_upstream registry:5000;");
+        has("proxy_pass http://$registry_upstream;");
+        // A static upstream block would pin the address nginx saw at start.
+        expect(config).not.toMatch(/^\s*upstream\s/m);
+        expect(renderNginxConfig({ ...options, resolver: "10.0.0.2" })).toContain("resolver 10.0.0.2 valid=2s ipv6=off;");
+    });
+
+    test("the client's credentials are not forwarded to the registry", () => {
+        has('proxy_set_header Authorization "";');
+    });
+
+    test("nginx's own 502 and 504 become a registry-style 503 with Retry-After and the API header", () => {
+        has("error_page 502 504 = @registry_unavailable;");
+        const block = config.slice(config.indexOf("location @registry_unavailable {"));
+        const body = block.match(/return 503 '(.*)\\n';/);
+        expect(body && JSON.parse(body[1])).toEqual({
+            errors: [{ code: "UNAVAILABLE", message: "service unavailable", detail: expect.stringContaining("not answering") }],
+        });
+        expect(block.slice(0, block.indexOf("}"))).toContain("add_header 'Retry-After' '5' always;");
+        expect(block.slice(0, block.indexOf("}"))).toContain("default_type application/json;");
     });
 });
 
 /**
  * Runs the real `nginx -t` on a registry.conf. nginx opens the certificate, key and password
- * file and resolves the upstream host, so it runs in a private mount namespace where
- * /etc/nginx/conf.d holds exactly what the container gets and /etc/hosts knows `registry`, the
- * name Docker's network provides.
+ * file, so it runs in a private mount namespace where /etc/nginx/conf.d holds exactly what the
+ * container gets. /etc/hosts knows `registry`, the name Docker's network provides, so that a
+ * config that resolved it at load time would pass here as it would in the container.
  */
 function nginxTest(config: string): { status: number | null; stderr: string } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nginx-t-"));

@@ -1,0 +1,67 @@
+/**
+ * Every default of the package, defined once. The components, the stack's config schema, the
+ * policy pack and the documentation tests import them from here; nothing restates a value.
+ * This module imports nothing, so the policy pack can read it without loading a provider SDK.
+ */
+
+/** Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old. */
+export const defaultImages = {
+    nginx: "nginx:1.28.0",
+    registry: "registry:2.8.3",
+} as const;
+
+/** Defaults of the arguments users set, keyed by argument name. */
+export const defaults = {
+    /** The HTTPS port published on the host, as in the seed. */
+    port: 5043,
+    /** Every IPv4 interface. */
+    bindAddress: "0.0.0.0",
+    /** The only loopback address every host has. */
+    directAccessAddress: "127.0.0.1",
+    /** The bcrypt cost of the htpasswd hashes; BENCHMARKS.md and the README say why 8. */
+    bcryptCost: 8,
+    /** Docker's restart policy for both containers. */
+    restart: "unless-stopped",
+    nginxImage: defaultImages.nginx,
+    registryImage: defaultImages.registry,
+    /** Keep the data volume on destroy. */
+    deleteDataOnDestroy: false,
+    tls: {
+        mode: "generated",
+        /** One year. */
+        validityHours: 8760,
+        /** Ten years. */
+        caValidityHours: 87600,
+        /** Thirty days. */
+        earlyRenewalHours: 720,
+    },
+} as const;
+
+/** How nginx reaches the registry; not user settings, but each defined once here. */
+export const proxyDefaults = {
+    /**
+     * Docker's embedded DNS server, which every container on a user-defined network has. nginx
+     * asks it for the registry's address instead of resolving the name once at start.
+     */
+    resolver: "127.0.0.11",
+    /**
+     * How long nginx keeps an answer, in seconds: the longest it may keep sending to an address
+     * the registry has left. Docker's DNS answers locally, so asking often costs little.
+     */
+    resolverValidSeconds: 2,
+    /** Seconds nginx waits on the registry for a read or a write before giving up; the seed's 900. */
+    upstreamTimeoutSeconds: 900,
+    /** What nginx's `Retry-After` tells a client when the registry is not answering. */
+    retryAfterSeconds: 5,
+} as const;
+
+/** The labels every resource of one registry carries, for `docker ps --filter label=...`. */
+export const labelKeys = {
+    /** The `AuthenticatedRegistry` (or standalone component) the resource belongs to. */
+    instance: "authenticated-registry.instance",
+    /** On containers: `registry` or `proxy`; the policy pack reads it. */
+    role: "authenticated-registry.role",
+} as const;
+
+/** The `authenticated-registry.role` values of the two containers. */
+export const roles = { registry: "registry", proxy: "proxy" } as const;
