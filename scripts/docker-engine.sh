@@ -10,6 +10,12 @@
 # the CLI, like the Go client the Pulumi docker provider uses, negotiates the API version down
 # when DOCKER_API_VERSION is unset, so nothing is pinned here. Idempotent; safe to re-run.
 #
+# A dockerd it starts has its pid recorded in $AUTHREG_CACHE_DIR/dockerd.pid. With --restart it
+# stops that dockerd (SIGTERM, as an init system would) and starts it again; it refuses to touch
+# an engine it did not start, since stopping one stops every container on the machine.
+#
+#   scripts/docker-engine.sh [--restart]
+#
 # Env: AUTHREG_DOCKERD_TIMEOUT (seconds to wait for the daemon, default 90).
 set -euo pipefail
 
@@ -17,9 +23,37 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$here/lib.sh"
 
+restart=false
+case ${1:-} in
+  --restart) restart=true ;;
+  "") ;;
+  *) die "unknown option $1 (expected --restart)" ;;
+esac
+
 timeout_s=${AUTHREG_DOCKERD_TIMEOUT:-90}
 mkdir -p "$AUTHREG_CACHE_DIR"
 dockerd_log=$AUTHREG_CACHE_DIR/dockerd.log
+pid_file=$AUTHREG_CACHE_DIR/dockerd.pid
+
+# Prints the pid of the dockerd this script started, if that process still runs.
+started_pid() {
+  local pid
+  [[ -s $pid_file ]] || return 1
+  pid=$(<"$pid_file")
+  kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] && printf '%s\n' "$pid"
+}
+
+if $restart; then
+  pid=$(started_pid) || die "the running Docker engine was not started by this script; restart it the way it was started"
+  log "Stopping dockerd (pid $pid) to restart it"
+  kill -TERM "$pid"
+  deadline=$((SECONDS + timeout_s))
+  while kill -0 "$pid" 2>/dev/null; do
+    (( SECONDS < deadline )) || die "dockerd (pid $pid) did not exit within ${timeout_s}s of SIGTERM"
+    sleep 0.5
+  done
+  rm -f "$pid_file"
+fi
 
 daemon_answers() { docker version >/dev/null 2>&1; }
 
@@ -71,6 +105,7 @@ else
   # Own session, so the daemon outlives this script and its caller's process group.
   setsid dockerd >>"$dockerd_log" 2>&1 </dev/null &
   running_pid=$!
+  printf '%s\n' "$running_pid" >"$pid_file"
   step "dockerd pid $running_pid"
 fi
 

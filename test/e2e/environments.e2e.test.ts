@@ -22,14 +22,28 @@ const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
     exec(command, args, { cwd: copy, env: { ...env, ...extra } });
 const devConfig = path.join(copy, "Pulumi.dev.yaml");
 
-/** The dev config with `lines` added to its `config:` map and `drop` (a key) removed. */
-function editDevConfig(lines: string[], drop?: string): void {
-    const kept = pristineDev.split("\n").filter((l) => drop === undefined || !l.startsWith(`  authenticated-registry:${drop}:`));
-    const at = kept.indexOf("config:") + 1;
-    kept.splice(at, 0, ...lines);
-    fs.writeFileSync(devConfig, kept.join("\n"));
+/**
+ * A known-good dev config, built here rather than read from the checkout: a developer's own
+ * Pulumi.dev.yaml may already set a key a test adds ("mapping key already defined").
+ */
+const baseDevSettings: Record<string, string> = {
+    domain: "localhost",
+    port: '"5043"',
+    bindAddress: "127.0.0.1",
+    users: "\n    - username: developer",
+    tls: "\n    mode: generated\n    ipAddresses: [127.0.0.1]",
+    nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+    registryImage: "authenticated-registry/registry:2.8-bookworm",
+};
+
+/** Writes the dev stack's config: the base settings without `drop`, plus `lines`, under this copy's salt. */
+function writeDevConfig(lines: string[], drop?: string): void {
+    const base = Object.entries(baseDevSettings)
+        .filter(([key]) => key !== drop)
+        .map(([key, value]) => `  authenticated-registry:${key}:${value.startsWith("\n") ? "" : " "}${value}`);
+    fs.writeFileSync(devConfig, [devSalt, "config:", ...base, ...lines, ""].join("\n"));
 }
-let pristineDev: string;
+let devSalt: string;
 
 beforeAll(() => {
     // What is committed, as it stands in the working tree.
@@ -51,7 +65,7 @@ beforeAll(() => {
         });
         expect({ stack, status: init.status, stderr: init.status === 0 ? "" : init.stderr }).toEqual({ stack, status: 0, stderr: "" });
     }
-    pristineDev = fs.readFileSync(devConfig, "utf8");
+    devSalt = fs.readFileSync(devConfig, "utf8").match(/^encryptionsalt: .*$/m)![0];
 });
 
 afterAll(() => {
@@ -76,7 +90,7 @@ test("npm run preview previews dev and prod with the policy pack, and both pass"
 });
 
 test("the policy pack rejects an unpinned image that the components accept", () => {
-    editDevConfig(["  authenticated-registry:nginxImage: nginx:latest"], "nginxImage");
+    writeDevConfig(["  authenticated-registry:nginxImage: nginx:latest"], "nginxImage");
     const result = run("npm", ["run", "preview", "--", "dev"]);
     const output = result.stdout + result.stderr;
     expect(result.status).not.toBe(0);
@@ -94,7 +108,7 @@ test.each([
         'directAccessAddress: "localhost" is not an IP address',
     ],
 ])("pulumi preview refuses %s, naming it, and plans nothing", (_what, line, message) => {
-    editDevConfig([line]);
+    writeDevConfig([line]);
     const result = run("pulumi", ["preview", "--stack", "dev", "--non-interactive"], {
         PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE_DEV,
     });

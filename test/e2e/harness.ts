@@ -157,7 +157,17 @@ export interface HttpAnswer {
 
 /** Requests `url` with curl trusting `caFile`; `args` adds curl options (-u, -A, -X, ...). */
 export function curl(url: string, caFile: string, args: string[] = []): HttpAnswer {
-    let out = ok("curl", ["--silent", "--show-error", "--cacert", caFile, "--dump-header", "-", ...args, url]);
+    return parseAnswer(ok("curl", ["--silent", "--show-error", "--cacert", caFile, "--dump-header", "-", ...args, url]));
+}
+
+/** Like `curl`, but a request that gets no HTTP answer at all returns curl's error instead of throwing. */
+export function tryCurl(url: string, caFile: string, args: string[] = []): HttpAnswer | { error: string } {
+    const result = exec("curl", ["--silent", "--show-error", "--max-time", "5", "--cacert", caFile, "--dump-header", "-", ...args, url]);
+    return result.status === 0 ? parseAnswer(result.stdout) : { error: `curl exit ${result.status}: ${result.stderr.trim()}` };
+}
+
+function parseAnswer(raw: string): HttpAnswer {
+    let out = raw;
     // Uploads are answered "100 Continue" first; the final answer follows that header block.
     while (/^HTTP\/[0-9.]+ 1[0-9][0-9] /.test(out)) {
         out = out.slice(out.indexOf("\r\n\r\n") + 4);
@@ -171,4 +181,106 @@ export function curl(url: string, caFile: string, args: string[] = []): HttpAnsw
         (headers[name] ??= []).push(line.slice(i + 1).trim());
     }
     return { status: Number(head[0].split(" ")[1]), headers, body: out.slice(split + 4) };
+}
+
+/** The offline stand-in images that scripts/images.sh builds; the e2e stacks use them. */
+export const standInImages = {
+    nginx: "authenticated-registry/nginx:1.22-bookworm",
+    registry: "authenticated-registry/registry:2.8-bookworm",
+} as const;
+
+/** A stack config like dev's, on 127.0.0.1:`port` with one generated-password user. */
+export function loopbackStackConfig(port: number, user: string): string {
+    return [
+        "config:",
+        "  authenticated-registry:domain: localhost",
+        `  authenticated-registry:port: ${port}`,
+        "  authenticated-registry:bindAddress: 127.0.0.1",
+        "  authenticated-registry:users:",
+        `    - username: ${user}`,
+        "  authenticated-registry:tls:",
+        "    mode: generated",
+        "    ipAddresses: [127.0.0.1]",
+        `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
+        `  authenticated-registry:registryImage: ${standInImages.registry}`,
+        "",
+    ].join("\n");
+}
+
+/** Blocks the (synchronous) test for `ms` milliseconds. */
+export function sleep(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Calls `probe` every `everyMs` until it returns true or `boundMs` has passed. Returns the
+ * milliseconds it took; throws, with the last value `probe` saw, when the bound passes first.
+ */
+export function waitUntil(what: string, boundMs: number, probe: () => { done: boolean; seen: unknown }, everyMs = 250): number {
+    const start = Date.now();
+    let last: unknown;
+    for (;;) {
+        const { done, seen } = probe();
+        last = seen;
+        if (done) {
+            return Date.now() - start;
+        }
+        if (Date.now() - start > boundMs) {
+            throw new Error(`${what}: not within ${boundMs} ms; last seen: ${JSON.stringify(last)}`);
+        }
+        sleep(everyMs);
+    }
+}
+
+/**
+ * Pushes a one-layer OCI image through the registry API with curl (monolithic blob uploads and
+ * a manifest PUT), so a test can store an image without the docker client's trust directory.
+ * Returns the manifest's digest.
+ */
+export function pushImageByApi(base: string, caFile: string, auth: string[], repository: string, tag: string, layer: Buffer): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-push-"));
+    const upload = (content: Buffer): { digest: string; size: number } => {
+        const digest = `sha256:${crypto.createHash("sha256").update(content).digest("hex")}`;
+        const file = path.join(dir, digest.slice(7));
+        fs.writeFileSync(file, content);
+        const answer = curl(`${base}/v2/${repository}/blobs/uploads/?digest=${digest}`, caFile, [
+            ...auth,
+            "--request",
+            "POST",
+            "--header",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            `@${file}`,
+        ]);
+        if (answer.status !== 201) {
+            throw new Error(`blob upload to ${repository} answered ${answer.status}: ${answer.body}`);
+        }
+        return { digest, size: content.length };
+    };
+    const config = upload(Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } })));
+    const blob = upload(layer);
+    const manifest = Buffer.from(
+        JSON.stringify({
+            schemaVersion: 2,
+            mediaType: "application/vnd.oci.image.manifest.v1+json",
+            config: { mediaType: "application/vnd.oci.image.config.v1+json", ...config },
+            layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar", ...blob }],
+        }),
+    );
+    const manifestFile = path.join(dir, "manifest.json");
+    fs.writeFileSync(manifestFile, manifest);
+    const put = curl(`${base}/v2/${repository}/manifests/${tag}`, caFile, [
+        ...auth,
+        "--request",
+        "PUT",
+        "--header",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        `@${manifestFile}`,
+    ]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (put.status !== 201) {
+        throw new Error(`manifest PUT to ${repository}:${tag} answered ${put.status}: ${put.body}`);
+    }
+    return put.headers["docker-content-digest"][0];
 }

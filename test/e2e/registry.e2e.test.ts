@@ -6,13 +6,13 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, ok, Stack } from "./harness";
+import { curl, DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
 
 const port = 15043;
 const directPort = 15000;
 const host = `localhost:${port}`;
-const nginxImage = "authenticated-registry/nginx:1.22-bookworm";
-const registryImage = "authenticated-registry/registry:2.8-bookworm";
+const nginxImage = standInImages.nginx;
+const registryImage = standInImages.registry;
 const user = "e2e";
 
 const stack = new Stack();
@@ -50,22 +50,7 @@ beforeAll(() => {
     for (const image of [nginxImage, registryImage]) {
         ok("docker", ["image", "inspect", "--format", "{{.Id}}", image]);
     }
-    stack.init(
-        [
-            "config:",
-            "  authenticated-registry:domain: localhost",
-            `  authenticated-registry:port: ${port}`,
-            "  authenticated-registry:bindAddress: 127.0.0.1",
-            "  authenticated-registry:users:",
-            `    - username: ${user}`,
-            "  authenticated-registry:tls:",
-            "    mode: generated",
-            "    ipAddresses: [127.0.0.1]",
-            `  authenticated-registry:nginxImage: ${nginxImage}`,
-            `  authenticated-registry:registryImage: ${registryImage}`,
-            "",
-        ].join("\n"),
-    );
+    stack.init(loopbackStackConfig(port, user));
 });
 
 afterAll(() => {
@@ -87,6 +72,17 @@ test("preview, then up, then a preview that shows no changes", () => {
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     fs.mkdirSync(trustDir, { recursive: true });
     fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+});
+
+test("docker's label filter finds both containers, the network and the volume of this registry", () => {
+    const filter = ["--filter", `label=authenticated-registry.instance=registry-${stack.name}`];
+    const containers = ok("docker", ["ps", "--all", ...filter, "--format", "{{.Names}}"])
+        .trim()
+        .split("\n")
+        .sort();
+    expect(containers).toEqual([outputs.proxyContainerName, outputs.registryContainerName].sort());
+    expect(ok("docker", ["network", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.networkName);
+    expect(ok("docker", ["volume", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.volumeName);
 });
 
 test("docker login accepts the generated password and refuses a wrong one", () => {
