@@ -23,7 +23,7 @@ const labels = (role: string) => [
     { label: labelKeys.instance, value: "reg" },
     { label: labelKeys.role, value: role },
 ];
-const registry = (props: Record<string, any> = {}, opts = {}): ResourceView => ({
+const registry = (props: Record<string, unknown> = {}, opts = {}): ResourceView => ({
     type: container,
     props: { labels: labels("registry"), ...props },
     opts,
@@ -46,7 +46,7 @@ const uploads = (overrides: Record<string, string | undefined> = {}) => {
         .filter(([, content]) => content !== undefined)
         .map(([file, content]) => ({ file, content, permissions: "0644" }));
 };
-const proxy = (props: Record<string, any> = {}, opts = {}): ResourceView => ({
+const proxy = (props: Record<string, unknown> = {}, opts = {}): ResourceView => ({
     type: container,
     props: { labels: labels("proxy"), uploads: uploads(), ...props },
     opts,

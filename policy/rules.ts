@@ -41,7 +41,7 @@ export const defaultMinimumBcryptCost: number = defaults.bcryptCost;
 /** What a rule sees of a resource; `props` are its inputs, as the policy SDK presents them. */
 export interface ResourceView {
     readonly type: string;
-    readonly props: Record<string, any>;
+    readonly props: Record<string, unknown>;
     readonly opts?: ResourceOptionsView;
 }
 
@@ -84,7 +84,7 @@ interface Upload {
 }
 
 /** The container's uploads by file; reading `file` only, so unknown contents are not touched. */
-function uploadsOf(props: Record<string, any>): Upload[] {
+function uploadsOf(props: Record<string, unknown>): Upload[] {
     const uploads = props.uploads;
     if (!Array.isArray(uploads)) {
         return [];
@@ -109,8 +109,8 @@ export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
     }
     const { props } = resource;
     const violations: string[] = [];
-    const ports: unknown[] = Array.isArray(props.ports) ? props.ports : [];
-    ports.forEach((port: any, i) => {
+    const ports: ({ ip?: unknown; internal?: unknown } | null | undefined)[] = Array.isArray(props.ports) ? props.ports : [];
+    ports.forEach((port, i) => {
         const ip = typeof port?.ip === "string" && port.ip !== "" ? port.ip : undefined;
         if (ip === undefined || !isLoopback(ip)) {
             const where = ip === undefined ? "0.0.0.0 (no ip given)" : ip;
