@@ -29,7 +29,7 @@ function fields(dts, iface) {
     let cur = null;
     for (const line of dts.slice(start).split("\n").slice(1)) {
         if (line.startsWith("}")) break;
-        const m = /^    (?:readonly )?([A-Za-z_$][\w$]*)\??: (.*)$/.exec(line);
+        const m = /^ {4}(?:readonly )?([A-Za-z_$][\w$]*)\??: (.*)$/.exec(line);
         if (m) {
             cur = m[1];
             types[cur] = m[2];
