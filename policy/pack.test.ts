@@ -10,8 +10,7 @@ import * as analyzer from "@pulumi/pulumi/proto/analyzer_pb";
 import * as pulumi from "@pulumi/pulumi";
 import { ChildProcess, spawn } from "child_process";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
-import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import * as path from "path";
+import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { nginxPaths } from "../components/nginxConfig";
 import { installMocks, isSecretInput, plain, registered, Registration, valueOf } from "../test/mocks";
 
@@ -67,7 +66,7 @@ async function analyze(
     req.setType(type);
     req.setName(name);
     req.setUrn(`urn:pulumi:test::authenticated-registry::${type}::${name}`);
-    req.setProperties(Struct.fromJavaScript(inputs as Record<string, any>));
+    req.setProperties(Struct.fromJavaScript(inputs as Record<string, JavaScriptValue>));
     req.setOptions(options);
     const res = await call<analyzer.AnalyzeResponse>((cb) => client.analyze(req, cb));
     return {
@@ -220,12 +219,14 @@ test("on a first preview the htpasswd is unknown: the bcrypt rule is reported as
     const inputs = {
         ...proxy.inputs,
         image: unknown,
-        labels: proxy.inputs.labels.map((l: any) =>
+        labels: proxy.inputs.labels.map((l: { label: string; value: string }) =>
             l.label === "authenticated-registry.upstream-container" ? { ...l, value: unknown } : l,
         ),
         uploads: {
             ...secretSignature,
-            value: plain(proxy.inputs.uploads).map((u: any) => (u.file === nginxPaths.htpasswd ? { ...u, content: unknown } : u)),
+            value: plain(proxy.inputs.uploads).map((u: { file: string; content: unknown }) =>
+                u.file === nginxPaths.htpasswd ? { ...u, content: unknown } : u,
+            ),
         },
     };
     const { diagnostics } = await analyze(proxy.type, proxy.name, inputs, options.get(proxy.name) as never);

@@ -12,6 +12,7 @@ export interface Registration {
     readonly type: string;
     readonly name: string;
     readonly custom: boolean;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever the program passed; the tests read it at any depth
     readonly inputs: Record<string, any>;
 }
 
@@ -20,6 +21,7 @@ function seeded(name: string, bytes: number): Buffer {
     return crypto.createHash("sha512").update(name).digest().subarray(0, bytes);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the engine's inputs and outputs are untyped property bags
 function providerState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
         case "random:index/randomBytes:RandomBytes": {
@@ -101,6 +103,7 @@ export function isSecretInput(value: unknown): boolean {
 }
 
 /** A recorded input with its secret marks removed, at any depth. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs of any shape, returned for the tests to read
 export function plain(value: any): any {
     if (isSecretInput(value)) {
         return plain(value.value);

@@ -30,6 +30,7 @@ const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
 const strangers: string[] = [];
 let auth: string[];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
 let outputs: Record<string, any>;
 let manifestDigest: string;
 

@@ -112,6 +112,7 @@ export class Stack {
     }
 
     /** The stack outputs, secrets included. */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON; the tests read it at any depth
     outputs(): Record<string, any> {
         return JSON.parse(this.ok(["stack", "output", "--json", "--show-secrets"]));
     }
@@ -137,6 +138,7 @@ export class DockerClient {
         return this.run(["login", host, "--username", username, "--password-stdin"], password);
     }
 
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `docker inspect` JSON; the tests read it at any depth
     inspect(container: string): any {
         return JSON.parse(this.ok(["inspect", container]))[0];
     }

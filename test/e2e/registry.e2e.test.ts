@@ -19,6 +19,7 @@ const stack = new Stack();
 const docker = new DockerClient();
 const caFile = path.join(stack.workDir, "ca.crt");
 const trustDir = `/etc/docker/certs.d/${host}`;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
 let outputs: Record<string, any>;
 let password: string;
 let pushedImageId: string;
@@ -268,8 +269,8 @@ test("no plaintext password, htpasswd line or private key in the stack export or
     const secretExport = stack.ok(["stack", "export", "--show-secrets"]);
     const deployment = JSON.parse(secretExport).deployment;
     const keys = deployment.resources
-        .filter((r: any) => r.type === "tls:index/privateKey:PrivateKey")
-        .map((r: any) => {
+        .filter((r: { type: string }) => r.type === "tls:index/privateKey:PrivateKey")
+        .map((r: { outputs: { privateKeyPem: string | { plaintext: string } } }) => {
             // Secret outputs appear in an export as {<signature>, plaintext: JSON}.
             const value = r.outputs.privateKeyPem;
             return (typeof value === "string" ? value : JSON.parse(value.plaintext)) as string;
