@@ -5,7 +5,7 @@
 #   source scripts/env.sh
 # The backend and the passphrase are the caller's business (see scripts/stack-env.sh).
 
-# shellcheck source=scripts/lib.sh
+# shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 AUTHREG_TOOLCHAIN_BIN=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin

@@ -1,3 +1,6 @@
+# shellcheck shell=bash
+# The variables below are read by the scripts that source this file, not here.
+# shellcheck disable=SC2034
 # Shared helpers for the set-up scripts. Source it; do not run it.
 # Every slow artefact lives in a cache outside the checkout so clean clones reuse it.
 

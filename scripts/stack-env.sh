@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced with a stack name: puts the toolchain on PATH, points Pulumi at the local state
 # backend, provides the stack's passphrase and selects (or creates) the stack.
 #   source scripts/stack-env.sh [STACK]

@@ -42,7 +42,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=scripts/lib.sh
+# shellcheck source=lib.sh
 source "$here/lib.sh"
 
 force=false

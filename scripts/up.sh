@@ -51,7 +51,7 @@ cat <<MSG
 
 The registry is up at $url (users: $users).
 
-Trust its CA for the docker client ($( $trust_ca && echo done || echo "or rerun with --trust-ca")):
+Trust its CA for the docker client ($( $trust_ca && echo "done" || echo "or rerun with --trust-ca")):
   sudo mkdir -p /etc/docker/certs.d/$host
   sudo cp $ca_file /etc/docker/certs.d/$host/ca.crt
 
