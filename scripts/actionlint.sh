@@ -4,8 +4,8 @@
 #   scripts/actionlint.sh [ACTIONLINT_FLAGS...]
 # actionlint is built from its Go module (through the Go module proxy) at a pinned version into
 # $AUTHREG_CACHE_DIR/tools/actionlint-VERSION, once; later runs reuse that binary. `run:` scripts
-# are checked with shellcheck when it is on PATH (Debian package `shellcheck`); without it
-# actionlint still checks everything else, and this script says so.
+# are checked with shellcheck, which must be on PATH (Debian package `shellcheck`, which
+# scripts/setup.sh installs).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -38,13 +38,9 @@ workflows=(.github/workflows/*.yml .github/workflows/*.yaml)
 shopt -u nullglob
 ((${#workflows[@]})) || die "no workflow files in .github/workflows"
 
-flags=()
-if shellcheck=$(command -v shellcheck); then
-  flags+=(-shellcheck "$shellcheck")
-else
-  step "shellcheck not found: run: scripts are not checked (apt-get install shellcheck)"
-  flags+=(-shellcheck=)
-fi
+shellcheck=$(command -v shellcheck) \
+  || die "shellcheck is not installed: apt-get install shellcheck (Debian package shellcheck; scripts/setup.sh installs it)"
+flags=(-shellcheck "$shellcheck")
 
 log "actionlint $ACTIONLINT_VERSION: ${workflows[*]}"
 "$actionlint" "${flags[@]}" "$@" "${workflows[@]}" || die "actionlint found problems in the workflows"

@@ -13,8 +13,9 @@ source "$here/lib.sh"
 cd "$here/.."
 
 # nginx: `nginx -t` of the rendered config; apache2-utils: `htpasswd -vb`; curl and openssl:
-# end-to-end checks; debootstrap: the offline images; wrk: the request-rate benchmark.
-packages=(nginx apache2-utils curl openssl debootstrap ca-certificates wrk)
+# end-to-end checks; debootstrap: the offline images; wrk: the request-rate benchmark;
+# the linter of scripts/lint-shell.sh and of the workflows' run: scripts: shellcheck.
+packages=(nginx apache2-utils curl openssl debootstrap ca-certificates wrk shellcheck)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -8,6 +8,7 @@ cd "$here/.."
 # shellcheck source=env.sh
 source "$here/env.sh"
 npm run lint
+"$here/lint-shell.sh"
 "$here/actionlint.sh"
 npm test
 npm run test:e2e
