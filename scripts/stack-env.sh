@@ -30,5 +30,5 @@ fi
 
 (cd "$_authreg_here/.." && { pulumi stack select "$_authreg_stack" --non-interactive 2>/dev/null \
   || pulumi stack init "$_authreg_stack" --secrets-provider passphrase --non-interactive; }) >&2 \
-  || die "could not select or create stack $_authreg_stack in $PULUMI_BACKEND_URL"
+  || die "could not select or create stack $_authreg_stack in ${PULUMI_BACKEND_URL:-the backend Pulumi.yaml names (file://~/.local/state/authenticated-registry)}"
 unset _authreg_here _authreg_stack _authreg_pass
