@@ -24,16 +24,66 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 step() { printf '    %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
-# Runs a long command, printing a heartbeat every 30 s so CI logs show progress.
+# with_heartbeat LABEL CMD...: runs CMD, printing "LABEL: still running (N s)" on stderr every
+# 30 s so CI logs show progress, and returns CMD's status as soon as it ends (the benchmarks time
+# commands through it). CMD runs in the background: its stdin is /dev/null. Needs bash >= 5.1
+# (wait -n -p).
 with_heartbeat() {
   local label=$1; shift
+  ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501)) || die "with_heartbeat needs bash 5.1 or later (this is $BASH_VERSION)"
   "$@" &
-  local pid=$! start=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    if (( (SECONDS - start) % 30 < 5 )) && kill -0 "$pid" 2>/dev/null; then
-      step "$label: still running ($((SECONDS - start)) s)"
+  local pid=$! start=$SECONDS beat=30 ticker="" ended status
+  while :; do
+    if [[ -z $ticker ]]; then
+      sleep 1 >/dev/null 2>&1 &
+      ticker=$!
+    fi
+    # wait unsets `ended` first and names no job when a trapped signal interrupts it.
+    if wait -n -p ended "$pid" "$ticker"; then status=0; else status=$?; fi
+    ended=${ended:-}
+    if [[ $ended == "$pid" ]] || { [[ -z $ended ]] && ! kill -0 "$pid" 2>/dev/null; }; then
+      kill "$ticker" 2>/dev/null || true
+      wait "$ticker" 2>/dev/null || true
+      # The command ended but the interrupted wait did not report it: ask for its status.
+      if [[ $ended != "$pid" ]]; then
+        if wait "$pid"; then status=0; else status=$?; fi
+      fi
+      return "$status"
+    elif [[ $ended == "$ticker" ]]; then
+      ticker=""
+      if ((SECONDS - start >= beat)); then
+        step "$label: still running ($((SECONDS - start)) s)"
+        beat=$((beat + 30))
+      fi
     fi
   done
-  wait "$pid"
 }
+
+# run_logged [-n LINES] [-v REGEX] LABEL LOGFILE CMD...: runs CMD with its output (stdout and
+# stderr) appended to LOGFILE, after a line naming the command, and a heartbeat on stderr
+# (with_heartbeat LABEL). If CMD fails, prints the last LINES lines of LOGFILE (default 40),
+# leaving out the lines that match the extended REGEX if given, and stops with
+# "LABEL failed (full log: LOGFILE)". Truncate LOGFILE first for a log of this run only.
+run_logged() {
+  local lines=40 exclude=""
+  while (($#)); do
+    case $1 in
+      -n) lines=$2; shift 2 ;;
+      -v) exclude=$2; shift 2 ;;
+      --) shift; break ;;
+      *) break ;;
+    esac
+  done
+  local label=$1 logf=$2; shift 2
+  printf '\n---- %s: %s\n' "$(date -Is)" "$*" >>"$logf"
+  if ! with_heartbeat "$label" _append_output_to "$logf" "$@"; then
+    if [[ -n $exclude ]]; then
+      grep -Ev -- "$exclude" "$logf" | tail -n "$lines" >&2 || true
+    else
+      tail -n "$lines" "$logf" >&2 || true
+    fi
+    die "$label failed (full log: $logf)"
+  fi
+}
+# (run_logged's helper: CMD with its output appended to file $1.)
+_append_output_to() { local f=$1; shift; "$@" >>"$f" 2>&1; }
