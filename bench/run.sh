@@ -102,13 +102,12 @@ fmt() { awk -v v="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, v }'; }
 # record SECTION VARIANT METRIC PARAM REP VALUE UNIT
 record() { printf '%s,%s,%s,%s,%s,%s,%s\n' "$@" >>"$raw"; }
 
-# Runs a command with its output in logs/NAME.log; on failure shows the log's end and stops.
+# Runs a command with its output in logs/NAME.log (a fresh file) through lib.sh's run_logged;
+# on failure shows the log's end and stops.
 logged() {
   local name=$1; shift
-  if ! "$@" >"$work/logs/$name.log" 2>&1; then
-    tail -n 30 "$work/logs/$name.log" >&2
-    die "$* failed (log: $work/logs/$name.log)"
-  fi
+  : >"$work/logs/$name.log"
+  run_logged -n 30 "$*" "$work/logs/$name.log" "$@"
 }
 
 # Times a command (seconds, 3 decimals) into $T; the command's output goes to logs/NAME.log.

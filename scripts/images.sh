@@ -45,19 +45,7 @@ NGINX_PACKAGES="nginx curl ca-certificates"
 REGISTRY_PACKAGES="docker-registry wget ca-certificates"
 
 # ---------------------------------------------------------------------------------------------
-# helpers
-
-# Runs "$@" with its output appended to log file $2, a heartbeat on stderr, and the log tail on
-# failure.
-logged() { local f=$1; shift; "$@" >>"$f" 2>&1; }
-run_logged() {
-  local label=$1 logf=$2; shift 2
-  printf '\n---- %s: %s\n' "$(date -Is)" "$*" >>"$logf"
-  if ! with_heartbeat "$label" logged "$logf" "$@"; then
-    tail -n 40 "$logf" >&2
-    die "$label failed (full log: $logf)"
-  fi
-}
+# helpers (run_logged LABEL LOGFILE CMD... is lib.sh's: the log tail and a stop on failure)
 
 # First URI of the apt source that lists suite $1 (deb822 *.sources first, then one-line lists).
 apt_source_uri() {

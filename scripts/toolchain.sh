@@ -101,17 +101,10 @@ prepare_src() { # NAME
   chmod -R u+w "$dst"
 }
 
-# Runs a long step with a heartbeat on the terminal and its output in logs/NAME.log; on failure
-# shows the end of the log.
-append_output_to() { local f=$1; shift; "$@" >>"$f" 2>&1; }
-run_logged() { # NAME LABEL CMD...
-  local name=$1 label=$2; shift 2
-  local log_file=$log_dir/$name.log
-  if ! with_heartbeat "$label" append_output_to "$log_file" "$@"; then
-    grep -v '^go: downloading' "$log_file" | tail -n 25 >&2 || true
-    die "$label failed (full log: $log_file)"
-  fi
-}
+# Long steps run through lib.sh's run_logged with their output in logs/NAME.log and a heartbeat
+# on the terminal; on failure it shows the end of the log without Go's download lines:
+#   run_logged "${go_log[@]}" LABEL "$log_dir/NAME.log" CMD...
+go_log=(-n 25 -v '^go: downloading')
 
 install_binary() { # BUILT_FILE NAME: atomically into bin/
   chmod +x "$1"
@@ -155,7 +148,7 @@ ensure_pulumi() {
   : >"$log_dir/pulumi.log"
   prepare_src pulumi
   local start=$SECONDS
-  run_logged pulumi "go build pulumi" \
+  run_logged "${go_log[@]}" "go build pulumi" "$log_dir/pulumi.log" \
     go -C "$src_dir/pulumi" build -trimpath -tags osusergo,grpcnotrace \
       -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$src_dir/pulumi/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
@@ -178,7 +171,7 @@ ensure_language_host() {
   prepare_src pulumi-language-nodejs
   local src=$src_dir/pulumi-language-nodejs start=$SECONDS
   # The host's package sources as the module has them, less their RunPlugin stub, plus runplugin.go.
-  run_logged pulumi-language-nodejs "go mod download sdk/v3" \
+  run_logged "${go_log[@]}" "go mod download sdk/v3" "$log_dir/pulumi-language-nodejs.log" \
     go -C "$src" mod download github.com/pulumi/pulumi/sdk/v3
   local pkg; pkg=$(go -C "$src" list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)/nodejs/cmd/pulumi-language-nodejs
   find "$pkg" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$src/" \;
@@ -186,7 +179,7 @@ ensure_language_host() {
   awk '/^func \(host \*nodeLanguageHost\) RunPlugin\(/ { skip = 1 } !skip { print } skip && /^}$/ { skip = 0 }' \
     "$src/main.go" >"$src/main.go.new" && mv "$src/main.go.new" "$src/main.go"
   if grep -q 'nodeLanguageHost) RunPlugin(' "$src/main.go"; then die "could not take RunPlugin out of $pkg/main.go"; fi
-  run_logged pulumi-language-nodejs "go build pulumi-language-nodejs" \
+  run_logged "${go_log[@]}" "go build pulumi-language-nodejs" "$log_dir/pulumi-language-nodejs.log" \
     go -C "$src" build -trimpath \
       -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$host_version" \
       -o "$src/pulumi-language-nodejs" .
@@ -221,10 +214,10 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
   local src=$src_dir/$name start=$SECONDS
   local -a tag_args=()
   if [[ -n $tags ]]; then tag_args=(-tags "$tags"); fi
-  run_logged "$bin" "go build pulumi-tfgen-$name" \
+  run_logged "${go_log[@]}" "go build pulumi-tfgen-$name" "$log_dir/$bin.log" \
     go -C "$src" build -trimpath "${tag_args[@]}" -o "$src/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name"
   # Docs and examples are not needed at run time (and converting examples needs a pulumi on PATH).
-  run_logged "$bin" "generate the $name schema" \
+  run_logged "${go_log[@]}" "generate the $name schema" "$log_dir/$bin.log" \
     "$src/pulumi-tfgen-$name" schema --skip-docs --skip-examples --out "$src/gen"
   rm -f "$src/pulumi-tfgen-$name" # 70-120 MB, needed only for the schema
   node -e '
@@ -236,7 +229,7 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
   ' "$src/gen/schema.json" "$src/cmd/$bin/schema-embed.json" "$version"
   cp "$src/gen/bridge-metadata.json" "$src/cmd/$bin/bridge-metadata.json"
   check_sdk_names "$name" "$version" "$src/gen/schema.json"
-  run_logged "$bin" "go build $bin" \
+  run_logged "${go_log[@]}" "go build $bin" "$log_dir/$bin.log" \
     go -C "$src" build -trimpath "${tag_args[@]}" -ldflags "-X main.Version=$version" \
       -o "$src/$bin" "./cmd/$bin"
   install_binary "$src/$bin" "$bin"
