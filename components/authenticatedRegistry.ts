@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, RestartPolicy } from "./containerSettings";
 import { defaults } from "./defaults";
-import { checkHtpasswdArgs, HtpasswdCredentials, HtpasswdUser } from "./htpasswdCredentials";
+import { anyDeleteGranted, RegistryUser, validateUserAccess } from "./access";
+import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
@@ -23,8 +24,11 @@ export interface AuthenticatedRegistryArgs {
      * @default "0.0.0.0"
      */
     readonly bindAddress?: string;
-    /** The users who may log in; at least one. */
-    readonly users: HtpasswdUser[];
+    /**
+     * The users who may log in, at least one, and what each may do: a user without `access`
+     * may pull and push every repository and list the catalog.
+     */
+    readonly users: RegistryUser[];
     /**
      * The bcrypt cost of the password hashes, 4 to 31.
      * @default 8
@@ -102,7 +106,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const [nginxImageRef, registryImageRef] = checkNow(this, () => {
+        const [nginxImageRef, registryImageRef, users] = checkNow(this, () => {
             checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
             checkHtpasswdArgs(args);
             checkRegistryServerArgs(args);
@@ -110,6 +114,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             return [
                 validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
                 validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
+                validateUserAccess("users", args.users),
             ] as const;
         });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
@@ -147,6 +152,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 directAccessAddress: args.directAccessAddress,
                 restart: args.restart,
                 instance: name,
+                deleteEnabled: anyDeleteGranted(users),
             },
             { parent: this },
         );
@@ -160,6 +166,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 privateKeyPem: tls.privateKeyPem,
                 htpasswd: credentials.htpasswd,
                 upstream: registry.upstream,
+                users,
                 port: args.port,
                 bindAddress: args.bindAddress,
                 restart: args.restart,

@@ -1,3 +1,4 @@
+export * from "./access";
 export * from "./authenticatedRegistry";
 export * from "./containerSettings";
 export * from "./defaults";

@@ -9,6 +9,7 @@ import {
     RestartPolicy,
     validateRestartPolicy,
 } from "./containerSettings";
+import { UserAccess, validateUserAccess } from "./access";
 import { defaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
@@ -40,6 +41,11 @@ export interface NginxAuthProxyArgs {
      */
     readonly upstreamContainerId?: pulumi.Input<string>;
     /**
+     * What each user may do; requests no grant allows are refused with 403.
+     * @default every user in the htpasswd file may pull and push everywhere and list the catalog
+     */
+    readonly users?: UserAccess[];
+    /**
      * The `authenticated-registry.instance` label value, which groups the resources of one registry.
      * @default the component's name
      */
@@ -69,8 +75,9 @@ export interface NginxAuthProxyArgs {
 /**
  * Checks {@link NginxAuthProxyArgs} without creating anything; returns them with defaults.
  */
-export function checkNginxAuthProxyArgs(args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart">) {
+export function checkNginxAuthProxyArgs(args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart" | "users">) {
     return {
+        users: args.users === undefined ? undefined : validateUserAccess("users", args.users),
         domain: validateDomain("domain", args.domain),
         port: validatePort("port", args.port ?? defaults.port),
         bindAddress: validateIpAddress("bindAddress", args.bindAddress ?? defaults.bindAddress),
@@ -95,8 +102,14 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
-        const { domain, port, bindAddress, restart } = checkNow(this, () => checkNginxAuthProxyArgs(args));
-        const config = renderNginxConfig({ serverName: domain, realm: domain, upstream: args.upstream, listenPort: proxyListenPort });
+        const { domain, port, bindAddress, restart, users } = checkNow(this, () => checkNginxAuthProxyArgs(args));
+        const config = renderNginxConfig({
+            serverName: domain,
+            realm: domain,
+            upstream: args.upstream,
+            listenPort: proxyListenPort,
+            users,
+        });
 
         const container = new docker.Container(
             `${name}-container`,

@@ -6,10 +6,11 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
+import { AccessAction, patternRegex, patternsFor, unrestrictedGrants, UserAccess } from "./access";
 import { proxyDefaults } from "./defaults";
 
 /** Where nginx finds what the proxy container is given; the seed mounts all of it here. */
-export const nginxPaths = {
+export const nginxPaths: NginxPaths = {
     directory: "/etc/nginx/conf.d",
     config: "/etc/nginx/conf.d/registry.conf",
     htpasswd: "/etc/nginx/conf.d/registry.password",
@@ -17,7 +18,17 @@ export const nginxPaths = {
     privateKey: "/etc/nginx/conf.d/domain.key",
     /** The official image's default site, replaced so that nothing else listens. */
     defaultSite: "/etc/nginx/conf.d/default.conf",
-} as const;
+};
+
+/** The files nginx reads; see {@link nginxPaths}. */
+export interface NginxPaths {
+    readonly directory: string;
+    readonly config: string;
+    readonly htpasswd: string;
+    readonly certificate: string;
+    readonly privateKey: string;
+    readonly defaultSite: string;
+}
 
 /** The path the container health check probes; it needs no credentials. */
 export const healthPath = "/healthz";
@@ -37,6 +48,17 @@ export interface NginxConfigOptions {
      * @default "127.0.0.11" (Docker's embedded DNS)
      */
     readonly resolver?: string;
+    /**
+     * Each user's grants, checked by `validateUserAccess`. Requests are routed by what they do
+     * to which repository, and refused with 403 unless a grant of the user allows it.
+     * @default every authenticated user may pull and push everywhere and list the catalog
+     */
+    readonly users?: readonly Required<UserAccess>[];
+    /**
+     * Where the files are; only tests running nginx outside its container change it.
+     * @default nginxPaths
+     */
+    readonly paths?: NginxPaths;
 }
 
 /** The answer nginx gives in the registry's own error format when the registry does not answer. */
@@ -46,18 +68,130 @@ export const unavailableBody = JSON.stringify({
     ],
 });
 
+/** The answer to a request no grant of the user allows; `docker push` prints the message after "denied: ". */
+export const deniedBody = JSON.stringify({ errors: [{ code: "DENIED", message: "requested access to the resource is denied" }] });
+
+/** The distribution spec's grammar pieces the routes are written in (no backslash escapes but `\.` and `\?`). */
+const grammar = (() => {
+    const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+    const name = `${component}(?:/${component})*`;
+    // A name in a query parameter: the registry decodes it, so slashes may arrive as %2F.
+    const encodedName = `${component}(?:(?:/|%2[Ff])${component})*`;
+    const digest = "[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+";
+    const reference = `(?:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}|${digest})`;
+    const uploadId = "[a-zA-Z0-9._=-]+";
+    const query = "(?:\\?[^#]*)?";
+    // Upload parameters: known keys; values of unreserved characters and ":", or "/" and ":" encoded.
+    const value = "(?:[A-Za-z0-9._~=:-]|%2[Ff]|%3[Aa])*";
+    const uploadParam = `(?:mount|digest)=${value}`;
+    return { name, encodedName, digest, reference, uploadId, query, value, uploadParam };
+})();
+
+/**
+ * The routes of the distribution API, on the method, whether the body is a form, and the raw
+ * request line: what the registry itself routes on. Each becomes `ACTION REPOSITORY` (or
+ * `mount TO FROM`); anything else is `none` and refused.
+ *
+ * The registry reads `from` and `mount` with Go's `FormValue`, which also parses a form body,
+ * decodes parameter names and takes the first of repeated keys; so an upload POST may carry only
+ * the known keys, spelled plainly, at most one `from`, and no form body.
+ */
+function routeEntries(): [string, string][] {
+    const { name, encodedName, digest, reference, uploadId, query, uploadParam } = grammar;
+    const anyBody = "[01]";
+    return [
+        [`^(?:GET|HEAD):${anyBody}:/v2/$`, "base"],
+        [`^GET:${anyBody}:/v2/_catalog${query}$`, "catalog"],
+        [`^(?:GET|HEAD):${anyBody}:/v2/(?<registry_repo>${name})/tags/list${query}$`, "pull $registry_repo"],
+        [`^(?:GET|HEAD):${anyBody}:/v2/(?<registry_repo>${name})/manifests/${reference}$`, "pull $registry_repo"],
+        [`^PUT:${anyBody}:/v2/(?<registry_repo>${name})/manifests/${reference}${query}$`, "push $registry_repo"],
+        [`^DELETE:${anyBody}:/v2/(?<registry_repo>${name})/manifests/${reference}$`, "delete $registry_repo"],
+        [`^(?:GET|HEAD):${anyBody}:/v2/(?<registry_repo>${name})/blobs/${digest}$`, "pull $registry_repo"],
+        [`^DELETE:${anyBody}:/v2/(?<registry_repo>${name})/blobs/${digest}$`, "delete $registry_repo"],
+        [`^GET:${anyBody}:/v2/(?<registry_repo>${name})/referrers/${digest}${query}$`, "pull $registry_repo"],
+        [
+            `^POST:0:/v2/(?<registry_repo>${name})/blobs/uploads/\\?(?:${uploadParam}&)*from=(?<registry_from>${encodedName})(?:&${uploadParam})*$`,
+            "mount $registry_repo $registry_from",
+        ],
+        [`^POST:0:/v2/(?<registry_repo>${name})/blobs/uploads/(?:\\?${uploadParam}(?:&${uploadParam})*)?$`, "push $registry_repo"],
+        [`^(?:GET|PATCH|PUT|DELETE):${anyBody}:/v2/(?<registry_repo>${name})/blobs/uploads/${uploadId}${query}$`, "push $registry_repo"],
+    ];
+}
+
+/** A user name as an exact-match map key: the leading backslash keeps names like `default` or `~x` literal. */
+function mapKey(username: string): string {
+    return `"\\\\${username.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** One regular expression matching any of `patterns`, or undefined for none. */
+function anyOf(patterns: string[]): string | undefined {
+    return patterns.length === 0 ? undefined : `(?:${patterns.map(patternRegex).join("|")})`;
+}
+
+/** The `map` blocks that decide, per request, `allowed` or `denied`. */
+function renderAccessMaps(users: readonly Required<UserAccess>[] | undefined): string {
+    const userLines: string[] = [];
+    const ruleLines: string[] = [];
+    // Without a user list every authenticated user is one unrestricted user, "u".
+    const entries = users ?? [{ username: "", access: [...unrestrictedGrants], catalog: true }];
+    entries.forEach((user, i) => {
+        const id = users === undefined ? "u" : `u${i}`;
+        if (users !== undefined) {
+            userLines.push(`  ${mapKey(user.username)} ${id};`);
+        }
+        ruleLines.push(`  "~^${id} ${user.catalog ? "(?:base|catalog)" : "base"}$" allowed;`);
+        const pull = anyOf(patternsFor(user, AccessAction.Pull));
+        const push = anyOf(patternsFor(user, AccessAction.Push));
+        const del = anyOf(patternsFor(user, AccessAction.Delete));
+        if (pull) ruleLines.push(`  "~^${id} pull ${pull}$" allowed;`);
+        if (push) ruleLines.push(`  "~^${id} push ${push}$" allowed;`);
+        if (del) ruleLines.push(`  "~^${id} delete ${del}$" allowed;`);
+        // A cross-repository mount reads the blob out of FROM: push on the target and pull on FROM.
+        if (push && pull) ruleLines.push(`  "~^${id} mount ${push} ${pull}$" allowed;`);
+    });
+    const userMap =
+        users === undefined
+            ? "map $remote_user $registry_user {\n  default u;\n}"
+            : `map $remote_user $registry_user {\n  default -;\n${userLines.join("\n")}\n}`;
+    return `# Who is asking: user names reach this file only as exact, escaped keys; each becomes an id.
+${userMap}
+
+# A form body lets the registry read upload parameters from the body, out of nginx's sight.
+map $content_type $registry_form_body {
+  default 0;
+  "~*^\\s*(?:application/x-www-form-urlencoded|multipart/form-data)" 1;
+}
+
+# What the request does, and to which repository, from the raw request line the registry routes on.
+map "$request_method:$registry_form_body:$request_uri" $registry_route {
+  default none;
+${routeEntries()
+    .map(([regex, route]) => `  "~${regex}" "${route}";`)
+    .join("\n")}
+}
+
+# Whether a grant of the user allows it; everything else is denied.
+map "$registry_user $registry_route" $registry_access {
+  default denied;
+${ruleLines.join("\n")}
+}`;
+}
+
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
     const { serverName, upstream, realm, listenPort } = options;
+    const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
     const timeout = proxyDefaults.upstreamTimeoutSeconds;
     return `# Rendered by authenticated-registry. Included inside nginx's http {} block.
 
 # The registry sets Docker-Distribution-Api-Version itself; nginx adds it only to answers that
-# lack it (its own 401 and 404), so every answer carries it exactly once.
+# lack it (its own 401, 403 and 404), so every answer carries it exactly once.
 map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {
   '' 'registry/2.0';
 }
+
+${renderAccessMaps(options.users)}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -74,8 +208,8 @@ server {
   set $registry_upstream ${upstream};
 
   # SSL
-  ssl_certificate ${nginxPaths.certificate};
-  ssl_certificate_key ${nginxPaths.privateKey};
+  ssl_certificate ${paths.certificate};
+  ssl_certificate_key ${paths.privateKey};
   ssl_protocols TLSv1.2 TLSv1.3;
   ssl_prefer_server_ciphers off;
   ssl_session_cache shared:registry_tls:10m;
@@ -96,9 +230,18 @@ server {
 
     # To add basic authentication to v2 use auth_basic setting plus add_header
     auth_basic "${realm}";
-    auth_basic_user_file ${nginxPaths.htpasswd};
+    auth_basic_user_file ${paths.htpasswd};
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
 
+    # try_files runs after the access phase, so only a user auth_basic accepted gets here; the
+    # grant decides where the request goes. (An "if" would run before auth_basic and tell an
+    # anonymous client what a user name may do.) The file never exists.
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_$registry_access;
+  }
+
+  location @registry_allowed {
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
     proxy_pass                          http://$registry_upstream;
     proxy_set_header  Host              $http_host;   # required for docker client's sake
     proxy_set_header  X-Real-IP         $remote_addr; # pass on real client's IP
@@ -126,6 +269,12 @@ server {
     # nginx's own 502 and 504 (the registry's name does not resolve, its port refuses, or it
     # does not answer) become the registry's own way of saying so, which clients retry.
     error_page 502 504 = @registry_unavailable;
+  }
+
+  location @registry_denied {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    return 403 '${deniedBody}\\n';
   }
 
   location @registry_unavailable {

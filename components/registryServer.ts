@@ -49,6 +49,11 @@ export interface RegistryServerArgs {
      */
     readonly directAccessAddress?: string;
     /**
+     * Turns on the registry's delete API (`DELETE` of manifests and blobs).
+     * @default false
+     */
+    readonly deleteEnabled?: boolean;
+    /**
      * The `authenticated-registry.instance` label value, which groups the resources of one registry.
      * @default the component's name
      */
@@ -113,6 +118,8 @@ export class RegistryServer extends pulumi.ComponentResource {
                 envs: [
                     `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`,
                     pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
+                    // Only when asked, so that a stack without delete grants keeps its container.
+                    ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
                 ],
                 volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
                 networksAdvanced: [{ name: args.networkName, aliases: [alias] }],

@@ -6,11 +6,13 @@
 import {
     defaults,
     AuthenticatedRegistryArgs,
-    HtpasswdUser,
+    AccessGrant,
     InvalidArgumentError,
+    RegistryUser,
     TlsMaterialArgs,
     TlsMode,
     validateRestartPolicy,
+    validateUserAccess,
 } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -23,7 +25,7 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     domain: { kind: "string", required: true, description: "host name clients use" },
     port: { kind: "integer", description: `published HTTPS port (default ${defaults.port})` },
     bindAddress: { kind: "string", description: `host address of the HTTPS port (default ${defaults.bindAddress})` },
-    users: { kind: "users", required: true, description: "list of {username, password?}" },
+    users: { kind: "users", required: true, description: "list of {username, password?, access?, catalog?}" },
     bcryptCost: { kind: "integer", description: `bcrypt cost, 4 to 31 (default ${defaults.bcryptCost})` },
     tls: { kind: "tls", description: `TLS mode and material (default ${defaults.tls.mode})` },
     nginxImage: { kind: "string", description: `nginx image reference (default ${defaults.nginxImage})` },
@@ -49,7 +51,7 @@ const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer
 
 /** Stack settings, plain; the stack program marks passwords and keys secret. */
 export type StackSettings = AuthenticatedRegistryArgs & {
-    readonly users: { username: string; password?: string }[];
+    readonly users: (Omit<RegistryUser, "password"> & { password?: string })[];
     readonly tls?: Omit<TlsMaterialArgs, "domain"> & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
 };
 
@@ -79,6 +81,9 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
                 `is required (${spec.description}); set it with \`pulumi config set ${key} ...\``,
             );
         }
+    }
+    if (values.users !== undefined) {
+        validateUserAccess(`${namespace}:users`, values.users as RegistryUser[]);
     }
     if (values.restart !== undefined) {
         validateRestartPolicy(`${namespace}:restart`, values.restart);
@@ -134,7 +139,7 @@ function stringList(field: string, value: unknown): string[] {
     return value;
 }
 
-function users(field: string, value: unknown): HtpasswdUser[] {
+function users(field: string, value: unknown): RegistryUser[] {
     if (!Array.isArray(value)) {
         throw new InvalidArgumentError(field, "is not a list; expected a list of {username, password?} objects");
     }
@@ -144,11 +149,14 @@ function users(field: string, value: unknown): HtpasswdUser[] {
             throw new InvalidArgumentError(at, "is not an object; expected {username: NAME, password?: SECRET}");
         }
         for (const key of Object.keys(entry)) {
-            if (key !== "username" && key !== "password") {
-                throw new InvalidArgumentError(`${at}.${key}`, "is not a known user setting; expected username or password");
+            if (!["username", "password", "access", "catalog"].includes(key)) {
+                throw new InvalidArgumentError(
+                    `${at}.${key}`,
+                    "is not a known user setting; expected username, password, access or catalog",
+                );
             }
         }
-        const { username, password } = entry as Record<string, unknown>;
+        const { username, password, access, catalog } = entry as Record<string, unknown>;
         if (typeof username !== "string") {
             throw new InvalidArgumentError(`${at}.username`, "is missing or not a string; expected the user's login name");
         }
@@ -158,7 +166,13 @@ function users(field: string, value: unknown): HtpasswdUser[] {
                 "is not a string; set it with `pulumi config set --secret --path 'users[N].password'`",
             );
         }
-        return password === undefined ? { username } : { username, password };
+        // access and catalog are checked, naming the field, by the component's validateUserAccess.
+        return {
+            username,
+            ...(password === undefined ? {} : { password }),
+            ...(access === undefined ? {} : { access: access as AccessGrant[] }),
+            ...(catalog === undefined ? {} : { catalog: catalog as boolean }),
+        };
     });
 }
 

@@ -158,7 +158,13 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
         ["/etc/nginx/conf.d/domain.key", "0600"],
     ]);
     expect(uploads[0].content).toBe(
-        renderNginxConfig({ serverName: "localhost", realm: "localhost", upstream: "registry:5000", listenPort: 443 }),
+        renderNginxConfig({
+            serverName: "localhost",
+            realm: "localhost",
+            upstream: "registry:5000",
+            listenPort: 443,
+            users: components.validateUserAccess("users", [{ username: "alice" }, { username: "bob" }]),
+        }),
     );
     expect(uploads[1].content).toBe(emptyDefaultSite);
     expect(uploads[2].content).toBe(await valueOf(registry.htpasswd));
@@ -220,4 +226,45 @@ test("outputs: address, CA, names, and secrets marked secret", async () => {
     expect(await pulumi.isSecret(registry.passwords)).toBe(true);
     expect(await pulumi.isSecret(registry.htpasswd)).toBe(true);
     expect(await pulumi.isSecret(registry.caCertificatePem)).toBe(false);
+});
+
+describe("grants", () => {
+    let acl: Registration[];
+    beforeAll(async () => {
+        const withGrants = new components.AuthenticatedRegistry("acl", {
+            domain: "localhost",
+            users: [
+                { username: "ci" },
+                { username: "team-a", access: [{ repositories: ["team-a/**"], actions: ["pull", "push", "delete"] }] },
+            ],
+            nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+            registryImage: "authenticated-registry/registry:2.8-bookworm",
+        });
+        await valueOf(withGrants.url);
+        acl = (await registered()).filter((r) => r.name.startsWith("acl-"));
+    });
+
+    test("a delete grant turns on the registry's delete API; without one it stays off", () => {
+        const envs = plain(acl.find((r) => r.name === "acl-registry-container")!.inputs.envs) as string[];
+        expect(envs).toContain("REGISTRY_STORAGE_DELETE_ENABLED=true");
+        expect(plain(byName("reg-registry-container").inputs.envs)).not.toContainEqual(expect.stringContaining("DELETE_ENABLED"));
+    });
+
+    test("the proxy's config carries each user's grants", () => {
+        const uploads = plain(acl.find((r) => r.name === "acl-nginx-container")!.inputs.uploads) as { file: string; content: string }[];
+        const config = uploads.find((u) => u.file === "/etc/nginx/conf.d/registry.conf")!.content;
+        expect(config).toContain('  "\\\\ci" u0;\n  "\\\\team-a" u1;');
+        expect(config).toContain('"~^u1 delete (?:team-a(?:/|%2[Ff])(?:[a-z0-9._-]|(?:/|%2[Ff]))+)$" allowed;');
+    });
+
+    test("a bad grant is refused before anything is created, naming the field", async () => {
+        expect(
+            () =>
+                new components.AuthenticatedRegistry("bad", {
+                    domain: "localhost",
+                    users: [{ username: "node", access: [{ repositories: ["**"], actions: ["push"] }] }],
+                }),
+        ).toThrow("users[0].access[0].actions: grants push without pull");
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith("bad"))).toEqual([]);
+    });
 });

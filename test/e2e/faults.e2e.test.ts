@@ -171,7 +171,7 @@ test("an impostor answering to the registry's name receives no credentials, and 
     });
     const lines = recorded(impostor);
     expect(lines.every((line) => line.startsWith(`GET /v2/${repository}/manifests/1 `))).toBe(true);
-    expect(lines.map((line) => line.slice(line.indexOf("authorization=")))).toEqual(Array(lines.length).fill("authorization=[]"));
+    expect(lines.map((line) => line.slice(line.indexOf("authorization=")))).toEqual(Array(lines.length).fill("authorization=[-]"));
     ok("docker", ["rm", "--force", impostor]);
     ok("docker", ["start", outputs.registryContainerName]);
     waitUntil("served after the impostor left", 10_000, served);
@@ -213,7 +213,7 @@ test("the registry back on a new address while a stranger holds its old one: fol
     }
     const seen = recorded(stranger);
     expect(seen.length).toBe(seenBefore);
-    expect(seen.filter((line) => !line.endsWith("authorization=[]"))).toEqual([]);
+    expect(seen.filter((line) => !line.endsWith("authorization=[-]"))).toEqual([]);
 });
 
 /** True when the running engine is the dockerd that scripts/docker-engine.sh started and recorded. */

@@ -235,8 +235,8 @@ export function waitUntil(what: string, boundMs: number, probe: () => { done: bo
 }
 
 /**
- * Pushes a one-layer OCI image through the registry API with curl (monolithic blob uploads and
- * a manifest PUT), so a test can store an image without the docker client's trust directory.
+ * Pushes a one-layer OCI image through the registry API with curl (each blob a POST and one
+ * PUT with the whole body, then the manifest PUT), so a test can store an image without the docker client's trust directory.
  * Returns the manifest's digest.
  */
 export function pushImageByApi(base: string, caFile: string, auth: string[], repository: string, tag: string, layer: Buffer): string {
@@ -245,10 +245,15 @@ export function pushImageByApi(base: string, caFile: string, auth: string[], rep
         const digest = `sha256:${crypto.createHash("sha256").update(content).digest("hex")}`;
         const file = path.join(dir, digest.slice(7));
         fs.writeFileSync(file, content);
-        const answer = curl(`${base}/v2/${repository}/blobs/uploads/?digest=${digest}`, caFile, [
+        const start = curl(`${base}/v2/${repository}/blobs/uploads/`, caFile, [...auth, "--request", "POST"]);
+        if (start.status !== 202) {
+            throw new Error(`blob upload to ${repository} answered ${start.status}: ${start.body}`);
+        }
+        const location = start.headers.location[0];
+        const answer = curl(`${location}${location.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`, caFile, [
             ...auth,
             "--request",
-            "POST",
+            "PUT",
             "--header",
             "Content-Type: application/octet-stream",
             "--data-binary",
