@@ -49,6 +49,12 @@ export const proxyDefaults = {
      * the registry has left. Docker's DNS answers locally, so asking often costs little.
      */
     resolverValidSeconds: 2,
+    /**
+     * Seconds nginx waits to connect to the registry. On the private bridge a connection takes
+     * well under a millisecond; an address the registry has just left gives no answer at all, and
+     * nginx's default of 60 s would hold the client that long instead of answering 503.
+     */
+    connectTimeoutSeconds: 2,
     /** Seconds nginx waits on the registry for a read or a write before giving up; the seed's 900. */
     upstreamTimeoutSeconds: 900,
     /** What nginx's `Retry-After` tells a client when the registry is not answering. */

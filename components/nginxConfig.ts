@@ -249,6 +249,7 @@ server {
     proxy_set_header  X-Forwarded-Proto $scheme;
     # The registry needs no credentials: the user's password stays at the proxy.
     proxy_set_header  Authorization     "";
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
     proxy_read_timeout                  ${timeout};
     proxy_send_timeout                  ${timeout};
 

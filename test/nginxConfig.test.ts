@@ -2,13 +2,29 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { healthPath, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { validateUserAccess } from "../components/access";
+import { accessExample } from "./accessExample";
 import { run } from "./tools";
 
 const options = { serverName: "registry.example.com", realm: "registry.example.com", upstream: "registry:5000", listenPort: 443 };
 const golden = path.join(__dirname, "golden", "registry.conf");
+const accessGolden = path.join(__dirname, "golden", "registry-access.conf");
+const accessOptions = { ...options, users: validateUserAccess("users", accessExample) };
+
+/** Compares with a golden file; `UPDATE_GOLDEN=1 npx jest` rewrites it after a deliberate change. */
+function expectGolden(rendered: string, file: string): void {
+    if (process.env.UPDATE_GOLDEN === "1") {
+        fs.writeFileSync(file, rendered);
+    }
+    expect(rendered).toBe(fs.readFileSync(file, "utf8"));
+}
 
 test("renders the golden registry.conf", () => {
-    expect(renderNginxConfig(options)).toBe(fs.readFileSync(golden, "utf8"));
+    expectGolden(renderNginxConfig(options), golden);
+});
+
+test("renders the golden registry.conf of the multi-user example", () => {
+    expectGolden(renderNginxConfig(accessOptions), accessGolden);
 });
 
 test("is deterministic", () => {
@@ -29,9 +45,12 @@ describe("keeps the seed's directives and fixes its defects", () => {
     });
 
     test("the API-version header is added once, only where the registry did not send it", () => {
-        // One in the proxied location, one in the answer given when the registry is down.
+        // One per location that answers: /v2/ (nginx's 401 and 404), the proxied location, and
+        // nginx's own refusal and unavailable answers; each answer passes through one of them.
         expect(lines.filter((l) => l.startsWith("add_header 'Docker-Distribution-Api-Version'"))).toEqual([
             "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
         ]);
         has("map $upstream_http_docker_distribution_api_version $docker_distribution_api_version {");
@@ -140,6 +159,12 @@ function nginxTest(config: string): { status: number | null; stderr: string } {
 test("the real nginx accepts it, loaded from where the container reads it", () => {
     const result = nginxTest(renderNginxConfig(options));
     expect(result.stderr).toContain("syntax is ok");
+    expect(result.stderr).toContain("test is successful");
+    expect(result.status).toBe(0);
+});
+
+test("the real nginx accepts the multi-user example's config, with its route and grant expressions", () => {
+    const result = nginxTest(renderNginxConfig(accessOptions));
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
 });

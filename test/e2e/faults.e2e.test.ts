@@ -137,12 +137,17 @@ test("the nginx process killed with SIGKILL: served again within 15 s", () => {
 
 test("registry stopped: 503 in the registry's error format with the API header and Retry-After; 200 within 10 s of its start", () => {
     ok("docker", ["stop", "--time", "5", outputs.registryContainerName]);
-    const down = waitUntil("503 while the registry is stopped", 10_000, () => {
-        const answer = fetchManifest();
+    let answer = fetchManifest();
+    waitUntil("503 while the registry is stopped", 10_000, () => {
+        answer = fetchManifest();
         return { done: "status" in answer && answer.status === 503, seen: answer };
     });
-    expect(down).toBeLessThan(10_000);
-    const answer = fetchManifest() as HttpAnswer;
+    // Every request while it is down gets that answer, none waits for the address it left.
+    for (let i = 0; i < 5; i++) {
+        const again = fetchManifest();
+        expect("status" in again ? again.status : again).toBe(503);
+    }
+    answer = answer as HttpAnswer;
     expect(answer.status).toBe(503);
     expect(answer.headers["content-type"]).toEqual(["application/json"]);
     expect(answer.headers["docker-distribution-api-version"]).toEqual(["registry/2.0"]);
