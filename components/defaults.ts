@@ -67,6 +67,8 @@ export const labelKeys = {
     instance: "authenticated-registry.instance",
     /** On containers: `registry` or `proxy`; the policy pack reads it. */
     role: "authenticated-registry.role",
+    /** On the proxy: each user's grants as JSON, so previews show them and the policy pack checks them. */
+    access: "authenticated-registry.access",
 } as const;
 
 /** The `authenticated-registry.role` values of the two containers. */

@@ -10,7 +10,7 @@ import {
     validateRestartPolicy,
 } from "./containerSettings";
 import { UserAccess, validateUserAccess } from "./access";
-import { defaults, roles } from "./defaults";
+import { defaults, labelKeys, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
 import { validateDomain, validateIpAddress, validatePort } from "./validation";
@@ -139,7 +139,10 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                 ]),
                 wait: true,
                 waitTimeout: 60,
-                labels: componentLabels(args.instance ?? name, roles.proxy),
+                labels: [
+                    ...componentLabels(args.instance ?? name, roles.proxy),
+                    ...(users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(users) }]),
+                ],
                 ...logSettings,
             },
             containerOptions(this),

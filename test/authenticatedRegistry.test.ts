@@ -175,6 +175,16 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
     expect(inputs.labels).toEqual([
         { label: "authenticated-registry.instance", value: "reg" },
         { label: "authenticated-registry.role", value: "proxy" },
+        {
+            label: "authenticated-registry.access",
+            value: JSON.stringify(
+                ["alice", "bob"].map((username) => ({
+                    username,
+                    access: [{ repositories: ["**"], actions: ["pull", "push"] }],
+                    catalog: true,
+                })),
+            ),
+        },
     ]);
 });
 
