@@ -125,7 +125,7 @@ afterAll(() => {
 const byName = (name: string) => resources.find((r) => r.name === name)!;
 const analyzeRegistered = (r: Registration) => analyze(r.type, r.name, r.inputs, options.get(r.name) as never);
 
-test("the pack describes itself: every policy mandatory, the bcrypt floor configurable", async () => {
+test("the pack describes itself: every policy mandatory but one advisory, the bcrypt floor and delete everywhere configurable", async () => {
     const info = await analyzerInfo();
     expect(info.getName()).toBe("authenticated-registry");
     expect(info.getVersion()).toBe("0.1.0");
@@ -138,10 +138,17 @@ test("the pack describes itself: every policy mandatory, the bcrypt floor config
         "data-volume-retained",
         "credentials-secret",
         "bcrypt-cost-floor",
+        "no-delete-everywhere",
+        "some-user-pull-only",
     ]);
-    expect(policies.map((p) => p.getEnforcementlevel())).toEqual(policies.map(() => analyzer.EnforcementLevel.MANDATORY));
+    expect(policies.map((p) => p.getEnforcementlevel())).toEqual([
+        ...policies.slice(0, -1).map(() => analyzer.EnforcementLevel.MANDATORY),
+        analyzer.EnforcementLevel.ADVISORY,
+    ]);
     const schema = policies[5].getConfigschema()!.getProperties()!.toJavaScript();
     expect(schema.minimumBcryptCost).toMatchObject({ type: "integer", default: 8, minimum: 4, maximum: 31 });
+    const deleteSchema = policies[6].getConfigschema()!.getProperties()!.toJavaScript();
+    expect(deleteSchema.allowDeleteEverywhere).toMatchObject({ type: "boolean", default: false });
 });
 
 test("the registry the components build passes every policy, its secrets arriving as secrets", async () => {

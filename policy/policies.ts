@@ -6,6 +6,8 @@
 import { Policies, ResourceValidationArgs, ResourceValidationPolicy, ReportViolation } from "@pulumi/policy";
 import {
     checkBcryptCost,
+    checkDeleteEverywhere,
+    checkSomeoneOnlyPulls,
     checkCredentialsSecret,
     checkDataVolumeRetained,
     checkImagePinned,
@@ -30,8 +32,11 @@ function apply(rule: (resource: ResourceView, args: ResourceValidationArgs) => R
     };
 }
 
-function policy(p: Omit<ResourceValidationPolicy, "enforcementLevel">): ResourceValidationPolicy {
-    return { ...p, enforcementLevel: "mandatory" };
+function policy(
+    p: Omit<ResourceValidationPolicy, "enforcementLevel">,
+    enforcementLevel: "mandatory" | "advisory" = "mandatory",
+): ResourceValidationPolicy {
+    return { ...p, enforcementLevel };
 }
 
 export const policies: Policies = [
@@ -84,4 +89,30 @@ export const policies: Policies = [
             checkBcryptCost(resource, minimumBcryptCost(args.getConfig<{ minimumBcryptCost?: number }>())),
         ),
     }),
+    policy({
+        name: "no-delete-everywhere",
+        description: 'No user may delete on "**" (every repository) unless allowDeleteEverywhere is set.',
+        severity: "high",
+        configSchema: {
+            properties: {
+                allowDeleteEverywhere: {
+                    type: "boolean",
+                    default: false,
+                    description: 'Allow a grant of delete on "**", e.g. for a garbage-collection account.',
+                },
+            },
+        },
+        validateResource: apply((resource, args) =>
+            checkDeleteEverywhere(resource, args.getConfig<{ allowDeleteEverywhere?: boolean }>().allowDeleteEverywhere === true),
+        ),
+    }),
+    policy(
+        {
+            name: "some-user-pull-only",
+            description: "With more than one user, at least one may not push.",
+            severity: "low",
+            validateResource: apply(checkSomeoneOnlyPulls),
+        },
+        "advisory",
+    ),
 ];

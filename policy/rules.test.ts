@@ -1,10 +1,13 @@
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
+import { UserAccess, validateUserAccess } from "../components/access";
 import { componentLabels, containerOptions } from "../components/containerSettings";
 import { htpasswdLine } from "../components/htpasswdCredentials";
 import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
 import { checkRegistryServerArgs } from "../components/registryServer";
 import {
     checkBcryptCost,
+    checkDeleteEverywhere,
+    checkSomeoneOnlyPulls,
     checkCredentialsSecret,
     checkDataVolumeRetained,
     checkImagePinned,
@@ -357,5 +360,36 @@ describe("values not known during preview, as the policy SDK presents them", () 
     test("the bcrypt rule reads the unknown htpasswd, so the SDK reports it cannot run during preview", () => {
         expect(() => checkBcryptCost(firstPreview(), 10)).toThrow(UnknownValueError);
         expect(() => checkBcryptCost(firstPreview(), 10)).toThrow("string value at .uploads.2.content can't be known during preview");
+    });
+});
+
+describe("grants", () => {
+    const withUsers = (users: UserAccess[]): ResourceView => ({
+        type: container,
+        props: { labels: [...labels("proxy"), { label: labelKeys.access, value: JSON.stringify(validateUserAccess("users", users)) }] },
+    });
+    const deleteEverywhere: UserAccess = { username: "janitor", access: [{ repositories: ["**"], actions: ["pull", "delete"] }] };
+    const team: UserAccess = { username: "team-a", access: [{ repositories: ["team-a/**"], actions: ["pull", "push", "delete"] }] };
+    const node: UserAccess = { username: "node", access: [{ repositories: ["**"], actions: ["pull"] }] };
+
+    test("delete on ** is refused, naming the user, unless the config allows it", () => {
+        expect(checkDeleteEverywhere(withUsers([team, deleteEverywhere]), false)).toEqual({
+            violations: ['user "janitor" may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere'],
+        });
+        expect(checkDeleteEverywhere(withUsers([team, deleteEverywhere]), true)).toEqual({ violations: [] });
+        expect(checkDeleteEverywhere(withUsers([team, node]), false)).toEqual({ violations: [] });
+    });
+
+    test("with several users, one must be unable to push (advisory)", () => {
+        expect(checkSomeoneOnlyPulls(withUsers([{ username: "ci" }, team]))).toEqual({
+            violations: ["all 2 users may push; give the credentials spread widest (cluster nodes) a pull-only grant"],
+        });
+        expect(checkSomeoneOnlyPulls(withUsers([{ username: "ci" }, team, node]))).toEqual({ violations: [] });
+        expect(checkSomeoneOnlyPulls(withUsers([{ username: "ci" }]))).toEqual({ violations: [] });
+    });
+
+    test("not applicable to other resources or a proxy without the label", () => {
+        expect(checkDeleteEverywhere(registry(), false)).toHaveProperty("notApplicable");
+        expect(checkSomeoneOnlyPulls({ type: container, props: { labels: labels("proxy") } })).toHaveProperty("notApplicable");
     });
 });

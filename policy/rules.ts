@@ -390,3 +390,75 @@ export function checkBcryptCost(resource: ResourceView, minimumCost: number): Ru
     }
     return checked(violations);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Grants: nobody deletes everything, and someone only pulls.
+// ---------------------------------------------------------------------------------------------
+
+/** A user's grants as the proxy's access label records them. */
+interface LabelledUser {
+    readonly username: string;
+    readonly access: { readonly repositories: readonly string[]; readonly actions: readonly string[] }[];
+}
+
+/** The users of the proxy's access label, or a message saying why there are none to check. */
+function labelledUsers(resource: ResourceView): LabelledUser[] | string {
+    const label = labelValue(resource.props.labels, labelKeys.access);
+    if (label === undefined) {
+        return "the proxy has no access label; grants were not configured through this package";
+    }
+    try {
+        const users: unknown = JSON.parse(label);
+        if (Array.isArray(users)) {
+            return users as LabelledUser[];
+        }
+    } catch {
+        // Reported below.
+    }
+    return `the ${labelKeys.access} label is not the JSON list of users this package writes`;
+}
+
+/**
+ * Deleting on `**` lets one credential erase every image in the registry; it is refused unless
+ * the pack's config allows it (`allowDeleteEverywhere`), for a garbage-collection account say.
+ */
+export function checkDeleteEverywhere(resource: ResourceView, allowDeleteEverywhere: boolean): RuleResult {
+    if (containerRole(resource) !== roles.proxy) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    }
+    const users = labelledUsers(resource);
+    if (typeof users === "string") {
+        return notApplicable(users);
+    }
+    if (allowDeleteEverywhere) {
+        return checked([]);
+    }
+    return checked(
+        users
+            .filter((u) => u.access.some((g) => g.actions.includes("delete") && g.repositories.includes("**")))
+            .map(
+                (u) =>
+                    `user ${JSON.stringify(u.username)} may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere`,
+            ),
+    );
+}
+
+/**
+ * With more than one user, at least one should be unable to push: the credentials spread widest
+ * (cluster nodes, laptops) should only pull. Advisory.
+ */
+export function checkSomeoneOnlyPulls(resource: ResourceView): RuleResult {
+    if (containerRole(resource) !== roles.proxy) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    }
+    const users = labelledUsers(resource);
+    if (typeof users === "string") {
+        return notApplicable(users);
+    }
+    const pushers = users.filter((u) => u.access.some((g) => g.actions.includes("push")));
+    return checked(
+        users.length > 1 && pushers.length === users.length
+            ? [`all ${users.length} users may push; give the credentials spread widest (cluster nodes) a pull-only grant`]
+            : [],
+    );
+}
