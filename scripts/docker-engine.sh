@@ -70,21 +70,17 @@ if [[ -z ${NEED_CLI:-} ]] && daemon_answers; then
   exit 0
 fi
 
+# A daemon that runs but refuses this user: say how to get in rather than start another.
+if [[ -S /var/run/docker.sock && ! -w /var/run/docker.sock && $(id -u) != 0 ]]; then
+  die "the Docker engine's socket /var/run/docker.sock is not writable by $(id -un); join the docker group, then log in again:
+    sudo usermod -aG docker $(id -un)"
+fi
+
 if ! command -v dockerd >/dev/null 2>&1 || [[ -n ${NEED_CLI:-} ]]; then
   log "Installing Debian's docker.io (dockerd is missing)"
-  [[ $(id -u) == 0 ]] || die "installing docker.io needs root"
-  export DEBIAN_FRONTEND=noninteractive
-  apt_log=$AUTHREG_CACHE_DIR/apt-docker.io.log
-  if ! { apt-get update -q && apt-get install -y -q --no-install-recommends docker.io; } >"$apt_log" 2>&1; then
-    tail -n 30 "$apt_log" >&2
-    die "apt-get install docker.io failed (full log: $apt_log)"
-  fi
+  # The package's service is not started (apt_install); this script starts dockerd below.
+  apt_install docker.io
   command -v dockerd >/dev/null 2>&1 || die "docker.io installed but dockerd is not on PATH"
-  # The package's init script may have started a daemon already (invoke-rc.d without systemd).
-  if daemon_answers; then
-    step "docker engine answers after install: $(show_versions)"
-    exit 0
-  fi
 fi
 
 # A dockerd that is already starting (pid file of a live process) is waited for, not doubled.
@@ -99,7 +95,7 @@ fi
 if [[ -n $running_pid ]]; then
   log "dockerd (pid $running_pid) is already running; waiting for it to answer"
 else
-  [[ $(id -u) == 0 ]] || die "starting dockerd needs root"
+  need_root "starting dockerd" "sudo $0"
   log "Starting dockerd in the background (log: $dockerd_log)"
   printf '\n---- %s: started by %s\n' "$(date -Is)" "$0" >>"$dockerd_log"
   # Own session, so the daemon outlives this script and its caller's process group.

@@ -333,6 +333,10 @@ build_image() {
   if [[ -s $tarball && -z ${AUTHREG_IMAGES_FORCE:-} ]]; then
     step "rootfs: cached $(du -h "$tarball" | cut -f1) $tarball"
   else
+    # Only a rootfs that is not cached needs root: an image imported from the cache, or already
+    # in the engine, needs no more than a user of the docker group has.
+    need_root "building the $name image's root file system (debootstrap, chroot)" "sudo $0"
+    command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
     build_base
     local logf=$IMAGES_DIR/$name.log
     : >"$logf"
@@ -378,17 +382,11 @@ build_image() {
 
 # ---------------------------------------------------------------------------------------------
 
-[[ $(id -u) == 0 ]] || die "images.sh needs root (debootstrap, chroot)"
 mkdir -p "$IMAGES_DIR" "$WORK_DIR"
 
 docker version >/dev/null 2>&1 || "$here/docker-engine.sh"
 docker version >/dev/null 2>&1 || die "no Docker engine answers"
 
-if ! command -v debootstrap >/dev/null 2>&1; then
-  log "Installing debootstrap"
-  DEBIAN_FRONTEND=noninteractive run_logged "apt-get install debootstrap" "$IMAGES_DIR/apt.log" \
-    sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap'
-fi
 
 build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES
 build_image registry "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES

@@ -24,6 +24,34 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 step() { printf '    %s\n' "$*" >&2; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
+# need_root WHAT COMMAND: stops, before anything is half done, unless this runs as root; the
+# message says what needs root and the exact command that does it.
+need_root() {
+  [[ $(id -u) == 0 ]] || die "$1 needs root; run this, then rerun:
+    $2"
+}
+
+# apt_install PKG...: installs Debian packages without starting their services. invoke-rc.d asks
+# /usr/sbin/policy-rc.d before it starts anything, and its exit code 101 forbids it (Debian's
+# convention); one is put in place for the install only, unless the host already has its own.
+# So installing nginx never starts a web server, and nothing here signals a process it did not
+# start. Without root it prints the command to run instead.
+apt_install() {
+  need_root "installing the Debian packages $*" "sudo apt-get install -y --no-install-recommends $*"
+  local policy=/usr/sbin/policy-rc.d placed=false status=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\n# authenticated-registry: start no service while it installs packages.\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    placed=true
+  fi
+  mkdir -p "$AUTHREG_CACHE_DIR"
+  run_logged "apt-get install $*" "$AUTHREG_CACHE_DIR/apt.log" \
+    env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"' apt "$@" \
+    || status=$?
+  if $placed; then rm -f "$policy"; fi
+  return "$status"
+}
+
 # with_heartbeat LABEL CMD...: runs CMD, printing "LABEL: still running (N s)" on stderr every
 # 30 s so CI logs show progress, and returns CMD's status as soon as it ends (the benchmarks time
 # commands through it). CMD runs in the background: its stdin is /dev/null. Needs bash >= 5.1

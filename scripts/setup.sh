@@ -22,12 +22,7 @@ for pkg in "${packages[@]}"; do
 done
 if ((${#missing[@]})); then
   log "Installing Debian packages: ${missing[*]}"
-  [[ $(id -u) == 0 ]] || die "installing ${missing[*]} needs root (or install them first)"
-  apt-get update -qq || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
-  # Debian starts the packaged nginx where it can; nothing here needs it running.
-  pkill -x nginx 2>/dev/null || true
+  apt_install "${missing[@]}"
 fi
 
 if [[ package-lock.json -nt node_modules/.package-lock.json || ! -d node_modules ]]; then

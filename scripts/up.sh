@@ -29,6 +29,9 @@ for arg in "$@"; do
   esac
 done
 
+# Checked before anything is done: without root, leave out --trust-ca; the end prints the commands.
+if $trust_ca; then need_root "--trust-ca (it writes /etc/docker/certs.d)" "sudo $0 --trust-ca $stack"; fi
+
 "$here/setup.sh"
 # shellcheck source=stack-env.sh
 source "$here/stack-env.sh" "$stack"
