@@ -9,11 +9,11 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
-import * as os from "os";
 import * as path from "path";
 import { UserAccess, validateUserAccess } from "../components/access";
-import { deniedBody, NginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { deniedBody, renderNginxConfig } from "../components/nginxConfig";
 import { accessExample } from "./accessExample";
+import { localNginx } from "./localNginx";
 import { run } from "./tools";
 
 /** The example's users, plus one whose name is an nginx keyword, with passwords. */
@@ -56,22 +56,9 @@ async function waitForPort(p: number): Promise<void> {
 }
 
 beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "nginx-access-"));
-    // nginx's workers run as an unprivileged user and read the password file on every request.
-    fs.chmodSync(dir, 0o755);
-    const paths: NginxPaths = {
-        directory: dir,
-        config: path.join(dir, "registry.conf"),
-        htpasswd: path.join(dir, "registry.password"),
-        certificate: path.join(dir, "domain.crt"),
-        privateKey: path.join(dir, "domain.key"),
-        defaultSite: path.join(dir, "default.conf"),
-    };
-    const openssl = run("openssl", [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"],
-        ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", paths.privateKey, "-out", paths.certificate],
-    ]);
-    expect(openssl.status).toBe(0);
+    const local = localNginx("localhost");
+    dir = local.dir;
+    const paths = local.paths;
     ca = fs.readFileSync(paths.certificate);
     const lines = users.map((u) => run("htpasswd", ["-nbB", "-C", "4", u.username, password(u.username)]).stdout.trim());
     fs.writeFileSync(paths.htpasswd, lines.join("\n") + "\n", { mode: 0o644 });
@@ -99,12 +86,7 @@ beforeAll(async () => {
             paths,
         }),
     );
-    const temp = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((t) => `  ${t}_temp_path ${dir}/${t};`).join("\n");
-    fs.writeFileSync(
-        path.join(dir, "nginx.conf"),
-        `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;\nevents {}\nhttp {\n  access_log off;\n${temp}\n  include ${paths.config};\n}\n`,
-    );
-    nginx = spawn("nginx", ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: "ignore" });
+    nginx = spawn("nginx", ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
     await waitForPort(port);
 });
 

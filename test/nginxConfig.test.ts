@@ -1,9 +1,9 @@
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
-import { healthPath, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { healthPath, nginxPaths, NginxPaths, renderNginxConfig } from "../components/nginxConfig";
 import { validateUserAccess } from "../components/access";
 import { accessExample } from "./accessExample";
+import { localNginx, nginxCheck } from "./localNginx";
 import { run } from "./tools";
 
 const options = { serverName: "registry.example.com", realm: "registry.example.com", upstream: "registry:5000", listenPort: 443 };
@@ -108,70 +108,36 @@ describe("keeps the seed's directives and fixes its defects", () => {
 });
 
 /**
- * Runs the real `nginx -t` on a registry.conf. nginx opens the certificate, key and password
- * file, so it runs in a private mount namespace where /etc/nginx/conf.d holds exactly what the
- * container gets. /etc/hosts knows `registry`, the name Docker's network provides, so that a
- * config that resolved it at load time would pass here as it would in the container.
+ * Runs the real `nginx -t` on a registry.conf rendered with `options`, its files (certificate,
+ * key, password file) in a private directory; `edit` may change the rendered text first.
  */
-function nginxTest(config: string): { status: number | null; stderr: string } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nginx-t-"));
-    const confd = path.join(dir, "conf.d");
-    fs.mkdirSync(confd);
-    fs.writeFileSync(path.join(confd, "registry.conf"), config);
-    const openssl = run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=registry.example.com",
-        "-addext",
-        "subjectAltName=DNS:registry.example.com",
-        "-keyout",
-        path.join(confd, "domain.key"),
-        "-out",
-        path.join(confd, "domain.crt"),
-    ]);
-    expect({ status: openssl.status, stderr: openssl.status === 0 ? "" : openssl.stderr }).toEqual({ status: 0, stderr: "" });
-    fs.writeFileSync(path.join(confd, "registry.password"), run("htpasswd", ["-nbB", "user", "secret"]).stdout);
-    fs.writeFileSync(path.join(dir, "hosts"), "127.0.0.1 localhost\n127.0.0.1 registry\n");
-    fs.writeFileSync(
-        path.join(dir, "nginx.conf"),
-        `pid ${dir}/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  include /etc/nginx/conf.d/*.conf;\n}\n`,
-    );
-    const script = [
-        "set -e",
-        `mkdir -p ${nginxPaths.directory}`,
-        `mount --bind ${confd} ${nginxPaths.directory}`,
-        `mount --bind ${dir}/hosts /etc/hosts`,
-        `nginx -t -c ${dir}/nginx.conf`,
-    ].join("\n");
-    const result = run("unshare", ["--mount", "--propagation", "private", "sh", "-c", script]);
-    fs.rmSync(dir, { recursive: true, force: true });
-    return { status: result.status, stderr: result.stderr };
+function nginxTest(rendered: (paths: NginxPaths) => string, edit: (config: string) => string = (c) => c) {
+    const nginx = localNginx("registry.example.com");
+    fs.writeFileSync(nginx.paths.htpasswd, run("htpasswd", ["-nbB", "user", "secret"]).stdout);
+    fs.writeFileSync(nginx.paths.config, edit(rendered(nginx.paths)));
+    const result = nginxCheck(nginx);
+    fs.rmSync(nginx.dir, { recursive: true, force: true });
+    return result;
 }
 
-test("the real nginx accepts it, loaded from where the container reads it", () => {
-    const result = nginxTest(renderNginxConfig(options));
+test("the real nginx accepts it, with the files it names", () => {
+    const result = nginxTest((paths) => renderNginxConfig({ ...options, paths }));
     expect(result.stderr).toContain("syntax is ok");
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
 });
 
 test("the real nginx accepts the multi-user example's config, with its route and grant expressions", () => {
-    const result = nginxTest(renderNginxConfig(accessOptions));
+    const result = nginxTest((paths) => renderNginxConfig({ ...accessOptions, paths }));
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
 });
 
 test("the nginx check fails on a config nginx cannot load", () => {
-    const broken = renderNginxConfig(options).replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv9;");
-    const result = nginxTest(broken);
+    const result = nginxTest(
+        (paths) => renderNginxConfig({ ...options, paths }),
+        (config) => config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv9;"),
+    );
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('invalid value "TLSv9"');
 });
