@@ -14,7 +14,7 @@ import { UserAccess, validateUserAccess } from "../components/access";
 import { deniedBody, renderNginxConfig } from "../components/nginxConfig";
 import { accessExample } from "./accessExample";
 import { localNginx } from "./localNginx";
-import { run } from "./tools";
+import { run, toolPath } from "./tools";
 
 /** The example's users, plus one whose name is an nginx keyword, with passwords. */
 const users: UserAccess[] = [...accessExample, { username: "default", access: [{ repositories: ["public/*"], actions: ["pull"] }] }];
@@ -86,7 +86,7 @@ beforeAll(async () => {
             paths,
         }),
     );
-    nginx = spawn("nginx", ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
+    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
     await waitForPort(port);
 });
 

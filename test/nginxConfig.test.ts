@@ -111,31 +111,33 @@ describe("keeps the seed's directives and fixes its defects", () => {
  * Runs the real `nginx -t` on a registry.conf rendered with `options`, its files (certificate,
  * key, password file) in a private directory; `edit` may change the rendered text first.
  */
-function nginxTest(rendered: (paths: NginxPaths) => string, edit: (config: string) => string = (c) => c) {
+function nginxTest(rendered: (paths: NginxPaths, listenPort: number) => string, edit: (config: string) => string = (c) => c) {
     const nginx = localNginx("registry.example.com");
+    // nginx -t binds the port it would listen on: an unprivileged one, so any user can run this.
+    const listenPort = 20000 + Math.floor(Math.random() * 40000);
     fs.writeFileSync(nginx.paths.htpasswd, run("htpasswd", ["-nbB", "user", "secret"]).stdout);
-    fs.writeFileSync(nginx.paths.config, edit(rendered(nginx.paths)));
+    fs.writeFileSync(nginx.paths.config, edit(rendered(nginx.paths, listenPort)));
     const result = nginxCheck(nginx);
     fs.rmSync(nginx.dir, { recursive: true, force: true });
     return result;
 }
 
 test("the real nginx accepts it, with the files it names", () => {
-    const result = nginxTest((paths) => renderNginxConfig({ ...options, paths }));
+    const result = nginxTest((paths, listenPort) => renderNginxConfig({ ...options, paths, listenPort }));
     expect(result.stderr).toContain("syntax is ok");
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
 });
 
 test("the real nginx accepts the multi-user example's config, with its route and grant expressions", () => {
-    const result = nginxTest((paths) => renderNginxConfig({ ...accessOptions, paths }));
+    const result = nginxTest((paths, listenPort) => renderNginxConfig({ ...accessOptions, paths, listenPort }));
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
 });
 
 test("the nginx check fails on a config nginx cannot load", () => {
     const result = nginxTest(
-        (paths) => renderNginxConfig({ ...options, paths }),
+        (paths, listenPort) => renderNginxConfig({ ...options, paths, listenPort }),
         (config) => config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv9;"),
     );
     expect(result.status).not.toBe(0);
