@@ -46,7 +46,7 @@ export interface AuthenticatedRegistryArgs {
     readonly nginxImage?: string;
     /**
      * The registry image reference; pin a tag or digest.
-     * @default "registry:2.8.3"
+     * @default "registry:3.0.0" (registry 2 stays selectable: "registry:2.8.3")
      */
     readonly registryImage?: string;
     /**

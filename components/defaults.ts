@@ -4,11 +4,17 @@
  * This module imports nothing, so the policy pack can read it without loading a provider SDK.
  */
 
-/** Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old. */
+/**
+ * Official images, pinned. The seed's `nginx:1.9` cannot verify bcrypt and is a decade old;
+ * registry 3 is the line distribution maintains and the first with the OCI 1.1 referrers API.
+ */
 export const defaultImages = {
     nginx: "nginx:1.28.0",
-    registry: "registry:2.8.3",
+    registry: "registry:3.0.0",
 } as const;
+
+/** The last release of registry 2, for stacks that stay on the legacy line. */
+export const legacyRegistryImage = "registry:2.8.3";
 
 /** Defaults of the arguments users set, keyed by argument name. */
 export const defaults = {

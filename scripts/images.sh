@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds offline stand-ins for the official `nginx` and `registry:2` images from Debian bookworm
-# packages, because no image registry (Docker Hub) is reachable from these machines.
+# Builds offline stand-ins for the official `nginx`, `registry:3` and `registry:2` images from
+# Debian bookworm packages, because no image registry (Docker Hub) is reachable from these machines.
 #
-#   $AUTHREG_NGINX_IMAGE     Debian nginx 1.22.1 (bcrypt via libxcrypt) + curl + ca-certificates
-#   $AUTHREG_REGISTRY_IMAGE  Debian docker-registry (distribution 2.8.2) + wget + ca-certificates
+#   $AUTHREG_NGINX_IMAGE      Debian nginx 1.22.1 (bcrypt via libxcrypt) + curl + ca-certificates
+#   $AUTHREG_REGISTRY_IMAGE   distribution v3.1.2, built from its Go module by scripts/toolchain.sh
+#                             (distribution-registry), + wget + ca-certificates, laid out like the
+#                             official registry:3 (/bin/registry, /etc/distribution/config.yml)
+#   $AUTHREG_REGISTRY2_IMAGE  Debian docker-registry (distribution 2.8.2) + wget + ca-certificates
 #
 # How: one shared `debootstrap --variant=minbase bookworm` rootfs from this machine's own apt
 # mirror, cached as a tarball; per image, that rootfs is unpacked, the packages are installed in
@@ -43,6 +46,9 @@ CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 NGINX_PACKAGES="nginx curl ca-certificates"
 REGISTRY_PACKAGES="docker-registry wget ca-certificates"
+REGISTRY3_PACKAGES="wget ca-certificates"
+# The registry 3 binary scripts/toolchain.sh builds; its hash is part of the image's recipe.
+REGISTRY3_BINARY=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin/distribution-registry
 
 # ---------------------------------------------------------------------------------------------
 # helpers (run_logged LABEL LOGFILE CMD... is lib.sh's: the log tail and a stop on failure)
@@ -288,6 +294,47 @@ EOF
   mkdir -p "$ROOT/var/lib/registry"
 }
 
+customize_registry3() {
+  # distribution v3's default config (the official image's config-example.yml), where registry:3 has it.
+  mkdir -p "$ROOT/etc/distribution"
+  cat >"$ROOT/etc/distribution/config.yml" <<'EOF'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+EOF
+  # The official image's entrypoint script, the same in both lines.
+  cat >"$ROOT/entrypoint.sh" <<'EOF'
+#!/bin/sh
+
+set -e
+
+case "$1" in
+    *.yaml|*.yml) set -- registry serve "$@" ;;
+    serve|garbage-collect|help|-*) set -- registry "$@" ;;
+esac
+
+exec "$@"
+EOF
+  chmod 755 "$ROOT/entrypoint.sh"
+  install -m 755 "$REGISTRY3_BINARY" "$ROOT/usr/bin/registry"
+  mkdir -p "$ROOT/var/lib/registry"
+}
+
 # shellcheck disable=SC2034 # used through a nameref
 # Dockerfile instructions applied on top of the imported rootfs.
 NGINX_CHANGES=(
@@ -305,12 +352,22 @@ REGISTRY_CHANGES=(
   'CMD ["/etc/docker/registry/config.yml"]'
 )
 
-# Hash of everything that shapes image $1's rootfs and config.
+# shellcheck disable=SC2034 # used through a nameref
+REGISTRY3_CHANGES=(
+  "ENV PATH=$CHROOT_PATH"
+  'VOLUME ["/var/lib/registry"]'
+  'EXPOSE 5000'
+  'ENTRYPOINT ["/entrypoint.sh"]'
+  'CMD ["/etc/distribution/config.yml"]'
+)
+
+# Hash of everything that shapes image $1's rootfs and config, including a binary it copies in.
 recipe_hash() {
   local name=$1 packages=$2 changes_var=$3
   local -n changes=$changes_var
   {
     printf '%s\n' "recipe-v1" "$SUITE" "$ARCH" "$packages" "${changes[@]}"
+    if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
     declare -f trim_root prepare_root install_packages finish_root "customize_$name"
   } | sha256sum | cut -c1-16
 }
@@ -389,4 +446,6 @@ docker version >/dev/null 2>&1 || die "no Docker engine answers"
 
 
 build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES
-build_image registry "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES
+build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES
+[[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
+build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES

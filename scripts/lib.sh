@@ -15,7 +15,9 @@ PULUMI_RANDOM_VERSION=4.21.1
 
 # Offline stand-ins for the official images, tagged under the project's own names.
 AUTHREG_NGINX_IMAGE=authenticated-registry/nginx:1.22-bookworm
-AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:2.8-bookworm
+AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:3.1-bookworm
+# The legacy line, Debian's distribution 2.8 package; still built, tested and selectable.
+AUTHREG_REGISTRY2_IMAGE=authenticated-registry/registry:2.8-bookworm
 
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }

@@ -35,6 +35,10 @@
 #                the SDK reaches through Terraform is there; docker.Image, which pulumi-docker
 #                implements natively (BuildKit), is not.
 #   pulumi-analyzer-policy  the launcher script of the official CLI archive (scripts/toolchain/).
+#   distribution-registry   github.com/distribution/distribution/v3 ./cmd/registry at v3.1.2 (needs Go 1.26):
+#                           the binary of the registry 3 stand-in image (scripts/images.sh).
+#   oci-conformance         github.com/opencontainers/distribution-spec/conformance, the OCI
+#                           distribution conformance suite's runner, for the end-to-end suite.
 #
 # A binary is rebuilt only when it is missing or its recipe (the wrapper's files and version) changed;
 # a binary of the right version already on PATH is used instead of building. A warm run takes seconds.
@@ -239,6 +243,24 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
   step "$bin: built in $((SECONDS - start)) s"
 }
 
+# A Go program built from a module its wrapper requires (go.mod and go.sum pin it and everything
+# it imports): the registry 3 stand-in's binary and the OCI conformance suite.
+ensure_go_program() { # NAME PACKAGE
+  local name=$1 package=$2 key start=$SECONDS
+  key=$(recipe_key "$name" "$package")
+  if ! $force && [[ -x $bin_dir/$name ]] && stamp_matches "$name" "$key"; then
+    step "$name: up to date"; return
+  fi
+  log "Building $name ($package)"
+  : >"$log_dir/$name.log"
+  prepare_src "$name"
+  run_logged "${go_log[@]}" "go build $name" "$log_dir/$name.log" \
+    go -C "$src_dir/$name" build -trimpath -o "$src_dir/$name/$name" "$package"
+  install_binary "$src_dir/$name/$name" "$name"
+  write_stamp "$name" "$key"
+  step "$name: built in $((SECONDS - start)) s"
+}
+
 # The engine and the npm SDK must agree on tokens and property names. Differences that are known
 # and accepted are listed in scripts/toolchain/NAME/sdk-differences.txt.
 check_sdk_names() { # NAME VERSION SCHEMA
@@ -289,6 +311,8 @@ main() {
   ensure_provider random "$PULUMI_RANDOM_VERSION"
   ensure_provider tls "$PULUMI_TLS_VERSION"
   ensure_provider docker "$PULUMI_DOCKER_VERSION" no_compose
+  ensure_go_program distribution-registry github.com/distribution/distribution/v3/cmd/registry
+  ensure_go_program oci-conformance github.com/opencontainers/distribution-spec/conformance
 
   log "Registering the resource plugins"
   export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -33,7 +33,7 @@ const baseDevSettings: Record<string, string> = {
     users: "\n    - username: developer",
     tls: "\n    mode: generated\n    ipAddresses: [127.0.0.1]",
     nginxImage: "authenticated-registry/nginx:1.22-bookworm",
-    registryImage: "authenticated-registry/registry:2.8-bookworm",
+    registryImage: "authenticated-registry/registry:3.1-bookworm",
 };
 
 /** Writes the dev stack's config: the base settings without `drop`, plus `lines`, under this copy's salt. */
@@ -82,7 +82,7 @@ test("npm run preview previews dev and prod with the policy pack, and both pass"
     // prod: the supplied certificate on 443 for every interface, the official pinned images.
     expect(output).toMatch(/name\s*: "registry-prod-nginx"/);
     expect(output).toMatch(/name\s*: "nginx:1\.28\.0"/);
-    expect(output).toMatch(/name\s*: "registry:2\.8\.3"/);
+    expect(output).toMatch(/name\s*: "registry:3\.0\.0"/);
     expect(output).toContain('url                  : "https://registry.example.com"');
     // The worked example's supplied key never appears, only its secret marker.
     expect(output).not.toContain("BEGIN PRIVATE KEY");

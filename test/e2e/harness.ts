@@ -188,7 +188,9 @@ function parseAnswer(raw: string): HttpAnswer {
 /** The offline stand-in images that scripts/images.sh builds; the e2e stacks use them. */
 export const standInImages = {
     nginx: "authenticated-registry/nginx:1.22-bookworm",
-    registry: "authenticated-registry/registry:2.8-bookworm",
+    registry: "authenticated-registry/registry:3.1-bookworm",
+    /** The legacy line, distribution 2.8. */
+    registry2: "authenticated-registry/registry:2.8-bookworm",
 } as const;
 
 /** A stack config like dev's, on 127.0.0.1:`port` with one generated-password user. */

@@ -76,7 +76,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
             '    bindAddress: "127.0.0.1",',
             "    users,",
             '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
-            '    registryImage: "authenticated-registry/registry:2.8-bookworm",',
+            '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
             "});",
             "export const url = registry.url;",
             "",

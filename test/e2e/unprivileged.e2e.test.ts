@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { curl, exec, ok, projectDir } from "./harness";
+import { curl, exec, ok, projectDir, standInImages } from "./harness";
 
 const asRoot = process.getuid?.() === 0;
 const user = asRoot ? "authreg-e2e" : ok("id", ["-un"]).trim();
@@ -53,7 +53,7 @@ beforeAll(() => {
             "  authenticated-registry:tls:",
             "    ipAddresses: [127.0.0.1]",
             "  authenticated-registry:nginxImage: authenticated-registry/nginx:1.22-bookworm",
-            "  authenticated-registry:registryImage: authenticated-registry/registry:2.8-bookworm",
+            `  authenticated-registry:registryImage: ${standInImages.registry}`,
             "",
         ].join("\n"),
     );
