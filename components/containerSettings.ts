@@ -32,11 +32,12 @@ export const defaultRestartPolicy: RestartPolicy = defaults.restart;
 
 /**
  * A health check Docker runs inside the container; `pulumi up` waits until it passes. Docker
- * runs the first check one interval after the start, so the interval bounds how long `up`
- * waits for each container; 2 s keeps that short at the price of a cheap probe every 2 s.
+ * runs the first check one interval after the start (engines before 25 have no faster
+ * `start_interval`), and the provider looks every second, so the interval bounds how long `up`
+ * waits for each container: 1 s, at the price of one cheap probe a second (BENCHMARKS.md).
  */
 export function healthCheck(command: string[]): docker.types.input.ContainerHealthcheck {
-    return { tests: ["CMD", ...command], interval: "2s", timeout: "5s", retries: 3, startPeriod: "10s" };
+    return { tests: ["CMD", ...command], interval: "1s", timeout: "5s", retries: 3, startPeriod: "10s" };
 }
 
 /** Bounded json-file logs: Docker's default keeps container logs without limit. */
@@ -57,8 +58,10 @@ export function componentLabels(instance: string, role?: string): docker.types.i
 /**
  * Options for a container with a fixed name or host port: the new one cannot start beside the
  * old one, so the old one is deleted first. Container uploads may carry secrets, so the
- * provider's echo of them is stored as secret.
+ * provider's echo of them is stored as secret. Docker cannot change a running container's
+ * health check, yet the provider reports such a change as an update it never makes; a change
+ * of health check therefore replaces the container.
  */
 export function containerOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
-    return { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"] };
+    return { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"], replaceOnChanges: ["healthcheck"] };
 }

@@ -37,7 +37,9 @@ if $trust_ca; then need_root "--trust-ca (it writes /etc/docker/certs.d)" "sudo 
 source "$here/stack-env.sh" "$stack"
 
 log "pulumi up ($stack)"
-pulumi up --yes --stack "$stack"
+# No preview first: it would evaluate the program a second time, and --yes would not wait for a
+# reader anyway. Review changes with `npm run preview` (or in the pull request) instead.
+pulumi up --yes --skip-preview --stack "$stack"
 
 host=$(pulumi stack output host --stack "$stack")
 url=$(pulumi stack output url --stack "$stack")

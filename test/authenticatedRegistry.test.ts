@@ -97,7 +97,11 @@ test("the network and the volume have fixed names and the volume is kept on dest
 
 test("containers with fixed names and ports are deleted before they are replaced", () => {
     for (const container of ["reg-nginx-container", "reg-registry-container"]) {
-        expect(options.get(container)).toMatchObject({ deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"] });
+        expect(options.get(container)).toMatchObject({
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["uploads", "envs"],
+            replaceOnChanges: ["healthcheck"],
+        });
     }
 });
 
@@ -121,7 +125,7 @@ test("the registry keeps data on the volume at /data, reachable only as registry
     expect(inputs.restart).toBe("unless-stopped");
     expect(inputs.healthcheck).toEqual({
         tests: ["CMD", "wget", "-q", "--spider", "http://127.0.0.1:5000/"],
-        interval: "2s",
+        interval: "1s",
         timeout: "5s",
         retries: 3,
         startPeriod: "10s",
