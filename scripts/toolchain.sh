@@ -248,8 +248,12 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
 ensure_go_program() { # NAME PACKAGE
   local name=$1 package=$2 key start=$SECONDS
   key=$(recipe_key "$name" "$package")
-  if ! $force && [[ -x $bin_dir/$name ]] && stamp_matches "$name" "$key"; then
+  if ! $force && [[ -x $bin_dir/$name ]] && { stamp_matches "$name" "$key" || grep -q '^external ' "$stamp_dir/$name" 2>/dev/null; }; then
     step "$name: up to date"; return
+  fi
+  local found
+  if ! $force && found=$(on_path "$name"); then
+    adopt "$found" "$name"; return
   fi
   log "Building $name ($package)"
   : >"$log_dir/$name.log"

@@ -91,6 +91,9 @@ test("a program outside the repository installs the tarball, type-checks, and pr
         PULUMI_BACKEND_URL: `file://${work}`,
         PULUMI_CONFIG_PASSPHRASE: "consumer",
         ...offlinePulumiEnv,
+        // A user's program is type-checked as Pulumi does by default, not transpiled the way
+        // scripts/env.sh runs this project's own stack program.
+        PULUMI_NODEJS_TRANSPILE_ONLY: "",
     };
     ok("pulumi", ["stack", "init", "test", "--non-interactive"], { cwd: program, env });
     const preview = exec("pulumi", ["preview", "--non-interactive", "--stack", "test"], { cwd: program, env });

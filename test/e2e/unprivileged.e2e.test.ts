@@ -91,7 +91,7 @@ test("the unit tests pass", () => {
     expect(unit.stdout).toMatch(/Tests:\s+\d+ passed, \d+ total/);
 });
 
-test("up serves the registry and down removes the containers, as this user", () => {
+test("up serves the registry and down --purge removes all it left, as this user", () => {
     const up = asUser(`./scripts/up.sh ${stack}`);
     expect({ status: up.status, output: up.status === 0 ? "" : (up.stdout + up.stderr).slice(-4000) }).toEqual({ status: 0, output: "" });
     expect(up.stdout).toContain(`The registry is up at https://localhost:${port} (users: developer).`);
@@ -105,9 +105,27 @@ test("up serves the registry and down removes the containers, as this user", () 
     const passphrase = path.join(home, ".config", "authenticated-registry", `${stack}.passphrase`);
     expect((fs.statSync(passphrase).mode & 0o777).toString(8)).toBe("600");
 
-    const down = asUser(`./scripts/down.sh ${stack}`);
+    const down = asUser(`./scripts/down.sh --purge ${stack}`);
     expect({ status: down.status, output: down.status === 0 ? "" : down.stdout + down.stderr }).toEqual({ status: 0, output: "" });
+    // It says what it removes before it removes it, then removes exactly that.
+    const said = down.stderr;
+    expect(said.indexOf("--purge of stack e2e-unprivileged removes:")).toBeLessThan(said.indexOf("removed volume"));
+    expect(said).toContain(`the data volume registry-${stack}-data, with every image pushed to it`);
+    expect(said).toContain(`the passphrase file ${passphrase}`);
+    for (const image of [standInImages.nginx, standInImages.registry]) {
+        expect(said).toMatch(
+            new RegExp(
+                `image ${image.replace(/[.]/g, "\\.")}: kept, a container still uses it|removed image ${image.replace(/[.]/g, "\\.")}`,
+            ),
+        );
+    }
     expect(exec("docker", ["container", "inspect", `registry-${stack}-nginx`]).status).not.toBe(0);
+    expect(exec("docker", ["volume", "inspect", `registry-${stack}-data`]).status).not.toBe(0);
+    expect(fs.existsSync(passphrase)).toBe(false);
+    expect(asUser("PULUMI_SKIP_UPDATE_CHECK=true pulumi stack ls --json").stdout).not.toContain(stack);
+    // The images are shared with every other stack here: put them back from the cache.
+    const images = exec(path.join(projectDir, "scripts", "images.sh"), []);
+    expect({ status: images.status, stderr: images.status === 0 ? "" : images.stderr }).toEqual({ status: 0, stderr: "" });
 });
 
 test("--trust-ca, which writes under /etc, stops before doing anything and prints the command", () => {
