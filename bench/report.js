@@ -45,12 +45,14 @@ const f = (v, d = 2) => (v === undefined || Number.isNaN(v) ? "–" : v.toFixed(
 const f0 = (v) => f(v, 0);
 const range = (xs, d = 2) => (xs.length ? (xs.length > 1 ? `${f(Math.min(...xs), d)}–${f(Math.max(...xs), d)}` : f(xs[0], d)) : "–");
 
-/** Per-repetition ratios of a target to the direct path (the samples are interleaved). */
-function ratios(target, metric, size) {
-    const t = byRep("throughput", target, metric, size);
-    const d = byRep("throughput", "direct", metric, size);
+/** Per-repetition ratios of one variant's samples to another's (each repetition measures both). */
+const pairedRatios = (section, variant, base, metric, param = "") => {
+    const t = byRep(section, variant, metric, param);
+    const d = byRep(section, base, metric, param);
     return [...t.keys()].filter((k) => d.has(k)).map((k) => t.get(k) / d.get(k));
-}
+};
+/** Per-repetition ratios of a target to the direct path (the samples are interleaved). */
+const ratios = (target, metric, size) => pairedRatios("throughput", target, "direct", metric, size);
 
 // ---------------------------------------------------------------------------------------------
 // summary
@@ -88,17 +90,30 @@ for (const size of sizes) {
     }
 }
 
+// What resolving the registry per request costs: the proxy against the config before it
+// (bench/variants/static-upstream.conf), as ratios proxy / static upstream per repetition.
+const perRequestResolution = sizes
+    .map((size) => {
+        const up = pairedRatios("throughput", "proxy", "static-upstream", "upload_mibps", size);
+        const down = pairedRatios("throughput", "proxy", "static-upstream", "download_mibps", size);
+        return { sizeMiB: size, uploadRatio: median(up), downloadRatio: median(down), uploadRatioRange: up, downloadRatioRange: down };
+    })
+    .filter((r) => r.uploadRatio !== undefined || r.downloadRatio !== undefined);
+
 const costs = unique(rows.filter((r) => r.section === "rate" && r.variant === "proxy").map((r) => Number(r.param))).sort((a, b) => a - b);
 const rate = costs.map((cost) => {
     const get = med("rate", "proxy", "get_v2_rps", cost);
+    const vsStatic = pairedRatios("rate", "proxy", "proxy-static-upstream", "get_v2_rps", cost);
     return {
         cost,
         getV2Rps: get,
         getV2RpsRange: values("rate", "proxy", "get_v2_rps", cost),
         headBlobRps: med("rate", "proxy", "head_blob_rps", cost),
         headBlobRpsRange: values("rate", "proxy", "head_blob_rps", cost),
-        reuseportGetV2Rps: med("rate", "proxy-reuseport", "get_v2_rps", cost),
-        reuseportGetV2RpsRange: values("rate", "proxy-reuseport", "get_v2_rps", cost),
+        staticUpstreamGetV2Rps: med("rate", "proxy-static-upstream", "get_v2_rps", cost),
+        staticUpstreamGetV2RpsRange: values("rate", "proxy-static-upstream", "get_v2_rps", cost),
+        getV2RatioVsStaticUpstream: median(vsStatic),
+        getV2RatioVsStaticUpstreamRange: vsStatic,
         latency1ConnMs: med("rate", "proxy", "get_v2_latency_1conn_ms", cost),
         upAfterCostChangeS: med("deploy", "pulumi", "up_after_cost_change", cost),
     };
@@ -203,7 +218,19 @@ const targetsMet = [
     },
 ];
 
-const summary = { meta, wallSeconds: wall, throughput, throughputByCost, rate, baselines, push, deploy, unit, targets: targetsMet };
+const summary = {
+    meta,
+    wallSeconds: wall,
+    throughput,
+    perRequestResolution,
+    throughputByCost,
+    rate,
+    baselines,
+    push,
+    deploy,
+    unit,
+    targets: targetsMet,
+};
 fs.writeFileSync(path.join(resultsDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
 
 // ---------------------------------------------------------------------------------------------
@@ -238,12 +265,21 @@ csv(
 );
 csv(
     "rate.csv",
-    ["bcrypt_cost", "get_v2_rps", "head_blob_rps", "get_v2_rps_reuseport", "latency_1conn_ms", "pulumi_up_after_cost_change_s"],
+    [
+        "bcrypt_cost",
+        "get_v2_rps",
+        "head_blob_rps",
+        "get_v2_rps_static_upstream",
+        "get_v2_ratio_vs_static_upstream",
+        "latency_1conn_ms",
+        "pulumi_up_after_cost_change_s",
+    ],
     rate.map((r) => [
         r.cost,
         f(r.getV2Rps, 1),
         f(r.headBlobRps, 1),
-        f(r.reuseportGetV2Rps, 1),
+        f(r.staticUpstreamGetV2Rps, 1),
+        f(r.getV2RatioVsStaticUpstream, 3),
         f(r.latency1ConnMs, 1),
         f(r.upAfterCostChangeS, 1),
     ]),
@@ -275,6 +311,7 @@ const palette = {
     proxy: "#d95f02",
     seed: "#7570b3",
     "pre-tuning": "#e7298a",
+    "static-upstream": "#a6761d",
     "tls-static": "#999999",
     "plain-static": "#555555",
 };
@@ -285,6 +322,7 @@ const label = {
     proxy: "proxy (this project)",
     seed: "seed's nginx config",
     "pre-tuning": "proxy before the buffer tuning",
+    "static-upstream": "proxy before per-request resolution",
     "tls-static": "ceiling: nginx static file, TLS",
     "plain-static": "ceiling: nginx static file, plain",
 };
@@ -378,13 +416,32 @@ if (svg) fs.writeFileSync(path.join(resultsDir, "throughput.svg"), svg);
 
 const table = (header, lines) =>
     [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...lines.map((l) => `| ${l.join(" | ")} |`)].join("\n");
+const fmtSize = (mib) => (mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`);
 const relResults = path.relative(path.dirname(mdFile), resultsDir) || ".";
 const blocks = {};
+
+// Which run measured which phase: a run of some phases keeps the other phases' samples.
+const phaseDates = Object.entries(meta.phaseDates || {});
+const dates = unique(phaseDates.map(([, d]) => d));
+const measured =
+    dates.length > 1
+        ? dates
+              .map(
+                  (d) =>
+                      `${d} (${phaseDates
+                          .filter(([, x]) => x === d)
+                          .map(([p]) => p)
+                          .join(", ")})`,
+              )
+              .join("; ")
+        : meta.date;
+const allPhases = ["unit", "compose", "deploy", "throughput", "rate"];
+const partial = meta.settings?.phases && allPhases.some((p) => !meta.settings.phases.split(/\s+/).includes(p));
 
 blocks.machine = table(
     ["", ""],
     [
-        ["measured", meta.date],
+        ["measured", measured],
         ["CPU", `${meta.cpu}, ${meta.cores} cores${meta.virtualization ? ` (${meta.virtualization})` : ""}`],
         ["memory", meta.memory],
         ["OS, kernel", `${meta.os}, ${meta.kernel}`],
@@ -392,13 +449,18 @@ blocks.machine = table(
         ["images", `${meta.nginxImage}; ${meta.registryImage}`],
         [
             "tools",
-            `pulumi ${meta.pulumi}, Node.js ${meta.node}, ${meta.curl.split(" (")[0]}, ${meta.wrk}, docker-compose ${meta.dockerCompose}`,
+            `pulumi ${meta.pulumi}, Node.js ${meta.node}, ${meta.curl.split(" (")[0]}, ${meta.wrk}${meta.dockerCompose ? `, docker-compose ${meta.dockerCompose}` : ""}`,
         ],
         [
             "settings",
             `${meta.settings.reps} repetitions (medians), sizes ${meta.settings.sizesMiB.join("/")} MiB, costs ${meta.settings.costs.join("/")}, ${meta.settings.rateSeconds} s rate runs with ${meta.settings.connections} keep-alive connections`,
         ],
-        ["whole run", wall !== undefined ? `${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s (before teardown)` : "–"],
+        [
+            "whole run",
+            wall !== undefined
+                ? `${Math.floor(wall / 60)} min ${Math.round(wall % 60)} s (${partial ? `phases ${meta.settings.phases}, ` : ""}before teardown)`
+                : "–",
+        ],
     ],
 );
 
@@ -411,7 +473,7 @@ blocks.throughput =
     table(
         ["size", "path", "upload MiB/s", "download MiB/s", "upload / direct", "download / direct"],
         throughput.map((t) => [
-            t.sizeMiB >= 1024 ? `${t.sizeMiB / 1024} GiB` : `${t.sizeMiB} MiB`,
+            fmtSize(t.sizeMiB),
             label[t.target] || t.target,
             f0(t.uploadMiBps),
             f0(t.downloadMiBps),
@@ -419,7 +481,15 @@ blocks.throughput =
             t.target === "direct" ? "1" : `**${f(t.downloadRatio)}** (${range(t.downloadRatioRange)})`,
         ]),
     ) +
-    `\n\nRatios are medians of the per-repetition ratios (range in brackets); each repetition measures every path back to back, in rotating order. Chart: [${relResults}/throughput.svg](${relResults}/throughput.svg)\n\n![throughput against size](${relResults}/throughput.svg)`;
+    `\n\nRatios are medians of the per-repetition ratios (range in brackets); each repetition measures every path back to back, in rotating order.` +
+    (perRequestResolution.length
+        ? ` The proxy against the proxy before per-request resolution (proxy / static upstream), upload: ${perRequestResolution
+              .map((r) => `${fmtSize(r.sizeMiB)} **${f(r.uploadRatio)}** (${range(r.uploadRatioRange)})`)
+              .join(", ")}; download: ${perRequestResolution
+              .map((r) => `${fmtSize(r.sizeMiB)} **${f(r.downloadRatio)}** (${range(r.downloadRatioRange)})`)
+              .join(", ")}.`
+        : "") +
+    ` Chart: [${relResults}/throughput.svg](${relResults}/throughput.svg)\n\n![throughput against size](${relResults}/throughput.svg)`;
 
 blocks.rate =
     table(
@@ -427,7 +497,8 @@ blocks.rate =
             "bcrypt cost",
             "GET /v2/ req/s",
             "HEAD blob req/s",
-            "GET /v2/ req/s, `listen … reuseport`",
+            "GET /v2/ req/s, static upstream (resolved once, keep-alive)",
+            "GET /v2/: proxy / static upstream",
             "one connection: ms per request",
             "pulumi up to change the cost",
         ],
@@ -435,7 +506,10 @@ blocks.rate =
             r.cost,
             `**${f(r.getV2Rps, 1)}** (${range(r.getV2RpsRange, 1)})`,
             `${f(r.headBlobRps, 1)} (${range(r.headBlobRpsRange, 1)})`,
-            r.reuseportGetV2Rps === undefined ? "–" : `${f(r.reuseportGetV2Rps, 1)} (${range(r.reuseportGetV2RpsRange, 1)})`,
+            r.staticUpstreamGetV2Rps === undefined ? "–" : `${f(r.staticUpstreamGetV2Rps, 1)} (${range(r.staticUpstreamGetV2RpsRange, 1)})`,
+            r.getV2RatioVsStaticUpstream === undefined
+                ? "–"
+                : `**${f(r.getV2RatioVsStaticUpstream)}** (${range(r.getV2RatioVsStaticUpstreamRange)})`,
             f(r.latency1ConnMs, 1),
             `${f(r.upAfterCostChangeS, 1)} s`,
         ]),

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Benchmarks of the authenticated registry, side by side in one run (issue 5):
 #   1. blob throughput, upload and download, 64 MiB to 1 GiB: through the TLS + auth proxy,
-#      straight to the registry (a loopback port), and through the seed's own nginx config;
+#      straight to the registry (a loopback port), through the seed's own nginx config and
+#      through earlier configs of this project's proxy (bench/variants/);
 #   2. authenticated request rate (GET /v2/, HEAD of a blob, keep-alive) at bcrypt costs
-#      5, 8, 10 and 12, and the requests a docker push / pull makes;
+#      5, 8, 10 and 12, GET /v2/ also through the proxy config before per-request resolution of
+#      the registry (bench/variants/static-upstream.conf), and the requests a docker push / pull
+#      makes;
 #   3. deploy and review time: pulumi up from nothing, a no-op preview, up after a password
 #      change, next to `docker-compose up -d` of the seed's compose file with the same images;
 #   4. the unit test suite's wall time.
@@ -13,7 +16,9 @@
 # Everything is a ratio or a figure measured in the same run; nothing here asserts a time.
 # Results: bench/results/raw.csv (every sample), meta.json (the machine), summary.json and the
 # CSV tables, throughput.svg; BENCHMARKS.md's tables are regenerated from them
-# (node bench/report.js). The run deploys its own stack `bench` of this project with the real
+# (node bench/report.js). A run of some phases replaces only their samples in raw.csv and keeps
+# those of the other phases from the previous run (meta.json's phaseDates says which run measured
+# which phase). The run deploys its own stack `bench` of this project with the real
 # pulumi CLI, in a throwaway local state backend, and tears everything down at the end.
 #
 # Runs as root, like the end-to-end suite: `docker push` needs the stack's CA in
@@ -30,10 +35,14 @@
 #   BENCH_PORT         the stack's HTTPS port on 127.0.0.1 [25043]
 #   BENCH_DIRECT_PORT  the registry's direct loopback port (directAccessPort) [25000]
 #   BENCH_VARIANT_PORT first port of the extra nginx configs measured beside the stack; the
-#                      static-file ceiling (2 ports) and the reuseport trial follow them [25143]
+#                      static-file ceiling (2 ports) and the request-rate trial of the
+#                      static-upstream config follow them [25143]
 #   BENCH_COMPOSE_PORT, BENCH_COMPOSE_DIRECT_PORT  the seed compose file's ports [25243, 25200]
-#   BENCH_VARIANTS     extra nginx configs, NAME=FILE ... [seed=bench/seed/registry.conf
-#                      pre-tuning=bench/variants/pre-tuning.conf]
+#   BENCH_VARIANTS     extra nginx configs of the throughput phase, NAME=FILE ...
+#                      [seed=bench/seed/registry.conf pre-tuning=bench/variants/pre-tuning.conf
+#                      static-upstream=bench/variants/static-upstream.conf]
+#   BENCH_NGINX_IMAGE, BENCH_REGISTRY_IMAGE  the images of the stack and of every nginx beside
+#                      it [scripts/lib.sh's AUTHREG_NGINX_IMAGE, AUTHREG_REGISTRY_IMAGE]
 #   BENCH_RESULTS_DIR  where results go [bench/results]
 #   BENCH_NO_REPORT=1  do not regenerate BENCHMARKS.md
 set -euo pipefail
@@ -57,10 +66,12 @@ DIRECT_PORT=${BENCH_DIRECT_PORT:-25000}
 VARIANT_PORT=${BENCH_VARIANT_PORT:-25143}
 COMPOSE_PORT=${BENCH_COMPOSE_PORT:-25243}
 COMPOSE_DIRECT_PORT=${BENCH_COMPOSE_DIRECT_PORT:-25200}
-VARIANTS=${BENCH_VARIANTS:-seed=$here/seed/registry.conf pre-tuning=$here/variants/pre-tuning.conf}
+VARIANTS=${BENCH_VARIANTS:-seed=$here/seed/registry.conf pre-tuning=$here/variants/pre-tuning.conf static-upstream=$here/variants/static-upstream.conf}
+# The proxy config before per-request resolution: static upstream, resolved once, keep-alive.
+STATIC_UPSTREAM_CONF=$here/variants/static-upstream.conf
 RESULTS=${BENCH_RESULTS_DIR:-$here/results}
-NGINX_IMAGE=$AUTHREG_NGINX_IMAGE
-REGISTRY_IMAGE=$AUTHREG_REGISTRY_IMAGE
+NGINX_IMAGE=${BENCH_NGINX_IMAGE:-$AUTHREG_NGINX_IMAGE}
+REGISTRY_IMAGE=${BENCH_REGISTRY_IMAGE:-$AUTHREG_REGISTRY_IMAGE}
 
 STACK=bench
 HOST=localhost:$PORT
@@ -198,7 +209,9 @@ cleanup() {
 preflight() {
   say "Preflight"
   local tool
-  for tool in pulumi docker curl wrk docker-compose node openssl ss sha256sum; do
+  local tools=(pulumi docker curl wrk node openssl ss sha256sum)
+  [[ " $PHASES " == *" compose "* ]] && tools+=(docker-compose)
+  for tool in "${tools[@]}"; do
     command -v "$tool" >/dev/null || die "$tool is missing (Debian: apt-get install wrk docker-compose curl openssl iproute2; pulumi: scripts/toolchain.sh)"
   done
   [[ $(pulumi version) == "v$PULUMI_VERSION" ]] || die "pulumi $(pulumi version) on PATH, expected v$PULUMI_VERSION (scripts/toolchain.sh)"
@@ -229,25 +242,67 @@ preflight() {
     n=$((n + 1))
   done
   CEILING_PORT=$((VARIANT_PORT + n))
-  # Two more for the static-file ceiling (TLS and plain), one for the reuseport trial.
-  REUSEPORT_PORT=$((CEILING_PORT + 2))
-  { port_free "$CEILING_PORT" && port_free $((CEILING_PORT + 1)) && port_free "$REUSEPORT_PORT"; } \
-    || die "ports $CEILING_PORT-$REUSEPORT_PORT are in use; set BENCH_VARIANT_PORT"
-  printf 'section,variant,metric,param,rep,value,unit\n' >"$raw"
+  # Two more for the static-file ceiling (TLS and plain), one for the static-upstream rate trial.
+  STATIC_UPSTREAM_PORT=$((CEILING_PORT + 2))
+  { port_free "$CEILING_PORT" && port_free $((CEILING_PORT + 1)) && port_free "$STATIC_UPSTREAM_PORT"; } \
+    || die "ports $CEILING_PORT-$STATIC_UPSTREAM_PORT are in use; set BENCH_VARIANT_PORT"
+  [[ -f $STATIC_UPSTREAM_CONF ]] || die "$STATIC_UPSTREAM_CONF is missing"
+  start_raw
   write_meta
   info "phases: $PHASES; repetitions: $REPS; work dir: $work"
 }
+
+# raw.csv anew: the header, then the previous run's samples of the phases this run leaves out, so
+# that a run of some phases keeps the others' figures in BENCHMARKS.md. Every sample belongs to
+# the phase that records it; the run's own wall time is always this run's.
+start_raw() {
+  local previous=$work/raw-previous.csv
+  [[ -f $raw ]] && cp "$raw" "$previous"
+  printf 'section,variant,metric,param,rep,value,unit\n' >"$raw"
+  [[ -f $previous ]] || return 0
+  awk -F, -v run=" $PHASES " '
+    NR == 1 { next }
+    {
+      if ($1 == "unit") p = "unit"
+      else if ($1 == "deploy" && $2 == "compose") p = "compose"
+      else if ($1 == "deploy" && $3 == "up_after_cost_change") p = "rate"
+      else if ($1 == "deploy") p = "deploy"
+      else if ($1 == "throughput") p = "throughput"
+      else if ($1 == "rate" || $1 == "push" || $1 == "throughput_by_cost") p = "rate"
+      else next
+      if (index(run, " " p " ") == 0) { print; kept[p]++ }
+    }
+    END { for (p in kept) printf "%s ", p > "/dev/stderr" }' "$previous" >>"$raw" 2>"$work/kept-phases"
+  KEPT_PHASES=$(cat "$work/kept-phases")
+  [[ -n $KEPT_PHASES ]] && info "kept from the previous raw.csv: the samples of $KEPT_PHASES"
+  return 0
+}
+KEPT_PHASES=""
 
 write_meta() {
   local cpu mem
   cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
   # shellcheck disable=SC2016 # JavaScript, not shell
-  CPU="$cpu" MEM="$mem" node -e '
+  CPU="$cpu" MEM="$mem" KEPT_PHASES="$KEPT_PHASES" node -e '
     const { execSync } = require("child_process");
+    const fs = require("fs");
     const sh = (c) => { try { return execSync(c, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim(); } catch { return ""; } };
+    const words = (s) => (s || "").split(/\s+/).filter(Boolean);
+    const date = new Date().toISOString();
+    // The date of the run that measured each phase: this one, or for a phase whose samples were
+    // kept from the previous raw.csv, the date the previous meta.json gives it.
+    let prev = {};
+    try { prev = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { prev = {}; }
+    const prevDates = prev.phaseDates || Object.fromEntries(words(prev.settings && prev.settings.phases).map((p) => [p, prev.date]));
+    const phaseDates = {};
+    for (const p of ["unit", "compose", "deploy", "throughput", "rate"]) {
+      if (words(process.env.PHASES).includes(p)) phaseDates[p] = date;
+      else if (words(process.env.KEPT_PHASES).includes(p) && prevDates[p]) phaseDates[p] = prevDates[p];
+    }
     const meta = {
-      date: new Date().toISOString(),
+      date,
+      phaseDates,
       cpu: process.env.CPU, cores: require("os").cpus().length, memory: process.env.MEM,
       kernel: sh("uname -sr"), os: sh(". /etc/os-release && echo $PRETTY_NAME"),
       virtualization: sh("grep -c hypervisor /proc/cpuinfo") !== "0" ? "virtual machine" : "",
@@ -258,11 +313,12 @@ write_meta() {
       nginxImage: process.env.NGINX_IMAGE + " (" + sh(`docker run --rm ${process.env.NGINX_IMAGE} nginx -v 2>&1`).replace("nginx version: ", "") + ")",
       registryImage: process.env.REGISTRY_IMAGE + " (" + sh(`docker run --rm --entrypoint registry ${process.env.REGISTRY_IMAGE} --version`).replace(/^registry /, "") + ")",
       curl: sh("curl --version").split("\n")[0], wrk: sh("wrk -v 2>&1 | head -n1").split(" Copyright")[0],
-      dockerCompose: sh("docker-compose version --short"),
+      // Without a compose phase docker-compose need not be installed: keep the version of the run that measured it.
+      dockerCompose: sh("docker-compose version --short") || (words(process.env.PHASES).includes("compose") ? "" : prev.dockerCompose || ""),
       settings: { reps: +process.env.REPS, sizesMiB: process.env.SIZES.split(" ").map(Number), costs: process.env.COSTS.split(" ").map(Number),
         costSizesMiB: process.env.COST_SIZES.split(" ").map(Number), rateSeconds: +process.env.RATE_SECONDS, connections: +process.env.CONNECTIONS, phases: process.env.PHASES },
     };
-    require("fs").writeFileSync(process.argv[1], JSON.stringify(meta, null, 2) + "\n");
+    fs.writeFileSync(process.argv[1], JSON.stringify(meta, null, 2) + "\n");
   ' "$RESULTS/meta.json"
 }
 export NGINX_IMAGE REGISTRY_IMAGE REPS SIZES COSTS COST_SIZES RATE_SECONDS CONNECTIONS PHASES
@@ -644,22 +700,23 @@ push_pull() { # COST
   docker rmi "$IMAGE_REPO:$tag" >/dev/null 2>&1 || true
 }
 
-# The stack's own proxy config with `listen 443 ssl reuseport;`, beside it, with the stack's
-# current htpasswd: one listening socket per worker, so the kernel spreads keep-alive
-# connections evenly over the workers (without it one worker may get most of them, and with
-# bcrypt blocking that worker, the other core idles).
-start_reuseport() {
-  local dir=$work/reuseport name=${VARIANT_PREFIX}reuseport
+# The proxy config before per-request resolution (bench/variants/static-upstream.conf: the
+# registry in a static upstream block, resolved once when nginx starts, 16 kept-alive upstream
+# connections, and no access-control maps) in a second nginx container of the same image on the
+# stack's network, with the stack's current htpasswd and a self-signed certificate. Against the
+# stack's own proxy it gives what resolving the registry on every request through Docker's DNS,
+# a new upstream connection per request, and routing through the grants cost an authenticated
+# request.
+start_static_upstream() {
+  local dir=$work/static-upstream-rate name=${VARIANT_PREFIX}static-upstream-rate
   docker rm -f "$name" >/dev/null 2>&1 || true
   mkdir -p "$dir"
-  docker exec "$PROXY_CONTAINER" cat /etc/nginx/conf.d/registry.conf \
-    | sed 's/^\(  listen [0-9]* ssl\);/\1 reuseport;/' >"$dir/registry.conf"
-  grep -q 'reuseport;' "$dir/registry.conf" || die "could not add reuseport to the proxy's listen directive"
+  install -m 644 "$STATIC_UPSTREAM_CONF" "$dir/registry.conf"
   install -m 644 "$work/htpasswd" "$dir/registry.password"
   [[ -f $dir/domain.crt ]] || self_signed "$dir"
-  logged reuseport docker run -d --name "$name" --network "$NETWORK" -p "127.0.0.1:$REUSEPORT_PORT:443" \
+  logged static-upstream docker run -d --name "$name" --network "$NETWORK" -p "127.0.0.1:$STATIC_UPSTREAM_PORT:443" \
     -v "$dir:/etc/nginx/conf.d:ro" "$NGINX_IMAGE"
-  wait_for "https://localhost:$REUSEPORT_PORT/v2/" 200 --cacert "$dir/domain.crt" -u "$(cat "$CRED")"
+  wait_for "https://localhost:$STATIC_UPSTREAM_PORT/v2/" 200 --cacert "$dir/domain.crt" -u "$(cat "$CRED")"
 }
 
 phase_rate() {
@@ -692,17 +749,24 @@ phase_rate() {
     cp "$CA" "$TRUST_DIR/ca.crt"
     wait_for "https://$HOST/v2/" 200 --cacert "$CA" -u "$(cat "$CRED")"
     say "bcrypt cost $cost (pulumi up: $(fmt "$T") s)"
-    start_reuseport
+    start_static_upstream
     for ((rep = 1; rep <= REPS; rep++)); do
+      # The two GET /v2/ runs back to back, the static-upstream config first in every other
+      # repetition.
+      if ((rep % 2 == 0)); then
+        z=$(wrk_rate "https://localhost:$STATIC_UPSTREAM_PORT/v2/" yes 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-static-upstream-$cost-$rep")
+      fi
       r=$(wrk_rate "https://$HOST/v2/" yes 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-get-$cost-$rep")
+      if ((rep % 2 == 1)); then
+        z=$(wrk_rate "https://localhost:$STATIC_UPSTREAM_PORT/v2/" yes 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-static-upstream-$cost-$rep")
+      fi
       record rate proxy get_v2_rps "$cost" "$rep" "$r" req/s
+      record rate proxy-static-upstream get_v2_rps "$cost" "$rep" "$z" req/s
       h=$(load_rate "https://$HOST$blob_path" HEAD yes "head-$cost-$rep")
       record rate proxy head_blob_rps "$cost" "$rep" "$h" req/s
-      z=$(wrk_rate "https://localhost:$REUSEPORT_PORT/v2/" yes 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-reuseport-$cost-$rep")
-      record rate proxy-reuseport get_v2_rps "$cost" "$rep" "$z" req/s
-      info "run $rep: GET /v2/ $r req/s, HEAD blob $h req/s; GET /v2/ with reuseport $z req/s"
+      info "run $rep: GET /v2/ $r req/s, HEAD blob $h req/s; GET /v2/ through the static-upstream config $z req/s"
     done
-    docker rm -f "${VARIANT_PREFIX}reuseport" >/dev/null
+    docker rm -f "${VARIANT_PREFIX}static-upstream-rate" >/dev/null
     wrk_rate "https://$HOST/v2/" yes 1 1 "$RATE_SECONDS" "wrk-latency-$cost" >/dev/null
     record rate proxy get_v2_latency_1conn_ms "$cost" 1 "$(wrk_latency_ms "wrk-latency-$cost")" ms
     info "one connection: $(wrk_latency_ms "wrk-latency-$cost") ms per authenticated request"
