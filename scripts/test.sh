@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The test command: sets the machine up (scripts/setup.sh), then runs the unit tests and the
-# end-to-end suite against the real Pulumi CLI and Docker engine. CI runs exactly this.
+# The test command: sets the machine up (scripts/setup.sh), then runs the linters, the unit tests
+# on the machine's Node.js and on the LTS lines users run (22 and 24, official builds from npm,
+# scripts/node-lts.sh), and the end-to-end suite against the real Pulumi CLI and Docker engine
+# on Node.js 22. CI runs exactly this. `npm run test:e2e` runs the suite on the machine's Node.js.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 cd "$here/.."
 "$here/setup.sh"
 # shellcheck source=env.sh
@@ -10,5 +14,15 @@ source "$here/env.sh"
 npm run lint
 "$here/lint-shell.sh"
 "$here/actionlint.sh"
+
+log "Unit tests on the machine's Node.js $(node --version)"
 npm test
-npm run test:e2e
+for lts in 22 24; do
+  bin=$("$here/node-lts.sh" "$lts")
+  log "Unit tests on Node.js $(PATH=$bin:$PATH node --version)"
+  PATH=$bin:$PATH npm test
+done
+
+bin=$("$here/node-lts.sh" 22)
+log "End-to-end suite on Node.js $(PATH=$bin:$PATH node --version)"
+PATH=$bin:$PATH npm run test:e2e
