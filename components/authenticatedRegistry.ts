@@ -8,7 +8,7 @@ import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
 import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
-import { validateImageReference } from "./validation";
+import { describe, InvalidArgumentError, validateImageReference } from "./validation";
 
 /** Arguments of {@link AuthenticatedRegistry}. */
 export interface AuthenticatedRegistryArgs {
@@ -70,10 +70,29 @@ export interface AuthenticatedRegistryArgs {
      */
     readonly deleteDataOnDestroy?: boolean;
     /**
+     * Turns on the registry's delete API (`DELETE` of manifests and blobs), which garbage
+     * collection needs; who may use it is still up to each user's grants. A grant of `delete`
+     * turns it on by itself; `false` with such a grant is refused.
+     * @default false, or true when a user has a grant of delete
+     */
+    readonly deleteEnabled?: boolean;
+    /**
      * When Docker restarts the containers.
      * @default "unless-stopped"
      */
     readonly restart?: RestartPolicy;
+}
+
+/** Whether the registry's delete API is on: as asked, else when some user may delete; never off under a delete grant. */
+export function checkDeleteEnabled(args: Pick<AuthenticatedRegistryArgs, "deleteEnabled" | "users">): boolean {
+    const granted = anyDeleteGranted(validateUserAccess("users", args.users));
+    if (args.deleteEnabled !== undefined && typeof args.deleteEnabled !== "boolean") {
+        throw new InvalidArgumentError("deleteEnabled", `${describe(args.deleteEnabled)} is not a boolean; expected true or false`);
+    }
+    if (args.deleteEnabled === false && granted) {
+        throw new InvalidArgumentError("deleteEnabled", "is false, but a user has a grant of delete; remove the grant or the setting");
+    }
+    return args.deleteEnabled ?? granted;
 }
 
 /**
@@ -106,7 +125,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const [nginxImageRef, registryImageRef, users] = checkNow(this, () => {
+        const [nginxImageRef, registryImageRef, users, deleteEnabled] = checkNow(this, () => {
             checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
             checkHtpasswdArgs(args);
             checkRegistryServerArgs(args);
@@ -115,6 +134,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
                 validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
                 validateUserAccess("users", args.users),
+                checkDeleteEnabled(args),
             ] as const;
         });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
@@ -152,7 +172,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 directAccessAddress: args.directAccessAddress,
                 restart: args.restart,
                 instance: name,
-                deleteEnabled: anyDeleteGranted(users),
+                deleteEnabled,
             },
             { parent: this },
         );

@@ -33,6 +33,7 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
     directAccessAddress: { kind: "string", description: `loopback address of directAccessPort (default ${defaults.directAccessAddress})` },
     dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
+    deleteEnabled: { kind: "boolean", description: "turn on the registry's delete API (default: on when a user has a delete grant)" },
     deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },
     restart: { kind: "string", description: `container restart policy (default ${defaults.restart})` },
 };

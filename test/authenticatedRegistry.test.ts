@@ -271,6 +271,28 @@ describe("grants", () => {
         expect(config).toContain('"~^u1 delete (?:team-a(?:/|%2[Ff])(?:[a-z0-9._-]|(?:/|%2[Ff]))+)$" allowed;');
     });
 
+    test("deleteEnabled turns the delete API on without any delete grant, and cannot turn it off under one", async () => {
+        const gc = new components.AuthenticatedRegistry("gc", {
+            domain: "localhost",
+            users: [{ username: "ci" }],
+            deleteEnabled: true,
+            nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+            registryImage: "authenticated-registry/registry:3.1-bookworm",
+        });
+        await valueOf(gc.url);
+        const envs = plain((await registered()).find((r) => r.name === "gc-registry-container")!.inputs.envs) as string[];
+        expect(envs).toContain("REGISTRY_STORAGE_DELETE_ENABLED=true");
+        expect(
+            () =>
+                new components.AuthenticatedRegistry("contradiction", {
+                    domain: "localhost",
+                    users: [{ username: "team-a", access: [{ repositories: ["team-a/**"], actions: ["pull", "delete"] }] }],
+                    deleteEnabled: false,
+                }),
+        ).toThrow("deleteEnabled: is false, but a user has a grant of delete; remove the grant or the setting");
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith("contradiction"))).toEqual([]);
+    });
+
     test("a bad grant is refused before anything is created, naming the field", async () => {
         expect(
             () =>
