@@ -253,9 +253,13 @@ EOF
   ln -sfn /dev/stderr "$ROOT/var/log/nginx/error.log"
 }
 
-customize_registry() {
-  # The official registry:2 image's default config (distribution 2.8, cmd/registry/config-example.yml).
-  cat >"$ROOT/etc/docker/registry/config.yml" <<'EOF'
+# The files both official registry images share: the default config (distribution's
+# config-example.yml, the same in 2.8 and 3) at $1, where that line's image has it, the
+# entrypoint script verbatim, and the data directory.
+registry_image_files() {
+  local config=$1
+  mkdir -p "$ROOT$(dirname "$config")"
+  cat >"$ROOT$config" <<'EOF'
 version: 0.1
 log:
   fields:
@@ -275,7 +279,6 @@ health:
     interval: 10s
     threshold: 3
 EOF
-  # The official image's entrypoint script, verbatim.
   cat >"$ROOT/entrypoint.sh" <<'EOF'
 #!/bin/sh
 
@@ -289,50 +292,18 @@ esac
 exec "$@"
 EOF
   chmod 755 "$ROOT/entrypoint.sh"
-  # /bin is /usr/bin on bookworm (merged /usr): this is /bin/registry, as in the official image.
-  ln -sfn docker-registry "$ROOT/usr/bin/registry"
   mkdir -p "$ROOT/var/lib/registry"
 }
 
+customize_registry() {
+  registry_image_files /etc/docker/registry/config.yml
+  # /bin is /usr/bin on bookworm (merged /usr): this is /bin/registry, as in the official image.
+  ln -sfn docker-registry "$ROOT/usr/bin/registry"
+}
+
 customize_registry3() {
-  # distribution v3's default config (the official image's config-example.yml), where registry:3 has it.
-  mkdir -p "$ROOT/etc/distribution"
-  cat >"$ROOT/etc/distribution/config.yml" <<'EOF'
-version: 0.1
-log:
-  fields:
-    service: registry
-storage:
-  cache:
-    blobdescriptor: inmemory
-  filesystem:
-    rootdirectory: /var/lib/registry
-http:
-  addr: :5000
-  headers:
-    X-Content-Type-Options: [nosniff]
-health:
-  storagedriver:
-    enabled: true
-    interval: 10s
-    threshold: 3
-EOF
-  # The official image's entrypoint script, the same in both lines.
-  cat >"$ROOT/entrypoint.sh" <<'EOF'
-#!/bin/sh
-
-set -e
-
-case "$1" in
-    *.yaml|*.yml) set -- registry serve "$@" ;;
-    serve|garbage-collect|help|-*) set -- registry "$@" ;;
-esac
-
-exec "$@"
-EOF
-  chmod 755 "$ROOT/entrypoint.sh"
+  registry_image_files /etc/distribution/config.yml
   install -m 755 "$REGISTRY3_BINARY" "$ROOT/usr/bin/registry"
-  mkdir -p "$ROOT/var/lib/registry"
 }
 
 # shellcheck disable=SC2034 # used through a nameref
@@ -368,7 +339,7 @@ recipe_hash() {
   {
     printf '%s\n' "recipe-v1" "$SUITE" "$ARCH" "$packages" "${changes[@]}"
     if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
-    declare -f trim_root prepare_root install_packages finish_root "customize_$name"
+    declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_$name"
   } | sha256sum | cut -c1-16
 }
 

@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, HttpAnswer, Stack, standInImages } from "./harness";
+import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
 
 const port = 17043;
 const host = `localhost:${port}`;
@@ -17,12 +17,7 @@ const clients: Record<string, DockerClient> = { ci: new DockerClient(), node: ne
 let passwords: Record<string, string>;
 
 function config(nodeGrants: string[]): string {
-    return [
-        "config:",
-        "  authenticated-registry:domain: localhost",
-        `  authenticated-registry:port: ${port}`,
-        "  authenticated-registry:bindAddress: 127.0.0.1",
-        "  authenticated-registry:users:",
+    return loopbackStackConfig(port, [
         "    - username: ci",
         "    - username: node",
         "      access:",
@@ -33,12 +28,7 @@ function config(nodeGrants: string[]): string {
         "          actions: [pull, push, delete]",
         "        - repositories: [base/*]",
         "          actions: [pull]",
-        "  authenticated-registry:tls:",
-        "    ipAddresses: [127.0.0.1]",
-        `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
-        `  authenticated-registry:registryImage: ${standInImages.registry}`,
-        "",
-    ].join("\n");
+    ]);
 }
 const pullOnly = ["        - repositories: ['**']", "          actions: [pull]"];
 

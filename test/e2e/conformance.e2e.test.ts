@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { exec, ok, Stack, standInImages } from "./harness";
+import { exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
 
 const user = "conformance";
 const conformance = path.join(process.env.AUTHREG_TOOLCHAIN_BIN ?? "", "oci-conformance");
@@ -47,23 +47,16 @@ describe.each([
     beforeAll(() => {
         expect(fs.existsSync(conformance)).toBe(true);
         stack.init(
-            [
-                "config:",
-                "  authenticated-registry:domain: localhost",
-                `  authenticated-registry:port: ${port}`,
-                "  authenticated-registry:bindAddress: 127.0.0.1",
-                `  authenticated-registry:directAccessPort: ${directPort}`,
-                "  authenticated-registry:users:",
-                `    - username: ${user}`,
-                "      access:",
-                "        - repositories: [conformance/**]",
-                "          actions: [pull, push, delete]",
-                "  authenticated-registry:tls:",
-                "    ipAddresses: [127.0.0.1]",
-                `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
-                `  authenticated-registry:registryImage: ${image}`,
-                "",
-            ].join("\n"),
+            loopbackStackConfig(
+                port,
+                [
+                    `    - username: ${user}`,
+                    "      access:",
+                    "        - repositories: [conformance/**]",
+                    "          actions: [pull, push, delete]",
+                ],
+                { registryImage: image, extra: [`  authenticated-registry:directAccessPort: ${directPort}`] },
+            ),
         );
         stack.up();
         const outputs = stack.outputs();

@@ -193,20 +193,28 @@ export const standInImages = {
     registry2: "authenticated-registry/registry:2.8-bookworm",
 } as const;
 
-/** A stack config like dev's, on 127.0.0.1:`port` with one generated-password user. */
-export function loopbackStackConfig(port: number, user: string): string {
+/**
+ * A stack config like dev's, on 127.0.0.1:`port`: `users` is one user name (its password
+ * generated) or the YAML lines of the users list; `extra` adds settings (YAML lines).
+ */
+export function loopbackStackConfig(
+    port: number,
+    users: string | string[],
+    options: { extra?: string[]; registryImage?: string } = {},
+): string {
     return [
         "config:",
         "  authenticated-registry:domain: localhost",
         `  authenticated-registry:port: ${port}`,
         "  authenticated-registry:bindAddress: 127.0.0.1",
         "  authenticated-registry:users:",
-        `    - username: ${user}`,
+        ...(typeof users === "string" ? [`    - username: ${users}`] : users),
         "  authenticated-registry:tls:",
         "    mode: generated",
         "    ipAddresses: [127.0.0.1]",
         `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
-        `  authenticated-registry:registryImage: ${standInImages.registry}`,
+        `  authenticated-registry:registryImage: ${options.registryImage ?? standInImages.registry}`,
+        ...(options.extra ?? []),
         "",
     ].join("\n");
 }
