@@ -50,10 +50,15 @@ export interface RegistryUser extends HtpasswdUser, Omit<UserAccess, "username">
 /** The grants of a user without `access`: what every user could do before grants existed. */
 export const unrestrictedGrants: readonly AccessGrant[] = [{ repositories: ["**"], actions: [AccessAction.Pull, AccessAction.Push] }];
 
-/** One path component of a repository name, from the distribution spec. */
-const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+/** One path component of a repository name, from the distribution spec (regular expression source). */
+export const repositoryComponent = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+/**
+ * The separator of a name's components where the registry decodes the name first (a query
+ * parameter): "/" or its percent-encoding, and nothing else encoded.
+ */
+export const encodedSlash = "(?:/|%2[Ff])";
 /** A repository name, as the distribution spec's grammar defines it. */
-export const repositoryNamePattern = new RegExp(`^${component}(?:/${component})*$`);
+const repositoryNamePattern = new RegExp(`^${repositoryComponent}(?:/${repositoryComponent})*$`);
 
 /**
  * Checks a repository pattern: wildcards stand for name characters, so with each `**` and `*`
@@ -103,7 +108,7 @@ function validateGrant(field: string, value: unknown): AccessGrant {
         if (actions.includes(needsPull) && !actions.includes(AccessAction.Pull)) {
             throw new InvalidArgumentError(
                 `${field}.actions`,
-                `grants ${needsPull} without pull; add pull to the same grant (clients read what they ${needsPull === "push" ? "push" : "delete"})`,
+                `grants ${needsPull} without pull; add pull to the same grant (clients read what they ${needsPull})`,
             );
         }
     }
@@ -152,7 +157,7 @@ export function anyDeleteGranted(users: readonly Required<UserAccess>[]): boolea
  * escape but `\.`, so it can be written into nginx's config as it is.
  */
 export function patternRegex(pattern: string): string {
-    const slash = "(?:/|%2[Ff])";
+    const slash = encodedSlash;
     const segmentChar = "[a-z0-9._-]";
     return pattern
         .split(/(\*\*|\*|\/)/)
@@ -170,11 +175,6 @@ export function patternRegex(pattern: string): string {
             }
         })
         .join("");
-}
-
-/** True when `repository` (a plain name) is matched by `pattern`: the same expression nginx uses. */
-export function patternMatches(pattern: string, repository: string): boolean {
-    return new RegExp(`^${patternRegex(pattern)}$`).test(repository);
 }
 
 /** The patterns of a user's grants that include `action`. */

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, RestartPolicy } from "./containerSettings";
 import { defaults } from "./defaults";
-import { anyDeleteGranted, RegistryUser, validateUserAccess } from "./access";
+import { anyDeleteGranted, RegistryUser, UserAccess } from "./access";
 import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
@@ -83,16 +83,19 @@ export interface AuthenticatedRegistryArgs {
     readonly restart?: RestartPolicy;
 }
 
-/** Whether the registry's delete API is on: as asked, else when some user may delete; never off under a delete grant. */
-export function checkDeleteEnabled(args: Pick<AuthenticatedRegistryArgs, "deleteEnabled" | "users">): boolean {
-    const granted = anyDeleteGranted(validateUserAccess("users", args.users));
-    if (args.deleteEnabled !== undefined && typeof args.deleteEnabled !== "boolean") {
-        throw new InvalidArgumentError("deleteEnabled", `${describe(args.deleteEnabled)} is not a boolean; expected true or false`);
+/**
+ * Whether the registry's delete API is on: as asked, else when some of the (checked) users may
+ * delete; never off under a delete grant.
+ */
+export function checkDeleteEnabled(deleteEnabled: unknown, users: readonly Required<UserAccess>[]): boolean {
+    const granted = anyDeleteGranted(users);
+    if (deleteEnabled !== undefined && typeof deleteEnabled !== "boolean") {
+        throw new InvalidArgumentError("deleteEnabled", `${describe(deleteEnabled)} is not a boolean; expected true or false`);
     }
-    if (args.deleteEnabled === false && granted) {
+    if (deleteEnabled === false && granted) {
         throw new InvalidArgumentError("deleteEnabled", "is false, but a user has a grant of delete; remove the grant or the setting");
     }
-    return args.deleteEnabled ?? granted;
+    return deleteEnabled ?? granted;
 }
 
 /**
@@ -129,12 +132,13 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
             checkHtpasswdArgs(args);
             checkRegistryServerArgs(args);
-            checkNginxAuthProxyArgs(args);
+            // The proxy's check validates the users' grants; they are checked once, here.
+            const users = checkNginxAuthProxyArgs(args).users ?? [];
             return [
                 validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
                 validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
-                validateUserAccess("users", args.users),
-                checkDeleteEnabled(args),
+                users,
+                checkDeleteEnabled(args.deleteEnabled, users),
             ] as const;
         });
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });

@@ -13,9 +13,6 @@ export const defaultImages = {
     registry: "registry:3.0.0",
 } as const;
 
-/** The last release of registry 2, for stacks that stay on the legacy line. */
-export const legacyRegistryImage = "registry:2.8.3";
-
 /** Defaults of the arguments users set, keyed by argument name. */
 export const defaults = {
     /** The HTTPS port published on the host, as in the seed. */

@@ -6,7 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
-import { AccessAction, patternRegex, patternsFor, unrestrictedGrants, UserAccess } from "./access";
+import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./access";
 import { proxyDefaults } from "./defaults";
 
 /** Where nginx finds what the proxy container is given; the seed mounts all of it here. */
@@ -73,10 +73,10 @@ export const deniedBody = JSON.stringify({ errors: [{ code: "DENIED", message: "
 
 /** The distribution spec's grammar pieces the routes are written in (no backslash escapes but `\.` and `\?`). */
 const grammar = (() => {
-    const component = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+    const component = repositoryComponent;
     const name = `${component}(?:/${component})*`;
     // A name in a query parameter: the registry decodes it, so slashes may arrive as %2F.
-    const encodedName = `${component}(?:(?:/|%2[Ff])${component})*`;
+    const encodedName = `${component}(?:${encodedSlash}${component})*`;
     const digest = "[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+";
     const reference = `(?:[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}|${digest})`;
     const uploadId = "[a-zA-Z0-9._=-]+";
@@ -84,7 +84,7 @@ const grammar = (() => {
     // Upload parameters: known keys; values of unreserved characters and ":", or "/" and ":" encoded.
     const value = "(?:[A-Za-z0-9._~=:-]|%2[Ff]|%3[Aa])*";
     const uploadParam = `(?:mount|digest)=${value}`;
-    return { name, encodedName, digest, reference, uploadId, query, value, uploadParam };
+    return { name, encodedName, digest, reference, uploadId, query, uploadParam };
 })();
 
 /**
