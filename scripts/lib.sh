@@ -47,8 +47,9 @@ apt_install() {
     placed=true
   fi
   mkdir -p "$AUTHREG_CACHE_DIR"
-  run_logged "apt-get install $*" "$AUTHREG_CACHE_DIR/apt.log" \
-    env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"' apt "$@" \
+  # In a subshell: run_logged exits on failure, and the policy must be removed even then.
+  (run_logged "apt-get install $*" "$AUTHREG_CACHE_DIR/apt.log" \
+    env DEBIAN_FRONTEND=noninteractive sh -c 'apt-get update -q && apt-get install -y -q --no-install-recommends "$@"' apt "$@") \
     || status=$?
   if $placed; then rm -f "$policy"; fi
   return "$status"
