@@ -1,3 +1,4 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { configSchema, parseStackConfig } from "../infra/config";
@@ -87,4 +88,12 @@ test("Pulumi.dev.yaml sets only documented keys, and parses", () => {
     for (const key of keys) {
         expect(Object.keys(configSchema)).toContain(key);
     }
+});
+
+test("the committed Pulumi.dev.yaml carries no encryptionsalt: that belongs to each developer's own passphrase", () => {
+    // The working copy gains one at a developer's first `up`; what matters is what a clone gets.
+    const committed = spawnSync("git", ["show", "HEAD:Pulumi.dev.yaml"], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+    expect(committed.status).toBe(0);
+    expect(committed.stdout).toContain("authenticated-registry:domain:");
+    expect(committed.stdout).not.toMatch(/^encryptionsalt:/m);
 });
