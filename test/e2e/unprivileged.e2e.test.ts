@@ -36,9 +36,11 @@ beforeAll(() => {
     }
     fs.rmSync(checkout, { recursive: true, force: true });
     fs.mkdirSync(checkout, { recursive: true });
-    // The checkout as committed and edited, node_modules as installed (timestamps kept, so the
-    // set-up sees it up to date), and the toolchain's binaries.
+    // The checkout as committed and edited, with its history (a unit test reads what is committed),
+    // node_modules as installed (timestamps kept, so the set-up sees it up to date), and the
+    // toolchain's binaries.
     ok("sh", ["-c", `git ls-files -z | xargs -0 cp --parents --target-directory=${checkout}`], { cwd: projectDir });
+    ok("cp", ["-a", path.join(projectDir, ".git"), checkout]);
     ok("cp", ["-a", path.join(projectDir, "node_modules"), checkout]);
     ok("cp", ["-a", "-T", toolchainBin, userToolchain]);
     fs.writeFileSync(
