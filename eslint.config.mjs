@@ -1,5 +1,5 @@
 // ESLint over the TypeScript sources (components/, infra/, test/, policy/) and the Node.js
-// scripts (bench/*.js, scripts/toolchain/*.js). `npm run lint` runs it after tsc and prettier.
+// scripts (bench/*.js, scripts/*.js, scripts/toolchain/*.js). `npm run lint` runs it after tsc and prettier.
 import js from "@eslint/js";
 import pulumi from "@pulumi/eslint-plugin";
 import { defineConfig } from "eslint/config";
@@ -24,7 +24,7 @@ export default defineConfig(
         },
     },
     {
-        files: ["bench/*.js", "scripts/toolchain/*.js"],
+        files: ["bench/*.js", "scripts/*.js", "scripts/toolchain/*.js"],
         extends: [js.configs.recommended],
         languageOptions: { sourceType: "commonjs", globals: globals.node },
     },

@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, RestartPolicy } from "./containerSettings";
 import { defaults } from "./defaults";
 import { anyDeleteGranted, RegistryUser, UserAccess } from "./access";
+import { AuthMode, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
+import { tokenRoutePath } from "./nginxConfig";
+import { TokenService } from "./tokenServer";
 import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
@@ -31,9 +34,16 @@ export interface AuthenticatedRegistryArgs {
     readonly users: RegistryUser[];
     /**
      * The bcrypt cost of the password hashes, 4 to 31.
-     * @default 8
+     * @default 8 in basic mode, where nginx checks a hash on every request; 12 in token mode, where it is checked once per token
      */
     readonly bcryptCost?: number;
+    /**
+     * How clients authenticate: `basic` (nginx checks the password on every request) or
+     * `token` (a token service checks it once and issues short-lived tokens the registry
+     * verifies). Grants apply alike in both; switching keeps every image.
+     * @default { mode: "basic" }
+     */
+    readonly auth?: RegistryAuth;
     /**
      * TLS material: generated (default) or supplied. The domain is taken from `domain`.
      * @default { mode: "generated" }
@@ -124,27 +134,36 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     public readonly proxyContainerName: pulumi.Output<string>;
     /** The registry container's name. */
     public readonly registryContainerName: pulumi.Output<string>;
+    /** `basic` or `token`. */
+    public readonly authMode: AuthMode;
+    /** The token service container's name; token mode only. */
+    public readonly tokenServiceContainerName: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const [nginxImageRef, registryImageRef, users, deleteEnabled] = checkNow(this, () => {
+        const [nginxImageRef, registryImageRef, users, deleteEnabled, auth, publishedPort] = checkNow(this, () => {
+            const auth = validateAuth("auth", args.auth);
             checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
-            checkHtpasswdArgs(args);
+            checkHtpasswdArgs({ users: args.users, bcryptCost: args.bcryptCost ?? defaultBcryptCostFor(auth.mode) });
             checkRegistryServerArgs(args);
             // The proxy's check validates the users' grants; they are checked once, here.
-            const users = checkNginxAuthProxyArgs(args).users ?? [];
+            const proxyArgs = checkNginxAuthProxyArgs(args);
+            const users = proxyArgs.users ?? [];
             return [
                 validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
                 validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
                 users,
                 checkDeleteEnabled(args.deleteEnabled, users),
+                auth,
+                proxyArgs.port,
             ] as const;
         });
+        const host = publishedPort === 443 ? args.domain : `${args.domain}:${publishedPort}`;
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
         const credentials = new HtpasswdCredentials(
             `${name}-credentials`,
-            { users: args.users, bcryptCost: args.bcryptCost },
+            { users: args.users, bcryptCost: args.bcryptCost ?? defaultBcryptCostFor(auth.mode) },
             { parent: this },
         );
 
@@ -166,6 +185,30 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // Token mode: the token service checks passwords once per token and signs what each user
+        // may do; the registry verifies the tokens, nginx only routes and limits.
+        const tokenService =
+            auth.mode === AuthMode.Token
+                ? new TokenService(
+                      `${name}-token`,
+                      {
+                          image: new docker.RemoteImage(
+                              `${name}-token-image`,
+                              { name: auth.tokenServiceImage, keepLocally: true },
+                              { parent: this },
+                          ).imageId,
+                          networkName: network.name,
+                          service: host,
+                          lifetimeSeconds: auth.tokenLifetimeSeconds,
+                          users,
+                          passwordHashes: credentials.passwordHashes,
+                          restart: args.restart,
+                          instance: name,
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+
         const registry = new RegistryServer(
             `${name}-registry`,
             {
@@ -177,6 +220,15 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 restart: args.restart,
                 instance: name,
                 deleteEnabled,
+                tokenAuth:
+                    tokenService === undefined
+                        ? undefined
+                        : {
+                              realm: `https://${host}${tokenRoutePath}`,
+                              service: host,
+                              issuer: tokenService.issuer,
+                              signingCertificatePem: tokenService.signingCertificatePem,
+                          },
             },
             { parent: this },
         );
@@ -188,7 +240,15 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 domain: args.domain,
                 certificatePem: tls.certificatePem,
                 privateKeyPem: tls.privateKeyPem,
-                htpasswd: credentials.htpasswd,
+                htpasswd: tokenService === undefined ? credentials.htpasswd : undefined,
+                token:
+                    tokenService === undefined || auth.mode !== AuthMode.Token
+                        ? undefined
+                        : {
+                              upstream: tokenService.upstream,
+                              requestsPerMinute: auth.tokenRequestsPerMinute,
+                              burst: auth.tokenRequestBurst,
+                          },
                 upstream: registry.upstream,
                 users,
                 port: args.port,
@@ -199,7 +259,6 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const host = proxy.port === 443 ? args.domain : `${args.domain}:${proxy.port}`;
         this.url = pulumi.output(`https://${host}`);
         this.host = pulumi.output(host);
         this.port = pulumi.output(proxy.port);
@@ -210,7 +269,11 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         this.volumeName = volume.name;
         this.proxyContainerName = proxy.containerName;
         this.registryContainerName = registry.containerName;
+        this.authMode = auth.mode;
+        this.tokenServiceContainerName = tokenService?.containerName;
         this.registerOutputs({
+            authMode: this.authMode,
+            tokenServiceContainerName: this.tokenServiceContainerName,
             url: this.url,
             host: this.host,
             port: this.port,

@@ -11,6 +11,8 @@
 export const defaultImages = {
     nginx: "nginx:1.28.0",
     registry: "registry:3.0.0",
+    /** The token service is one bundled file on the official Node.js image of an LTS line. */
+    tokenService: "node:22.23.5-bookworm-slim",
 } as const;
 
 /** Defaults of the arguments users set, keyed by argument name. */
@@ -23,12 +25,27 @@ export const defaults = {
     directAccessAddress: "127.0.0.1",
     /** The bcrypt cost of the htpasswd hashes; BENCHMARKS.md and the README say why 8. */
     bcryptCost: 8,
+    /**
+     * The bcrypt cost in token mode, where a password is checked once per token rather than on
+     * every request (BENCHMARKS.md); 12 is what current guidance asks of bcrypt.
+     */
+    tokenBcryptCost: 12,
     /** Docker's restart policy for both containers. */
     restart: "unless-stopped",
     nginxImage: defaultImages.nginx,
     registryImage: defaultImages.registry,
     /** Keep the data volume on destroy. */
     deleteDataOnDestroy: false,
+    auth: {
+        mode: "basic",
+        /** Five minutes: long enough for any one request, short enough that a revoked user is out soon. */
+        tokenLifetimeSeconds: 300,
+        /** Token requests per minute per client address at nginx, which answers 429 beyond them. */
+        tokenRequestsPerMinute: 300,
+        /** Requests over the rate nginx still serves at once before it answers 429. */
+        tokenRequestBurst: 20,
+        tokenServiceImage: defaultImages.tokenService,
+    },
     tls: {
         mode: "generated",
         /** One year. */
@@ -74,5 +91,5 @@ export const labelKeys = {
     access: "authenticated-registry.access",
 } as const;
 
-/** The `authenticated-registry.role` values of the two containers. */
-export const roles = { registry: "registry", proxy: "proxy" } as const;
+/** The `authenticated-registry.role` values of the containers. */
+export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service" } as const;

@@ -39,8 +39,13 @@ const generatedPasswordLength = 32;
  * the 72-byte passwords allowed here it hashes exactly as `$2a$` and `$2b$` do.
  */
 export function htpasswdLine(username: string, password: string, salt: Buffer, cost: number): string {
+    return `${username}:${passwordHash(password, salt, cost)}`;
+}
+
+/** The bcrypt hash of an htpasswd line: `$2y$COST$...`, the same for the same password and salt. */
+export function passwordHash(password: string, salt: Buffer, cost: number): string {
     const bcryptSalt = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
-    return `${username}:${bcrypt.hashSync(password, bcryptSalt)}`;
+    return bcrypt.hashSync(password, bcryptSalt);
 }
 
 /**
@@ -83,6 +88,8 @@ export class HtpasswdCredentials extends pulumi.ComponentResource {
     public readonly htpasswd: pulumi.Output<string>;
     /** Each user's password by user name, supplied or generated (secret). */
     public readonly passwords: pulumi.Output<Record<string, string>>;
+    /** Each user's bcrypt hash by user name, as in the htpasswd file (secret). */
+    public readonly passwordHashes: pulumi.Output<Record<string, string>>;
     /** The user names, in the order given. */
     public readonly usernames: string[];
 
@@ -101,15 +108,25 @@ export class HtpasswdCredentials extends pulumi.ComponentResource {
                           { parent: this },
                       ).result;
             const salt = new random.RandomBytes(`${name}-${username}-salt`, { length: 16 }, { parent: this });
-            const line = pulumi.all([password, salt.base64]).apply(([pw, s]) => htpasswdLine(username, pw, Buffer.from(s, "base64"), cost));
-            return { username, password, line };
+            const hash = pulumi.all([password, salt.base64]).apply(([pw, s]) => passwordHash(pw, Buffer.from(s, "base64"), cost));
+            return { username, password, hash };
         });
 
         this.usernames = usernames;
-        this.htpasswd = pulumi.secret(pulumi.all(entries.map((e) => e.line)).apply((lines) => lines.map((l) => `${l}\n`).join("")));
+        this.passwordHashes = pulumi.secret(
+            pulumi.all(entries.map((e) => e.hash)).apply((hashes) => Object.fromEntries(usernames.map((u, i) => [u, hashes[i]]))),
+        );
+        this.htpasswd = pulumi.secret(
+            pulumi.all(entries.map((e) => e.hash)).apply((hashes) => hashes.map((h, i) => `${usernames[i]}:${h}\n`).join("")),
+        );
         this.passwords = pulumi.secret(
             pulumi.all(entries.map((e) => e.password)).apply((pws) => Object.fromEntries(usernames.map((u, i) => [u, pws[i]]))),
         );
-        this.registerOutputs({ htpasswd: this.htpasswd, passwords: this.passwords, usernames: this.usernames });
+        this.registerOutputs({
+            htpasswd: this.htpasswd,
+            passwords: this.passwords,
+            passwordHashes: this.passwordHashes,
+            usernames: this.usernames,
+        });
     }
 }

@@ -9,3 +9,5 @@ export * from "./registryServer";
 export * from "./suppliedTls";
 export * from "./tlsMaterial";
 export * from "./validation";
+export * from "./auth";
+export * from "./tokenServer";

@@ -12,8 +12,8 @@ import {
 import { UserAccess, validateUserAccess } from "./access";
 import { defaults, labelKeys, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig } from "./nginxConfig";
-import { validateDomain, validateIpAddress, validatePort } from "./validation";
+import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { InvalidArgumentError, validateDomain, validateIpAddress, validatePort } from "./validation";
 
 /** The port nginx listens on inside the container, as in the seed. */
 export const proxyListenPort = 443;
@@ -30,8 +30,14 @@ export interface NginxAuthProxyArgs {
     readonly certificatePem: pulumi.Input<string>;
     /** The certificate's private key in PEM (secret). */
     readonly privateKeyPem: pulumi.Input<string>;
-    /** The bcrypt htpasswd file content (secret). */
-    readonly htpasswd: pulumi.Input<string>;
+    /** The bcrypt htpasswd file content (secret); basic mode only, where it is required. */
+    readonly htpasswd?: pulumi.Input<string>;
+    /**
+     * Token mode: `/token` goes to this token service and `/v2/` passes bearer tokens on to the
+     * registry, which checks them; nginx checks no password.
+     * @default undefined (basic mode)
+     */
+    readonly token?: TokenRoute;
     /** The registry as nginx reaches it, `host:port`. */
     readonly upstream: string;
     /**
@@ -72,6 +78,16 @@ export interface NginxAuthProxyArgs {
     readonly restart?: RestartPolicy;
 }
 
+/** Basic mode needs the htpasswd file; token mode has no use for it. */
+function checkModeFiles(args: Pick<NginxAuthProxyArgs, "htpasswd" | "token">): void {
+    if (args.token === undefined && args.htpasswd === undefined) {
+        throw new InvalidArgumentError("htpasswd", "is required in basic mode (without token); pass the htpasswd file content");
+    }
+    if (args.token !== undefined && args.htpasswd !== undefined) {
+        throw new InvalidArgumentError("htpasswd", "is not used in token mode, where the token service checks passwords; remove it");
+    }
+}
+
 /**
  * Checks {@link NginxAuthProxyArgs} without creating anything; returns them with defaults.
  */
@@ -102,13 +118,17 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
-        const { domain, port, bindAddress, restart, users } = checkNow(this, () => checkNginxAuthProxyArgs(args));
+        const { domain, port, bindAddress, restart, users } = checkNow(this, () => {
+            checkModeFiles(args);
+            return checkNginxAuthProxyArgs(args);
+        });
         const config = renderNginxConfig({
             serverName: domain,
             realm: domain,
             upstream: args.upstream,
             listenPort: proxyListenPort,
             users,
+            token: args.token,
         });
 
         const container = new docker.Container(
@@ -123,7 +143,9 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                     { file: nginxPaths.defaultSite, content: emptyDefaultSite, permissions: "0644" },
                     // Worker processes read the password file on every request, so it cannot be
                     // root-only; the key is read once by the root master process, so it is.
-                    { file: nginxPaths.htpasswd, content: pulumi.secret(args.htpasswd), permissions: "0644" },
+                    ...(args.htpasswd === undefined
+                        ? []
+                        : [{ file: nginxPaths.htpasswd, content: pulumi.secret(args.htpasswd), permissions: "0644" }]),
                     { file: nginxPaths.certificate, content: args.certificatePem, permissions: "0644" },
                     { file: nginxPaths.privateKey, content: pulumi.secret(args.privateKeyPem), permissions: "0600" },
                 ],

@@ -55,11 +55,35 @@ export interface NginxConfigOptions {
      */
     readonly users?: readonly Required<UserAccess>[];
     /**
+     * Token mode: nginx checks no password on `/v2/` and passes only bearer tokens on, which the
+     * registry verifies; `/token` goes to the token service, rate limited per client address.
+     * @default undefined (basic mode: nginx checks the password and the grants on every request)
+     */
+    readonly token?: TokenRoute;
+    /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
      */
     readonly paths?: NginxPaths;
 }
+
+/** How nginx routes token requests in token mode. */
+export interface TokenRoute {
+    /** The token service as nginx reaches it on the private network, `host:port`. */
+    readonly upstream: string;
+    /** Token requests per minute from one client address. */
+    readonly requestsPerMinute: number;
+    /** Requests over the rate served at once before the answer is 429. */
+    readonly burst: number;
+}
+
+/** The path clients get tokens from, at the registry's own origin. */
+export const tokenRoutePath = "/token";
+
+/** The answer to a client over the token request rate. */
+export const tooManyRequestsBody = JSON.stringify({
+    errors: [{ code: "TOOMANYREQUESTS", message: "too many token requests from this address; retry shortly" }],
+});
 
 /** The answer nginx gives in the registry's own error format when the registry does not answer. */
 export const unavailableBody = JSON.stringify({
@@ -177,12 +201,66 @@ ${ruleLines.join("\n")}
 }`;
 }
 
+/** Token mode's http-level blocks: which Authorization goes on to the registry, and the rate of token requests. */
+function renderTokenMaps(token: TokenRoute): string {
+    return `# Only a bearer token goes on to the registry; a password sent to /v2/ stays here.
+map $http_authorization $registry_bearer {
+  default "";
+  "~^Bearer\\s" $http_authorization;
+}
+
+# Token requests per client address: each checks a password, so this bounds guessing.
+limit_req_zone $binary_remote_addr zone=registry_token:1m rate=${token.requestsPerMinute}r/m;`;
+}
+
+/** Token mode's location for `/token`: the token service, behind the rate limit. */
+function renderTokenLocation(token: TokenRoute): string {
+    const retryAfter = Math.max(1, Math.ceil(60 / token.requestsPerMinute));
+    return `
+  location = ${tokenRoutePath} {
+    limit_req zone=registry_token burst=${token.burst} nodelay;
+    limit_req_status 429;
+    error_page 429 = @token_too_many;
+    proxy_pass                          http://$token_upstream;
+    proxy_set_header  Host              $http_host;
+    proxy_set_header  X-Real-IP         $remote_addr;
+    proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
+    proxy_set_header  X-Forwarded-Proto $scheme;
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    error_page 502 504 = @registry_unavailable;
+  }
+
+  location @token_too_many {
+    default_type application/json;
+    add_header 'Retry-After' '${retryAfter}' always;
+    return 429 '${tooManyRequestsBody}\\n';
+  }
+`;
+}
+
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
-    const { serverName, upstream, realm, listenPort } = options;
+    const { serverName, upstream, realm, listenPort, token } = options;
     const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
     const timeout = proxyDefaults.upstreamTimeoutSeconds;
+    const v2Access =
+        token === undefined
+            ? `    # To add basic authentication to v2 use auth_basic setting plus add_header
+    auth_basic "${realm}";
+    auth_basic_user_file ${paths.htpasswd};
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+
+    # try_files runs after the access phase, so only a user auth_basic accepted gets here; the
+    # grant decides where the request goes. (An "if" would run before auth_basic and tell an
+    # anonymous client what a user name may do.) The file never exists.
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_$registry_access;`
+            : `    # Token mode: the registry checks each request's token and answers 401 with the token
+    # realm when there is none. The file never exists.
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_allowed;`;
     return `# Rendered by authenticated-registry. Included inside nginx's http {} block.
 
 # The registry sets Docker-Distribution-Api-Version itself; nginx adds it only to answers that
@@ -191,7 +269,7 @@ map $upstream_http_docker_distribution_api_version $docker_distribution_api_vers
   '' 'registry/2.0';
 }
 
-${renderAccessMaps(options.users)}
+${token === undefined ? renderAccessMaps(options.users) : renderTokenMaps(token)}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -205,7 +283,7 @@ server {
   # for ${proxyDefaults.resolverValidSeconds} s, and starts (and keeps its TLS listener) while the registry is down.
   resolver ${resolver} valid=${proxyDefaults.resolverValidSeconds}s ipv6=off;
   resolver_timeout 2s;
-  set $registry_upstream ${upstream};
+  set $registry_upstream ${upstream};${token === undefined ? "" : `\n  set $token_upstream ${token.upstream};`}
 
   # SSL
   ssl_certificate ${paths.certificate};
@@ -228,16 +306,7 @@ server {
       return 404;
     }
 
-    # To add basic authentication to v2 use auth_basic setting plus add_header
-    auth_basic "${realm}";
-    auth_basic_user_file ${paths.htpasswd};
-    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
-
-    # try_files runs after the access phase, so only a user auth_basic accepted gets here; the
-    # grant decides where the request goes. (An "if" would run before auth_basic and tell an
-    # anonymous client what a user name may do.) The file never exists.
-    root /nonexistent;
-    try_files /.authenticated-registry @registry_$registry_access;
+${v2Access}
   }
 
   location @registry_allowed {
@@ -247,8 +316,13 @@ server {
     proxy_set_header  X-Real-IP         $remote_addr; # pass on real client's IP
     proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
     proxy_set_header  X-Forwarded-Proto $scheme;
-    # The registry needs no credentials: the user's password stays at the proxy.
-    proxy_set_header  Authorization     "";
+${
+    token === undefined
+        ? `    # The registry needs no credentials: the user's password stays at the proxy.
+    proxy_set_header  Authorization     "";`
+        : `    # The registry checks the bearer token; anything else in the header stays at the proxy.
+    proxy_set_header  Authorization     $registry_bearer;`
+}
     proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
     proxy_read_timeout                  ${timeout};
     proxy_send_timeout                  ${timeout};
@@ -284,7 +358,7 @@ server {
     add_header 'Retry-After' '${proxyDefaults.retryAfterSeconds}' always;
     return 503 '${unavailableBody}\\n';
   }
-
+${token === undefined ? "" : renderTokenLocation(token)}
   # Answers the container health check without credentials or a trip to the registry.
   location = ${healthPath} {
     access_log off;

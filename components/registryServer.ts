@@ -54,6 +54,12 @@ export interface RegistryServerArgs {
      */
     readonly deleteEnabled?: boolean;
     /**
+     * Makes the registry require tokens from a token service (its `auth.token` settings) instead
+     * of trusting every request that reaches it.
+     * @default undefined (no authentication at the registry: the proxy in front checks)
+     */
+    readonly tokenAuth?: RegistryTokenAuth;
+    /**
      * The `authenticated-registry.instance` label value, which groups the resources of one registry.
      * @default the component's name
      */
@@ -64,6 +70,21 @@ export interface RegistryServerArgs {
      */
     readonly restart?: RestartPolicy;
 }
+
+/** The registry's `auth.token` settings. */
+export interface RegistryTokenAuth {
+    /** Where clients get tokens: `https://HOST:PORT/token`, the URL the registry's 401 challenge names. */
+    readonly realm: string;
+    /** The service name tokens must carry as `aud`, and clients ask for. */
+    readonly service: string;
+    /** The issuer tokens must carry as `iss`. */
+    readonly issuer: string;
+    /** The certificate (PEM) of the key tokens are signed with. */
+    readonly signingCertificatePem: pulumi.Input<string>;
+}
+
+/** Where the registry finds the token signing certificate. */
+export const tokenCertificatePath = "/etc/distribution-auth/token-signing.crt";
 
 /**
  * Checks {@link RegistryServerArgs} without creating anything; returns the published ports
@@ -105,6 +126,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         super(typeToken("RegistryServer"), name, {}, opts);
         const { ports, restart } = checkNow(this, () => checkRegistryServerArgs(args));
         const alias = args.networkAlias ?? "registry";
+        const token = args.tokenAuth;
 
         // Every replica and every restart must share one secret, or uploads in flight fail
         // with "blob upload unknown"; it is drawn once and kept in state.
@@ -120,7 +142,20 @@ export class RegistryServer extends pulumi.ComponentResource {
                     pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
                     // Only when asked, so that a stack without delete grants keeps its container.
                     ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
+                    ...(token === undefined
+                        ? []
+                        : [
+                              "REGISTRY_AUTH=token",
+                              `REGISTRY_AUTH_TOKEN_REALM=${token.realm}`,
+                              `REGISTRY_AUTH_TOKEN_SERVICE=${token.service}`,
+                              `REGISTRY_AUTH_TOKEN_ISSUER=${token.issuer}`,
+                              `REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=${tokenCertificatePath}`,
+                          ]),
                 ],
+                // Left out, not empty, without tokens: a registry from before token mode keeps its container.
+                ...(token === undefined
+                    ? {}
+                    : { uploads: [{ file: tokenCertificatePath, content: token.signingCertificatePem, permissions: "0644" }] }),
                 volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
                 networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
                 ports,

@@ -12,13 +12,14 @@ import {
     TlsMaterialArgs,
     TlsMode,
     validateRestartPolicy,
+    validateAuth,
     validateUserAccess,
 } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls";
+type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth";
 
 /** Every key the stack reads, with its type and whether it may be left out. */
 export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
@@ -26,7 +27,11 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     port: { kind: "integer", description: `published HTTPS port (default ${defaults.port})` },
     bindAddress: { kind: "string", description: `host address of the HTTPS port (default ${defaults.bindAddress})` },
     users: { kind: "users", required: true, description: "list of {username, password?, access?, catalog?}" },
-    bcryptCost: { kind: "integer", description: `bcrypt cost, 4 to 31 (default ${defaults.bcryptCost})` },
+    bcryptCost: {
+        kind: "integer",
+        description: `bcrypt cost, 4 to 31 (default ${defaults.bcryptCost} in basic mode, ${defaults.tokenBcryptCost} in token mode)`,
+    },
+    auth: { kind: "auth", description: `authentication mode and token settings (default {mode: ${defaults.auth.mode}})` },
     tls: { kind: "tls", description: `TLS mode and material (default ${defaults.tls.mode})` },
     nginxImage: { kind: "string", description: `nginx image reference (default ${defaults.nginxImage})` },
     registryImage: { kind: "string", description: `registry image reference (default ${defaults.registryImage})` },
@@ -114,6 +119,12 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             return users(field, json(field, raw, "a list of {username, password?} objects"));
         case "tls":
             return tlsSettings(field, json(field, raw, "an object such as {mode: generated}"));
+        case "auth": {
+            const value = json(field, raw, "an object such as {mode: token}");
+            // Checked here to name the config key; the component fills in the defaults.
+            validateAuth(field, value);
+            return value;
+        }
     }
 }
 

@@ -270,7 +270,7 @@ describe("credentials-secret", () => {
     });
 
     test("applies to the two containers only", () => {
-        const reason = { notApplicable: "only the registry and nginx containers" };
+        const reason = { notApplicable: "only the registry, nginx and token service containers" };
         expect(checkCredentialsSecret({ type: container, props: { labels: labels("other") }, opts: {} })).toEqual(reason);
         expect(checkCredentialsSecret({ type: container, props: {}, opts: {} })).toEqual(reason);
     });

@@ -296,6 +296,7 @@ export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
 const secretProperties: Record<string, { property: string; holds: string }> = {
     [roles.proxy]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
     [roles.registry]: { property: "envs", holds: "REGISTRY_HTTP_SECRET" },
+    [roles.tokenService]: { property: "uploads", holds: "the users' password hashes and the token signing key" },
 };
 
 /**
@@ -308,7 +309,7 @@ export function checkCredentialsSecret(resource: ResourceView): RuleResult {
     const role = containerRole(resource);
     const wanted = role === undefined ? undefined : secretProperties[role];
     if (wanted === undefined) {
-        return notApplicable("only the registry and nginx containers");
+        return notApplicable("only the registry, nginx and token service containers");
     }
     const secretOutputs = resource.opts?.additionalSecretOutputs ?? [];
     if (!secretOutputs.includes(wanted.property)) {

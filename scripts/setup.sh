@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Prepares this machine for the stack and the tests, from a fresh clone:
 #   1. Debian packages the tests and scripts use (only those missing are installed);
-#   2. npm dependencies, exactly as locked (`npm ci`);
+#   2. npm dependencies, exactly as locked (`npm ci`), and the token service's bundle;
 #   3. the Pulumi CLI and plugins at the locked versions (scripts/toolchain.sh);
 #   4. a running Docker engine (scripts/docker-engine.sh);
-#   5. the offline nginx and registry images (scripts/images.sh).
+#   5. the offline nginx, registry and Node.js images (scripts/images.sh).
 # Slow artefacts are cached in $AUTHREG_CACHE_DIR, outside the checkout; a warm run takes seconds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +31,8 @@ if [[ package-lock.json -nt node_modules/.package-lock.json || ! -d node_modules
 else
   log "npm dependencies are up to date"
 fi
+# The token service as one file (bin/token-service.js), which token-mode stacks upload; esbuild takes a moment.
+node scripts/bundle-token-service.js
 
 "$here/toolchain.sh"
 "$here/docker-engine.sh"

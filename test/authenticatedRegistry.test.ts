@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as bcrypt from "bcryptjs";
 import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
 
 beforeAll(installMocks);
@@ -302,5 +303,171 @@ describe("grants", () => {
                 }),
         ).toThrow("users[0].access[0].actions: grants push without pull");
         expect((await registered()).filter((r) => r.custom && r.name.startsWith("bad"))).toEqual([]);
+    });
+});
+
+describe("token mode", () => {
+    let token: Registration[];
+    let tokenRegistry: InstanceType<Components["AuthenticatedRegistry"]>;
+    const find = (name: string) => token.find((r) => r.name === name)!;
+    const uploadsOf = (name: string) => plain(find(name).inputs.uploads) as { file: string; content: string; permissions: string }[];
+
+    beforeAll(async () => {
+        tokenRegistry = new components.AuthenticatedRegistry(
+            "tok",
+            {
+                domain: "registry.example.com",
+                port: 5443,
+                users: [
+                    { username: "alice" },
+                    { username: "bob", password: "correct horse battery staple", access: [{ repositories: ["**"], actions: ["pull"] }] },
+                ],
+                auth: { mode: "token", tokenLifetimeSeconds: 600, tokenServiceImage: "authenticated-registry/node:22-bookworm" },
+                nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+                registryImage: "authenticated-registry/registry:3.1-bookworm",
+            },
+            {
+                transformations: [
+                    (args) => {
+                        options.set(args.name, args.opts);
+                        return undefined;
+                    },
+                ],
+            },
+        );
+        await valueOf(tokenRegistry.url);
+        token = (await registered()).filter((r) => r.name.startsWith("tok-") || r.name === "tok");
+    });
+
+    test("adds the token service, its image and its signing key and certificate, and nothing else", () => {
+        const basicNames = new Set(children.map((c) => c.name.replace(/^reg/, "")));
+        const added = token.map((r) => [r.type, r.name.replace(/^tok/, "")]).filter(([, n]) => !basicNames.has(n));
+        expect(added.sort()).toEqual(
+            [
+                ["docker:index/remoteImage:RemoteImage", "-token-image"],
+                ["authenticated-registry:index:TokenService", "-token"],
+                ["tls:index/privateKey:PrivateKey", "-token-signing-key"],
+                ["tls:index/selfSignedCert:SelfSignedCert", "-token-signing-certificate"],
+                ["docker:index/container:Container", "-token-container"],
+            ].sort(),
+        );
+        expect(find("tok-token-image").inputs).toEqual({ name: "authenticated-registry/node:22-bookworm", keepLocally: true });
+        expect(find("tok-token-signing-key").inputs).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        expect(find("tok-token-signing-certificate").inputs).toMatchObject({
+            subject: { commonName: "authenticated-registry token service" },
+            validityPeriodHours: 8760,
+            earlyRenewalHours: 720,
+            allowedUses: ["digital_signature"],
+        });
+    });
+
+    test("the token service runs the bundled program with its settings, key and certificate, secrets secret", () => {
+        const inputs = find("tok-token-container").inputs;
+        expect(inputs.name).toBe("tok-token");
+        expect(inputs.command).toEqual(["node", "/opt/token-service/token-service.js"]);
+        expect(inputs.networksAdvanced).toEqual([{ name: "tok-network", aliases: ["token-service"] }]);
+        expect(inputs.ports).toBeUndefined();
+        expect(options.get("tok-token-container")).toMatchObject({
+            deleteBeforeReplace: true,
+            additionalSecretOutputs: ["uploads", "envs"],
+        });
+        const uploads = uploadsOf("tok-token-container");
+        expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
+            ["/opt/token-service/token-service.js", "0644"],
+            ["/etc/token-service/settings.json", "0600"],
+            ["/etc/token-service/signing.key", "0600"],
+            ["/etc/token-service/signing.crt", "0644"],
+        ]);
+        expect(uploads[0].content).toBe(components.tokenServiceProgram());
+        expect(isSecretInput(inputs.uploads)).toBe(true);
+        const settings = JSON.parse(uploads[1].content);
+        // The hash is of bob's own password, at token mode's default cost.
+        expect(bcrypt.compareSync("correct horse battery staple", settings.users[1].passwordHash)).toBe(true);
+        expect(settings).toEqual({
+            issuer: "authenticated-registry token service",
+            service: "registry.example.com:5443",
+            lifetimeSeconds: 600,
+            users: [
+                {
+                    username: "alice",
+                    access: [{ repositories: ["**"], actions: ["pull", "push"] }],
+                    catalog: true,
+                    passwordHash: expect.stringMatching(/^\$2y\$12\$/),
+                },
+                {
+                    username: "bob",
+                    access: [{ repositories: ["**"], actions: ["pull"] }],
+                    catalog: false,
+                    passwordHash: expect.stringMatching(/^\$2y\$12\$/),
+                },
+            ],
+        });
+        expect(uploads[2].content).toBe("-----BEGIN PRIVATE KEY-----\ntok-token-signing-key pkcs8\n-----END PRIVATE KEY-----\n");
+        expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\ntok-token-signing-certificate\n-----END CERTIFICATE-----\n");
+    });
+
+    test("the registry requires tokens of this issuer and service, signed by the service's key", () => {
+        const envs = plain(find("tok-registry-container").inputs.envs) as string[];
+        expect(envs.filter((e) => e.startsWith("REGISTRY_AUTH"))).toEqual([
+            "REGISTRY_AUTH=token",
+            "REGISTRY_AUTH_TOKEN_REALM=https://registry.example.com:5443/token",
+            "REGISTRY_AUTH_TOKEN_SERVICE=registry.example.com:5443",
+            "REGISTRY_AUTH_TOKEN_ISSUER=authenticated-registry token service",
+            "REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=/etc/distribution-auth/token-signing.crt",
+        ]);
+        expect(uploadsOf("tok-registry-container")).toEqual([
+            {
+                file: "/etc/distribution-auth/token-signing.crt",
+                content: "-----BEGIN CERTIFICATE-----\ntok-token-signing-certificate\n-----END CERTIFICATE-----\n",
+                permissions: "0644",
+            },
+        ]);
+        // A basic-mode registry has no uploads at all, so one from before token mode keeps its container.
+        expect(byName("reg-registry-container").inputs.uploads).toBeUndefined();
+    });
+
+    test("nginx gets no password file and renders token mode's routes", () => {
+        const uploads = uploadsOf("tok-nginx-container");
+        expect(uploads.map((u) => u.file)).toEqual([
+            "/etc/nginx/conf.d/registry.conf",
+            "/etc/nginx/conf.d/default.conf",
+            "/etc/nginx/conf.d/domain.crt",
+            "/etc/nginx/conf.d/domain.key",
+        ]);
+        const config = uploads[0].content;
+        expect(config).toContain("set $token_upstream token-service:5001;");
+        expect(config).toContain("limit_req_zone $binary_remote_addr zone=registry_token:1m rate=300r/m;");
+        expect(config).not.toContain("auth_basic");
+    });
+
+    test("outputs name the mode and the token service", async () => {
+        expect(tokenRegistry.authMode).toBe("token");
+        expect(await valueOf(tokenRegistry.tokenServiceContainerName!)).toBe("tok-token");
+        expect(registry.authMode).toBe("basic");
+        expect(registry.tokenServiceContainerName).toBeUndefined();
+    });
+
+    test.each([
+        [{ mode: "kerberos" }, 'auth.mode: "kerberos" is not an auth mode; expected basic or token'],
+        [{ mode: "basic", tokenLifetimeSeconds: 60 }, "auth.tokenLifetimeSeconds: applies to mode token only"],
+        [
+            { mode: "token", tokenLifetimeSeconds: 59 },
+            "auth.tokenLifetimeSeconds: 59 is not a token lifetime in seconds; expected an integer from 60 to 86400",
+        ],
+        [{ mode: "token", tokenRequestsPerMinute: 0 }, "auth.tokenRequestsPerMinute: 0 is not a rate"],
+        [{ mode: "token", tokenServiceImage: "Node:LTS" }, 'auth.tokenServiceImage: "Node:LTS" is not an image reference'],
+        [{ mode: "token", lifetime: 60 }, "auth.lifetime: is not an auth setting; expected one of mode, tokenLifetimeSeconds"],
+        ["token", 'auth: "token" is not an object'],
+    ])("refuses auth %j before anything is created, naming the field", async (auth, message) => {
+        const name = `badauth${Math.random().toString(36).slice(2, 8)}`;
+        expect(
+            () =>
+                new components.AuthenticatedRegistry(name, {
+                    domain: "localhost",
+                    users: [{ username: "ci" }],
+                    auth: auth as never,
+                }),
+        ).toThrow(message);
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
     });
 });

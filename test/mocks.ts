@@ -37,7 +37,11 @@ function providerState(type: string, name: string, inputs: Record<string, any>):
                     .slice(0, inputs.length),
             };
         case "tls:index/privateKey:PrivateKey":
-            return { ...inputs, privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n` };
+            return {
+                ...inputs,
+                privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${name}\n-----END PRIVATE KEY-----\n`,
+                privateKeyPemPkcs8: `-----BEGIN PRIVATE KEY-----\n${name} pkcs8\n-----END PRIVATE KEY-----\n`,
+            };
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert":
             return { ...inputs, certPem: `-----BEGIN CERTIFICATE-----\n${name}\n-----END CERTIFICATE-----\n` };

@@ -10,6 +10,8 @@ const options = { serverName: "registry.example.com", realm: "registry.example.c
 const golden = path.join(__dirname, "golden", "registry.conf");
 const accessGolden = path.join(__dirname, "golden", "registry-access.conf");
 const accessOptions = { ...options, users: validateUserAccess("users", accessExample) };
+const tokenGolden = path.join(__dirname, "golden", "registry-token.conf");
+const tokenOptions = { ...options, token: { upstream: "token-service:5001", requestsPerMinute: 300, burst: 20 } };
 
 /** Compares with a golden file; `UPDATE_GOLDEN=1 npx jest` rewrites it after a deliberate change. */
 function expectGolden(rendered: string, file: string): void {
@@ -25,6 +27,10 @@ test("renders the golden registry.conf", () => {
 
 test("renders the golden registry.conf of the multi-user example", () => {
     expectGolden(renderNginxConfig(accessOptions), accessGolden);
+});
+
+test("renders the golden registry.conf of token mode", () => {
+    expectGolden(renderNginxConfig(tokenOptions), tokenGolden);
 });
 
 test("is deterministic", () => {
@@ -142,4 +148,53 @@ test("the nginx check fails on a config nginx cannot load", () => {
     );
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('invalid value "TLSv9"');
+});
+
+test("the real nginx accepts token mode's config, with its rate limit and bearer map", () => {
+    const result = nginxTest((paths, listenPort) => renderNginxConfig({ ...tokenOptions, paths, listenPort }));
+    expect(result.stderr).toContain("test is successful");
+    expect(result.status).toBe(0);
+});
+
+describe("token mode", () => {
+    const config = renderNginxConfig(tokenOptions);
+    const lines = config.split("\n").map((l) => l.trim().replace(/\s+/g, " "));
+    const has = (line: string) => expect(lines).toContain(line);
+
+    test("checks no password at /v2/ and has no user-based access maps: the registry checks tokens", () => {
+        expect(config).not.toMatch(/auth_basic/);
+        expect(config).not.toMatch(/\$registry_access|\$remote_user/);
+        has("try_files /.authenticated-registry @registry_allowed;");
+    });
+
+    test("passes only a bearer token on to the registry", () => {
+        has("map $http_authorization $registry_bearer {");
+        has('default "";');
+        has('"~^Bearer\\s" $http_authorization;');
+        has("proxy_set_header Authorization $registry_bearer;");
+        expect(config).not.toContain('proxy_set_header  Authorization     "";');
+    });
+
+    test("routes /token to the token service by name, rate limited per client address with 429", () => {
+        has("limit_req_zone $binary_remote_addr zone=registry_token:1m rate=300r/m;");
+        has("set $token_upstream token-service:5001;");
+        const block = config.slice(config.indexOf("location = /token {"), config.indexOf("location @token_too_many {"));
+        for (const line of [
+            "limit_req zone=registry_token burst=20 nodelay;",
+            "limit_req_status 429;",
+            "proxy_pass http://$token_upstream;",
+            "error_page 502 504 = @registry_unavailable;",
+        ]) {
+            expect(block.split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toContain(line);
+        }
+        const tooMany = config.slice(config.indexOf("location @token_too_many {"));
+        expect(JSON.parse(tooMany.match(/return 429 '(.*)\\n';/)![1])).toEqual({
+            errors: [{ code: "TOOMANYREQUESTS", message: expect.stringContaining("too many token requests") }],
+        });
+        expect(tooMany.slice(0, tooMany.indexOf("}"))).toContain("add_header 'Retry-After' '1' always;");
+    });
+
+    test("basic mode's config is unchanged by token mode's existence", () => {
+        expect(renderNginxConfig(options)).not.toMatch(/token/);
+    });
 });

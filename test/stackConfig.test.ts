@@ -21,6 +21,7 @@ test("parses every documented key into typed settings", () => {
         [`${ns}:dataVolumeName`]: "registry-data",
         [`${ns}:deleteDataOnDestroy`]: "false",
         [`${ns}:restart`]: "always",
+        [`${ns}:auth`]: JSON.stringify({ mode: "token", tokenLifetimeSeconds: 600 }),
         "docker:host": "unix:///var/run/docker.sock",
     });
     expect(settings).toEqual({
@@ -37,6 +38,7 @@ test("parses every documented key into typed settings", () => {
         dataVolumeName: "registry-data",
         deleteDataOnDestroy: false,
         restart: "always",
+        auth: { mode: "token", tokenLifetimeSeconds: 600 },
     });
 });
 
@@ -76,6 +78,21 @@ test.each([
         "a restart policy Docker does not know",
         { ...minimal, [`${ns}:restart`]: "sometimes" },
         `${ns}:restart: "sometimes" is not a restart policy`,
+    ],
+    [
+        "an auth mode that does not exist",
+        { ...minimal, [`${ns}:auth`]: JSON.stringify({ mode: "oauth" }) },
+        `${ns}:auth.mode: "oauth" is not an auth mode; expected basic or token`,
+    ],
+    [
+        "a token setting in basic mode",
+        { ...minimal, [`${ns}:auth`]: JSON.stringify({ tokenLifetimeSeconds: 600 }) },
+        `${ns}:auth.tokenLifetimeSeconds: applies to mode token only; set mode: token or remove it`,
+    ],
+    [
+        "auth that is not structured",
+        { ...minimal, [`${ns}:auth`]: "token" },
+        `${ns}:auth: is not structured config; expected an object such as {mode: token}`,
     ],
 ])("refuses %s, naming the key", (_what, config, message) => {
     expect(() => parseStackConfig(config)).toThrow(message);

@@ -1,0 +1,164 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { UserAccess } from "./grants";
+import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { defaults, roles } from "./defaults";
+import { typeToken } from "./inputs";
+import { tokenHealthPath, TokenServiceSettings } from "./tokenService/handler";
+import { tokenServiceFiles, tokenServicePort } from "./tokenService/files";
+
+/** Arguments of {@link TokenService}. */
+export interface TokenServiceArgs {
+    /** The image to run the service on: Node.js 20 or later, `node` on the PATH. */
+    readonly image: pulumi.Input<string>;
+    /** The private network nginx reaches the service on. */
+    readonly networkName: pulumi.Input<string>;
+    /** The tokens' `aud`: the registry's service name, `HOST:PORT` as clients know it. */
+    readonly service: string;
+    /**
+     * The tokens' `iss`.
+     * @default "authenticated-registry token service"
+     */
+    readonly issuer?: string;
+    /**
+     * How long a token is valid, in seconds.
+     * @default 300
+     */
+    readonly lifetimeSeconds?: number;
+    /** The users, with grants checked by `validateUserAccess`. */
+    readonly users: readonly Required<UserAccess>[];
+    /** Each user's bcrypt password hash by user name (secret). */
+    readonly passwordHashes: pulumi.Input<Record<string, string>>;
+    /**
+     * The service's name on the private network; nginx's upstream is `ALIAS:5001`.
+     * @default "token-service"
+     */
+    readonly networkAlias?: string;
+    /**
+     * Hours the signing certificate is valid; within `signingRenewalHours` of its end the next
+     * `pulumi up` makes a new key and certificate, and replaces the service and the registry.
+     * @default 8760 (one year)
+     */
+    readonly signingValidityHours?: number;
+    /**
+     * See `signingValidityHours`.
+     * @default 720 (thirty days)
+     */
+    readonly signingRenewalHours?: number;
+    /**
+     * The `authenticated-registry.instance` label value.
+     * @default the component's name
+     */
+    readonly instance?: string;
+    /**
+     * When Docker restarts the container.
+     * @default "unless-stopped"
+     */
+    readonly restart?: RestartPolicy;
+}
+
+/** The default `iss` of the tokens. */
+export const defaultTokenIssuer = "authenticated-registry token service";
+
+/**
+ * The token service as one JavaScript file (`bin/token-service.js`, made by `npm run build`),
+ * read where the compiled package has it, or beside the sources in a checkout.
+ */
+export function tokenServiceProgram(): string {
+    const candidates = [path.join(__dirname, "..", "token-service.js"), path.join(__dirname, "..", "bin", "token-service.js")];
+    const found = candidates.find((file) => fs.existsSync(file));
+    if (found === undefined) {
+        throw new Error(`the token service program is missing (looked for ${candidates.join(", ")}); run \`npm run build\``);
+    }
+    return fs.readFileSync(found, "utf8");
+}
+
+/**
+ * The registry token service in its own container: it checks a user's password once, with
+ * bcrypt, and issues ES256 tokens scoped by the user's grants, signed with a key made by
+ * `@pulumi/tls` and kept in state. The registry trusts the key's certificate.
+ */
+export class TokenService extends pulumi.ComponentResource {
+    /** The signing key's certificate: the registry's `auth.token.rootcertbundle`. */
+    public readonly signingCertificatePem: pulumi.Output<string>;
+    /** `host:port` at which nginx reaches the service. */
+    public readonly upstream: string;
+    /** The tokens' `iss`. */
+    public readonly issuer: string;
+    /** The container's name on the Docker host. */
+    public readonly containerName: pulumi.Output<string>;
+
+    constructor(name: string, args: TokenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("TokenService"), name, {}, opts);
+        const alias = args.networkAlias ?? "token-service";
+        const issuer = args.issuer ?? defaultTokenIssuer;
+
+        const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const certificate = new tls.SelfSignedCert(
+            `${name}-signing-certificate`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: issuer },
+                validityPeriodHours: args.signingValidityHours ?? defaults.tls.validityHours,
+                earlyRenewalHours: args.signingRenewalHours ?? defaults.tls.earlyRenewalHours,
+                allowedUses: ["digital_signature"],
+            },
+            { parent: this },
+        );
+
+        const settings = pulumi.output(args.passwordHashes).apply((hashes) =>
+            JSON.stringify(
+                {
+                    issuer,
+                    service: args.service,
+                    lifetimeSeconds: args.lifetimeSeconds ?? defaults.auth.tokenLifetimeSeconds,
+                    users: args.users.map((user) => ({ ...user, passwordHash: hashes[user.username] })),
+                } satisfies TokenServiceSettings,
+                null,
+                2,
+            ),
+        );
+
+        const container = new docker.Container(
+            `${name}-container`,
+            {
+                name: name,
+                image: args.image,
+                command: ["node", tokenServiceFiles.program],
+                networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
+                uploads: [
+                    { file: tokenServiceFiles.program, content: tokenServiceProgram(), permissions: "0644" },
+                    { file: tokenServiceFiles.settings, content: pulumi.secret(settings), permissions: "0600" },
+                    { file: tokenServiceFiles.privateKey, content: pulumi.secret(key.privateKeyPemPkcs8), permissions: "0600" },
+                    { file: tokenServiceFiles.certificate, content: certificate.certPem, permissions: "0644" },
+                ],
+                restart: args.restart ?? defaultRestartPolicy,
+                // The Node.js images have no curl or wget; node itself asks.
+                healthcheck: healthCheck([
+                    "node",
+                    "-e",
+                    `fetch("http://127.0.0.1:${tokenServicePort}${tokenHealthPath}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+                ]),
+                wait: true,
+                waitTimeout: 60,
+                labels: componentLabels(args.instance ?? name, roles.tokenService),
+                ...logSettings,
+            },
+            containerOptions(this),
+        );
+
+        this.signingCertificatePem = certificate.certPem;
+        this.upstream = `${alias}:${tokenServicePort}`;
+        this.issuer = issuer;
+        this.containerName = container.name;
+        this.registerOutputs({
+            signingCertificatePem: this.signingCertificatePem,
+            upstream: this.upstream,
+            issuer: this.issuer,
+            containerName: this.containerName,
+        });
+    }
+}

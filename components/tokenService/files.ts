@@ -1,0 +1,13 @@
+/** Where the token service finds what its container is given, and where it listens. Imports nothing. */
+export const tokenServiceFiles = {
+    directory: "/etc/token-service",
+    /** The bundled program. */
+    program: "/opt/token-service/token-service.js",
+    /** {@link TokenServiceSettings} as JSON (secret: it holds the password hashes). */
+    settings: "/etc/token-service/settings.json",
+    privateKey: "/etc/token-service/signing.key",
+    certificate: "/etc/token-service/signing.crt",
+} as const;
+
+/** The port the token service listens on inside its container. */
+export const tokenServicePort = 5001;
