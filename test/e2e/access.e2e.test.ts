@@ -3,7 +3,6 @@
  * CI user, and a team confined to its own space that reads the shared base images. Every
  * refusal the docker client can express is made with it; the rest with curl.
  */
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
@@ -31,15 +30,6 @@ function config(nodeGrants: string[]): string {
     ]);
 }
 const pullOnly = ["        - repositories: ['**']", "          actions: [pull]"];
-
-/** Builds a one-layer image of random bytes under `ref` with the given client. */
-function build(client: DockerClient, ref: string): string {
-    const context = fs.mkdtempSync(path.join(stack.workDir, "image-"));
-    fs.writeFileSync(path.join(context, "payload"), crypto.randomBytes(512 * 1024));
-    fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch\nCOPY payload /payload\n");
-    client.ok(["build", "--quiet", "--tag", ref, context]);
-    return client.ok(["image", "inspect", "--format", "{{.Id}}", ref]).trim();
-}
 
 function as(user: string, url: string, args: string[] = []): HttpAnswer {
     return curl(`https://${host}${url}`, caFile, ["--user", `${user}:${passwords[user]}`, ...args]);
@@ -79,7 +69,7 @@ beforeAll(() => {
     }
     // CI publishes a shared base image and another team's private one.
     for (const ref of [`${host}/base/debian:12`, `${host}/team-b/secret:1`]) {
-        build(clients.ci, ref);
+        clients.ci.buildRandomImage(ref);
         clients.ci.ok(["push", ref]);
     }
 });
@@ -105,7 +95,7 @@ test("the pull-only node pulls, and cannot push, delete or start an upload", () 
 
 test("the team pushes and deletes in its space and pulls the base, but cannot push the base or read another team", () => {
     const own = `${host}/team-a/app:1`;
-    const id = build(clients["team-a"], own);
+    const id = clients["team-a"].buildRandomImage(own);
     clients["team-a"].ok(["push", own]);
     clients["team-a"].ok(["rmi", own]);
     clients["team-a"].ok(["pull", own]);
@@ -164,7 +154,7 @@ test("changing a user's grants with pulumi up shows in the preview and takes eff
     expect(preview.stdout).toMatch(/\+-\s*docker:index\/container:Container: \(replace\)/);
     stack.up();
     const own = `${host}/node/agent:1`;
-    build(clients.node, own);
+    clients.node.buildRandomImage(own);
     clients.node.ok(["push", own]);
     const push = clients.node.run(["push", `${host}/base/debian:node`]);
     expect(push.status).not.toBe(0);

@@ -134,6 +134,16 @@ export class DockerClient {
         return result.stdout;
     }
 
+    /** Builds a one-layer image of 512 KiB of random bytes under `ref`; returns its ID. */
+    buildRandomImage(ref: string): string {
+        const context = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-image-"));
+        fs.writeFileSync(path.join(context, "payload"), crypto.randomBytes(512 * 1024));
+        fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch\nCOPY payload /payload\n");
+        this.ok(["build", "--quiet", "--tag", ref, context]);
+        fs.rmSync(context, { recursive: true, force: true });
+        return this.ok(["image", "inspect", "--format", "{{.Id}}", ref]).trim();
+    }
+
     login(host: string, username: string, password: string): Result {
         return this.run(["login", host, "--username", username, "--password-stdin"], password);
     }
