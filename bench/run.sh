@@ -53,6 +53,8 @@ repo=$(cd "$here/.." && pwd)
 source "$repo/scripts/lib.sh"
 # shellcheck source=../scripts/env.sh
 source "$repo/scripts/env.sh"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 PHASES=${BENCH_PHASES:-unit compose deploy throughput rate}
 REPS=${BENCH_REPS:-3}
@@ -670,15 +672,10 @@ count_requests() { # SECTION LABEL PARAM SKIP
 
 log_lines() { docker logs "$PROXY_CONTAINER" 2>/dev/null | wc -l; }
 
-# A multi-layer image built here: FROM scratch, six COPY layers of fresh random data.
+# The multi-layer image of bench/lib.sh, built under $IMAGE_REPO:TAG.
 build_image() { # TAG
-  local ctx=$work/image-ctx i
-  rm -rf "$ctx"; mkdir -p "$ctx"
-  printf 'FROM scratch\n' >"$ctx/Dockerfile"
-  for i in 1 2 4 8 16 32; do
-    head -c $((i * 1048576)) /dev/urandom >"$ctx/layer-$i"
-    printf 'COPY layer-%s /layer-%s\n' "$i" "$i" >>"$ctx/Dockerfile"
-  done
+  local ctx=$work/image-ctx
+  six_layer_context "$ctx"
   logged "build-$1" env DOCKER_BUILDKIT=0 docker build --quiet --tag "$IMAGE_REPO:$1" "$ctx"
 }
 

@@ -8,6 +8,7 @@
  */
 import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./access";
 import { proxyDefaults } from "./defaults";
+import { tokenPath } from "./tokenService/files";
 
 /** Where nginx finds what the proxy container is given; the seed mounts all of it here. */
 export const nginxPaths: NginxPaths = {
@@ -77,8 +78,8 @@ export interface TokenRoute {
     readonly burst: number;
 }
 
-/** The path clients get tokens from, at the registry's own origin. */
-export const tokenRoutePath = "/token";
+/** The path clients get tokens from, at the registry's own origin: the token service's own path. */
+export const tokenRoutePath = tokenPath;
 
 /** The answer to a client over the token request rate. */
 export const tooManyRequestsBody = JSON.stringify({

@@ -7,8 +7,9 @@ import { UserAccess } from "./grants";
 import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
 import { defaults, roles } from "./defaults";
 import { typeToken } from "./inputs";
-import { tokenHealthPath, TokenServiceSettings } from "./tokenService/handler";
-import { tokenServiceFiles, tokenServicePort } from "./tokenService/files";
+// Only types from the service's handler: the components do not load jose or the service itself.
+import type { TokenServiceSettings } from "./tokenService/handler";
+import { tokenHealthPath, tokenServiceFiles, tokenServicePort } from "./tokenService/files";
 
 /** Arguments of {@link TokenService}. */
 export interface TokenServiceArgs {

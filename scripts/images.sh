@@ -52,8 +52,9 @@ REGISTRY3_PACKAGES="wget ca-certificates"
 # The registry 3 binary scripts/toolchain.sh builds; its hash is part of the image's recipe.
 REGISTRY3_BINARY=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin/distribution-registry
 NODE_PACKAGES="ca-certificates"
-# The Node.js binary scripts/node-lts.sh puts in the cache; its hash is part of the image's recipe.
-NODE_BINARY=$("$here/node-lts.sh" 22)/node
+# The Node.js version scripts/node-lts.sh pins, part of the image's recipe; the binary itself is
+# fetched into the cache only when the image's root file system has to be built.
+NODE_VERSION=$("$here/node-lts.sh" --version 22)
 
 # ---------------------------------------------------------------------------------------------
 # helpers (run_logged LABEL LOGFILE CMD... is lib.sh's: the log tail and a stop on failure)
@@ -312,7 +313,9 @@ customize_registry3() {
 }
 
 customize_node() {
-  install -m 755 "$(readlink -f "$NODE_BINARY")" "$ROOT/usr/local/bin/node"
+  local bin
+  bin=$("$here/node-lts.sh" 22) || return
+  install -m 755 "$(readlink -f "$bin/node")" "$ROOT/usr/local/bin/node"
 }
 
 # shellcheck disable=SC2034 # used through a nameref
@@ -354,7 +357,7 @@ recipe_hash() {
   {
     printf '%s\n' "recipe-v1" "$SUITE" "$ARCH" "$packages" "${changes[@]}"
     if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
-    if [[ $name == node ]]; then sha256sum <"$NODE_BINARY"; fi
+    if [[ $name == node ]]; then printf 'node %s\n' "$NODE_VERSION"; fi
     declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_$name"
   } | sha256sum | cut -c1-16
 }

@@ -5,6 +5,7 @@
 #
 #   scripts/node-lts.sh 22      prints $AUTHREG_CACHE_DIR/node/v22.23.5/bin
 #   PATH=$(scripts/node-lts.sh 22):$PATH npm test
+#   scripts/node-lts.sh --version 22    prints 22.23.5 and installs nothing
 #
 # The machine's own Node.js stays the default; these are only put first on PATH by the caller.
 set -euo pipefail
@@ -13,9 +14,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 declare -A pinned=([22]=22.23.5 [24]=24.22.3)
+only_version=false
+if [[ ${1:-} == --version ]]; then
+  only_version=true
+  shift
+fi
 major=${1:-}
 version=${pinned[$major]:-}
-[[ -n $version ]] || die "usage: $0 22|24 (the LTS lines pinned here: ${!pinned[*]})"
+[[ -n $version ]] || die "usage: $0 [--version] 22|24 (the LTS lines pinned here: ${!pinned[*]})"
+if $only_version; then
+  printf '%s\n' "$version"
+  exit 0
+fi
 
 prefix=$AUTHREG_CACHE_DIR/node/v$version
 bin=$prefix/bin

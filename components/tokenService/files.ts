@@ -11,3 +11,8 @@ export const tokenServiceFiles = {
 
 /** The port the token service listens on inside its container. */
 export const tokenServicePort = 5001;
+
+/** The path the service answers tokens on, behind nginx at the same origin as the registry. */
+export const tokenPath = "/token";
+/** The path the container health check probes. */
+export const tokenHealthPath = "/healthz";

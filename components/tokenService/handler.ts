@@ -11,12 +11,8 @@ import * as http from "http";
 import * as bcrypt from "bcryptjs";
 import { importPKCS8, KeyLike, SignJWT } from "jose";
 import { UserAccess } from "../grants";
+import { tokenHealthPath, tokenPath } from "./files";
 import { grantScopes, InvalidScopeError, parseScopes } from "./scopes";
-
-/** The path the service answers tokens on, behind nginx at the same origin as the registry. */
-export const tokenPath = "/token";
-/** The path the container health check probes. */
-export const tokenHealthPath = "/healthz";
 
 /** A user as the token service knows it: the grants, and the bcrypt hash of the password. */
 export interface TokenUser extends Required<UserAccess> {

@@ -25,7 +25,11 @@ test("npm pack ships the compiled components and their types, not the stack prog
             "bin/components/authenticatedRegistry.d.ts",
         ]),
     );
-    expect(files.filter((f) => !f.startsWith("bin/components/") && !["package.json", "README.md"].includes(f))).toEqual([]);
+    // The token service's bundle, which token-mode registries upload into its container.
+    expect(files).toContain("bin/token-service.js");
+    expect(
+        files.filter((f) => !f.startsWith("bin/components/") && !["package.json", "README.md", "bin/token-service.js"].includes(f)),
+    ).toEqual([]);
     const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
     expect(manifest.main).toBe("bin/components/index.js");
     expect(manifest.types).toBe("bin/components/index.d.ts");
@@ -79,6 +83,17 @@ test("a program outside the repository installs the tarball, type-checks, and pr
             '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
             "});",
             "export const url = registry.url;",
+            "// Token mode needs the bundled token service the package ships.",
+            'const tokens = new AuthenticatedRegistry("tokens", {',
+            '    domain: "tokens.internal",',
+            "    port: 35143,",
+            '    bindAddress: "127.0.0.1",',
+            '    users: [{ username: "ci" }],',
+            '    auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" },',
+            '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
+            '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
+            "});",
+            "export const tokensUrl = tokens.url;",
             "",
         ].join("\n"),
     );
@@ -103,6 +118,8 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     });
     expect(preview.stdout).toMatch(/\+ +authenticated-registry:index:AuthenticatedRegistry +shared +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
-    expect(preview.stdout).toMatch(/\+ 21 to create/);
+    expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
+    // 20 resources and the stack for the basic registry; 19 and 5 of token mode for the other.
+    expect(preview.stdout).toMatch(/\+ 45 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });
