@@ -134,6 +134,14 @@ describe("refused", () => {
     });
 });
 
+test("after a good login, a wrong password is still refused, and the right one still accepted", async () => {
+    expect((await get(`/token?service=${service}`, basic("node", "pw-node"))).status).toBe(200);
+    expect((await get(`/token?service=${service}`, basic("node", "pw-nod"))).status).toBe(401);
+    expect((await get(`/token?service=${service}`, basic("node", "pw-team-a"))).status).toBe(401);
+    expect((await get(`/token?service=${service}`, basic("team-a", "pw-node"))).status).toBe(401);
+    expect((await get(`/token?service=${service}`, basic("node", "pw-node"))).status).toBe(200);
+});
+
 test("the health path answers without credentials", async () => {
     expect(await get("/healthz")).toMatchObject({ status: 200, body: { status: "ok" } });
 });
