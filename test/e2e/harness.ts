@@ -201,6 +201,8 @@ export const standInImages = {
     registry: "authenticated-registry/registry:3.1-bookworm",
     /** The legacy line, distribution 2.8. */
     registry2: "authenticated-registry/registry:2.8-bookworm",
+    /** The token service's runtime, Node.js 22. */
+    node: "authenticated-registry/node:22-bookworm",
 } as const;
 
 /**

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { decodeJwt, importPKCS8, SignJWT } from "jose";
 import { selfSigned } from "../certificates";
-import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack, waitUntil } from "./harness";
+import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack, standInImages, waitUntil } from "./harness";
 
 const port = 21043;
 const host = `localhost:${port}`;
@@ -35,9 +35,8 @@ const users = [
     "          actions: [pull]",
 ];
 const basicConfig = loopbackStackConfig(port, users);
-const tokenConfig = loopbackStackConfig(port, users, {
-    extra: ["  authenticated-registry:auth:", "    mode: token", "    tokenServiceImage: authenticated-registry/node:22-bookworm"],
-});
+const tokenSettings = ["  authenticated-registry:auth:", "    mode: token", `    tokenServiceImage: ${standInImages.node}`];
+const tokenConfig = loopbackStackConfig(port, users, { extra: tokenSettings });
 
 function useConfig(config: string): void {
     const current = fs.readFileSync(stack.configFile, "utf8");
@@ -59,8 +58,9 @@ function withToken(token: string, url: string, args: string[] = []): HttpAnswer 
 
 /**
  * The registry's refusal of a token: 401 and a bearer challenge naming the realm, with the
- * `error` the registry gives, or none: a token whose signature does not verify is refused
- * without one (distribution reports no reason for it).
+ * `error` the registry gives, or none: a token whose signature does not verify against the
+ * certificate it carries is refused without one (distribution reports no reason for it), while
+ * a certificate outside the bundle is `invalid_token`.
  */
 function expectRefused(answer: HttpAnswer, error: "invalid_token" | "insufficient_scope" | "none"): void {
     const challenge = answer.headers["www-authenticate"]?.[0] ?? "";
@@ -306,6 +306,32 @@ test("a flood of logins from one address is answered 429 beyond the burst, and t
         const seen = logLines() - before;
         return { done: seen === count("401"), seen };
     });
+});
+
+test("rotating the signing key is a pulumi up: old tokens are refused, new ones work, the images stay", () => {
+    const before = tokenFor("ci", ["repository:base/debian:pull"]);
+    expect(withToken(before, "/v2/base/debian/tags/list").status).toBe(200);
+    const state = JSON.parse(stack.ok(["stack", "export"]));
+    const keyUrn = state.deployment.resources
+        .map((r: { urn: string }) => r.urn)
+        .find((urn: string) => urn.endsWith(`::registry-${stack.name}-token-signing-key`));
+    expect(keyUrn).toContain("tls:index/privateKey:PrivateKey");
+    stack.ok(["up", "--yes", "--skip-preview", "--config-file", stack.configFile, "--replace", keyUrn]);
+    // Its certificate is no longer in the registry's bundle.
+    expectRefused(withToken(before, "/v2/base/debian/tags/list"), "invalid_token");
+    const after = tokenFor("ci", ["repository:base/debian:pull"]);
+    expect(withToken(after, "/v2/base/debian/tags/list").status).toBe(200);
+    clients.node.ok(["rmi", `${host}/base/debian:12`]);
+    clients.node.ok(["pull", `${host}/base/debian:12`]);
+});
+
+test("the legacy registry 2.8 accepts the same tokens: the x5c chain needs no key ID of either line", () => {
+    useConfig(loopbackStackConfig(port, users, { extra: tokenSettings, registryImage: standInImages.registry2 }));
+    stack.up();
+    clients.node.ok(["rmi", `${host}/base/debian:12`]);
+    clients.node.ok(["pull", `${host}/base/debian:12`]);
+    expectRefused(withToken(tokenFor("node", ["repository:base/debian:pull"]), "/v2/team-b/secret/tags/list"), "insufficient_scope");
+    expect(clients.node.run(["push", `${host}/base/debian:node`]).status).not.toBe(0);
 });
 
 test("switching back to basic mode keeps every image, and removes the token service", () => {
