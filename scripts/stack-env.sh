@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Sourced with a stack name: puts the toolchain on PATH, points Pulumi at the local state
-# backend, provides the stack's passphrase and selects (or creates) the stack.
+# Sourced with a stack name: puts the toolchain (and Node.js 22, when installed) on PATH, points
+# Pulumi at the local state backend, provides the stack's passphrase and selects (or creates) the
+# stack.
 #   source scripts/stack-env.sh [STACK]
 _authreg_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -8,6 +9,16 @@ source "$_authreg_here/lib.sh"
 # shellcheck source=env.sh
 source "$_authreg_here/env.sh"
 _authreg_stack=${1:-dev}
+
+# The stack program runs on the pinned Node.js 22 LTS when the set-up has put it in the cache
+# (scripts/node-lts.sh; the token service's image needs it too), else on the machine's node.
+_authreg_node=$AUTHREG_CACHE_DIR/node/v$("$_authreg_here/node-lts.sh" --version 22)/bin
+if [[ -x $_authreg_node/node ]]; then
+  case ":$PATH:" in
+    ":$_authreg_node:"*) ;;
+    *) export PATH="$_authreg_node:$PATH" ;;
+  esac
+fi
 
 # Pulumi.yaml names the default backend, file://~/.local/state/authenticated-registry;
 # AUTHREG_STATE_DIR or PULUMI_BACKEND_URL point elsewhere.
@@ -31,4 +42,4 @@ fi
 (cd "$_authreg_here/.." && { pulumi stack select "$_authreg_stack" --non-interactive 2>/dev/null \
   || pulumi stack init "$_authreg_stack" --secrets-provider passphrase --non-interactive; }) >&2 \
   || die "could not select or create stack $_authreg_stack in ${PULUMI_BACKEND_URL:-the backend Pulumi.yaml names (file://~/.local/state/authenticated-registry)}"
-unset _authreg_here _authreg_stack _authreg_pass
+unset _authreg_here _authreg_stack _authreg_pass _authreg_node
