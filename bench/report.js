@@ -514,7 +514,7 @@ blocks.rate =
             `${f(r.upAfterCostChangeS, 1)} s`,
         ]),
     ) +
-    `\n\nWithout bcrypt, same keep-alive load: the registry direct answers GET /v2/ at ${f0(baselines.directGetV2Rps)} req/s and HEAD at ${f0(baselines.directHeadBlobRps)} req/s; the proxy's unauthenticated \`GET /healthz\` (TLS, no hash) runs at ${f0(baselines.proxyHealthzRps)} req/s.`;
+    `\n\nWithout bcrypt, same keep-alive load: the registry direct answers GET /v2/ at ${f0(baselines.directGetV2Rps)} req/s and HEAD at ${f0(baselines.directHeadBlobRps)} req/s; the proxy's unauthenticated \`GET /livez\` (TLS, no hash; \`/healthz\` before it asked the registry) runs at ${f0(baselines.proxyHealthzRps)} req/s.`;
 
 blocks.bycost = throughputByCost.length
     ? table(

@@ -727,15 +727,15 @@ phase_rate() {
   mkdir -p "$TRUST_DIR"
   touch "$TRUST_DIR/.authreg-bench"
   local rep r cost
-  say "Baselines without bcrypt: the registry direct, and the proxy's /healthz (TLS, no auth)"
+  say "Baselines without bcrypt: the registry direct, and the proxy's /livez (TLS, no auth, nginx alone)"
   for ((rep = 1; rep <= REPS; rep++)); do
     r=$(wrk_rate "http://127.0.0.1:$DIRECT_PORT/v2/" no 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-direct-$rep")
     record rate direct get_v2_rps "" "$rep" "$r" req/s
     local h; h=$(load_rate "http://127.0.0.1:$DIRECT_PORT$blob_path" HEAD no "head-direct-$rep")
     record rate direct head_blob_rps "" "$rep" "$h" req/s
-    local z; z=$(wrk_rate "https://$HOST/healthz" no 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-healthz-$rep")
+    local z; z=$(wrk_rate "https://$HOST/livez" no 2 "$CONNECTIONS" "$RATE_SECONDS" "wrk-healthz-$rep")
     record rate proxy_noauth get_healthz_rps "" "$rep" "$z" req/s
-    info "run $rep: direct GET /v2/ $r req/s, direct HEAD $h req/s, proxy GET /healthz $z req/s"
+    info "run $rep: direct GET /v2/ $r req/s, direct HEAD $h req/s, proxy GET /livez $z req/s"
   done
   for cost in $COSTS; do
     logged "cost-$cost" plc config set bcryptCost "$cost"

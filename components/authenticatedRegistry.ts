@@ -70,6 +70,17 @@ export interface AuthenticatedRegistryArgs {
      */
     readonly directAccessAddress?: string;
     /**
+     * Publish metrics on this loopback port: the registry's Prometheus metrics at `/metrics`
+     * and nginx's connection and request counters at `/nginx_status`. Never on the HTTPS port.
+     * @default undefined (no metrics)
+     */
+    readonly metricsPort?: number;
+    /**
+     * The loopback address of `metricsPort`.
+     * @default "127.0.0.1"
+     */
+    readonly metricsAddress?: string;
+    /**
      * The name of the Docker volume holding the images; name an existing volume to adopt its data.
      * @default "<name>-data"
      */
@@ -220,6 +231,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 restart: args.restart,
                 instance: name,
                 deleteEnabled,
+                metrics: args.metricsPort !== undefined,
                 tokenAuth:
                     tokenService === undefined
                         ? undefined
@@ -250,6 +262,9 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                               burst: auth.tokenRequestBurst,
                           },
                 upstream: registry.upstream,
+                metricsPort: args.metricsPort,
+                metricsAddress: args.metricsAddress,
+                registryMetrics: registry.metricsUpstream,
                 users,
                 port: args.port,
                 bindAddress: args.bindAddress,

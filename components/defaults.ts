@@ -23,6 +23,8 @@ export const defaults = {
     bindAddress: "0.0.0.0",
     /** The only loopback address every host has. */
     directAccessAddress: "127.0.0.1",
+    /** Metrics are published on loopback only, like the direct port. */
+    metricsAddress: "127.0.0.1",
     /** The bcrypt cost of the htpasswd hashes; BENCHMARKS.md and the README say why 8. */
     bcryptCost: 8,
     /**
@@ -79,6 +81,10 @@ export const proxyDefaults = {
     upstreamTimeoutSeconds: 900,
     /** What nginx's `Retry-After` tells a client when the registry is not answering. */
     retryAfterSeconds: 5,
+    /** The port of nginx's metrics server inside its container, published only where `metricsPort` says. */
+    metricsListenPort: 9113,
+    /** The port of the registry's debug server (Prometheus metrics), on the private network only. */
+    registryMetricsPort: 5001,
 } as const;
 
 /** The labels every resource of one registry carries, for `docker ps --filter label=...`. */

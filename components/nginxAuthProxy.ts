@@ -10,10 +10,10 @@ import {
     validateRestartPolicy,
 } from "./containerSettings";
 import { UserAccess, validateUserAccess } from "./access";
-import { defaults, labelKeys, roles } from "./defaults";
+import { defaults, labelKeys, proxyDefaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { emptyDefaultSite, healthPath, nginxPaths, renderNginxConfig, TokenRoute } from "./nginxConfig";
-import { InvalidArgumentError, validateDomain, validateIpAddress, validatePort } from "./validation";
+import { emptyDefaultSite, livenessPath, nginxPaths, renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { InvalidArgumentError, validateDomain, validateIpAddress, validateLoopbackAddress, validatePort } from "./validation";
 
 /** The port nginx listens on inside the container, as in the seed. */
 export const proxyListenPort = 443;
@@ -67,6 +67,23 @@ export interface NginxAuthProxyArgs {
      */
     readonly bindAddress?: string;
     /**
+     * Publish the metrics server (the registry's Prometheus metrics at `/metrics`, nginx's
+     * counters at `/nginx_status`) on this host port, on loopback only. The registry must have
+     * its metrics on (`RegistryServer`'s `metrics`); `registryMetrics` names where.
+     * @default undefined (no metrics server)
+     */
+    readonly metricsPort?: number;
+    /**
+     * The loopback address of `metricsPort`.
+     * @default "127.0.0.1"
+     */
+    readonly metricsAddress?: string;
+    /**
+     * The registry's metrics as nginx reaches them, `host:port`; required with `metricsPort`.
+     * @default undefined
+     */
+    readonly registryMetrics?: string;
+    /**
      * The container's name on the Docker host.
      * @default the component's name
      */
@@ -76,6 +93,20 @@ export interface NginxAuthProxyArgs {
      * @default "unless-stopped"
      */
     readonly restart?: RestartPolicy;
+}
+
+/** The metrics port's binding, on loopback only; undefined without `metricsPort`. */
+function checkMetricsPort(args: Pick<NginxAuthProxyArgs, "metricsPort" | "metricsAddress">): docker.types.input.ContainerPort | undefined {
+    if (args.metricsPort === undefined) {
+        if (args.metricsAddress !== undefined) validateLoopbackAddress("metricsAddress", args.metricsAddress);
+        return undefined;
+    }
+    return {
+        internal: proxyDefaults.metricsListenPort,
+        external: validatePort("metricsPort", args.metricsPort),
+        ip: validateLoopbackAddress("metricsAddress", args.metricsAddress ?? defaults.metricsAddress),
+        protocol: "tcp",
+    };
 }
 
 /** Basic mode needs the htpasswd file; token mode has no use for it. */
@@ -91,8 +122,11 @@ function checkModeFiles(args: Pick<NginxAuthProxyArgs, "htpasswd" | "token">): v
 /**
  * Checks {@link NginxAuthProxyArgs} without creating anything; returns them with defaults.
  */
-export function checkNginxAuthProxyArgs(args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart" | "users">) {
+export function checkNginxAuthProxyArgs(
+    args: Pick<NginxAuthProxyArgs, "domain" | "port" | "bindAddress" | "restart" | "users" | "metricsPort" | "metricsAddress">,
+) {
     return {
+        metrics: checkMetricsPort(args),
         users: args.users === undefined ? undefined : validateUserAccess("users", args.users),
         domain: validateDomain("domain", args.domain),
         port: validatePort("port", args.port ?? defaults.port),
@@ -118,8 +152,14 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
 
     constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
-        const { domain, port, bindAddress, restart, users } = checkNow(this, () => {
+        const { domain, port, bindAddress, restart, users, metrics } = checkNow(this, () => {
             checkModeFiles(args);
+            if (args.metricsPort !== undefined && args.registryMetrics === undefined) {
+                throw new InvalidArgumentError(
+                    "registryMetrics",
+                    "is required with metricsPort: where nginx reaches the registry's metrics, host:port",
+                );
+            }
             return checkNginxAuthProxyArgs(args);
         });
         const config = renderNginxConfig({
@@ -129,6 +169,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
             listenPort: proxyListenPort,
             users,
             token: args.token,
+            metrics: metrics === undefined ? undefined : { registryMetrics: args.registryMetrics! },
         });
 
         const container = new docker.Container(
@@ -137,7 +178,10 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                 name: args.containerName ?? name,
                 image: args.image,
                 networksAdvanced: [{ name: args.networkName }],
-                ports: [{ internal: proxyListenPort, external: port, ip: bindAddress, protocol: "tcp" }],
+                ports: [
+                    { internal: proxyListenPort, external: port, ip: bindAddress, protocol: "tcp" },
+                    ...(metrics === undefined ? [] : [metrics]),
+                ],
                 uploads: [
                     { file: nginxPaths.config, content: config, permissions: "0644" },
                     { file: nginxPaths.defaultSite, content: emptyDefaultSite, permissions: "0644" },
@@ -157,7 +201,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                     "--insecure",
                     "--output",
                     "/dev/null",
-                    `https://127.0.0.1:${proxyListenPort}${healthPath}`,
+                    `https://127.0.0.1:${proxyListenPort}${livenessPath}`,
                 ]),
                 wait: true,
                 waitTimeout: 60,

@@ -31,8 +31,17 @@ export interface NginxPaths {
     readonly defaultSite: string;
 }
 
-/** The path the container health check probes; it needs no credentials. */
+/**
+ * The path load balancers probe, without credentials: 200 while the registry behind nginx
+ * answers, 503 (the registry's own JSON error) while it does not.
+ */
 export const healthPath = "/healthz";
+/** The path the container health check probes: nginx alone, whatever the registry's state. */
+export const livenessPath = "/livez";
+/** nginx's connection and request counters (`stub_status`), on the metrics port only. */
+export const nginxStatusPath = "/nginx_status";
+/** The registry's Prometheus metrics, on the metrics port only. */
+export const metricsPath = "/metrics";
 
 /** Options of {@link renderNginxConfig}. */
 export interface NginxConfigOptions {
@@ -61,6 +70,14 @@ export interface NginxConfigOptions {
      * @default undefined (basic mode: nginx checks the password and the grants on every request)
      */
     readonly token?: TokenRoute;
+    /**
+     * Serve metrics on a second port inside the container (`proxyDefaults.metricsListenPort`):
+     * the registry's Prometheus endpoint at `/metrics`, proxied from `registryMetrics`
+     * (`host:port` on the private network), and nginx's counters at `/nginx_status`. The HTTPS
+     * server never serves either.
+     * @default undefined (no metrics server)
+     */
+    readonly metrics?: { readonly registryMetrics: string };
     /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
@@ -360,14 +377,53 @@ ${
     return 503 '${unavailableBody}\\n';
   }
 ${token === undefined ? "" : renderTokenLocation(token)}
-  # Answers the container health check without credentials or a trip to the registry.
+  # For load balancers: healthy only while the registry behind nginx answers (its root needs
+  # no credentials); nginx's 502 and 504 become the 503 of @registry_unavailable.
   location = ${healthPath} {
+    access_log off;
+    proxy_pass http://$registry_upstream/;
+    proxy_set_header  Authorization "";
+    proxy_connect_timeout ${proxyDefaults.connectTimeoutSeconds};
+    proxy_read_timeout 5;
+    error_page 502 504 = @registry_unavailable;
+  }
+
+  # Answers the container health check without credentials or a trip to the registry.
+  location = ${livenessPath} {
     access_log off;
     default_type text/plain;
     return 200 "ok\\n";
   }
 
   # Nothing but the registry API is served.
+  location / {
+    return 404;
+  }
+}
+${options.metrics === undefined ? "" : renderMetricsServer(options.metrics.registryMetrics, resolver)}`;
+}
+
+/** The metrics server: its own port, published on loopback only, never the HTTPS port. */
+function renderMetricsServer(registryMetrics: string, resolver: string): string {
+    return `
+# Metrics on their own port, which the container publishes on loopback only.
+server {
+  listen ${proxyDefaults.metricsListenPort};
+  access_log off;
+  resolver ${resolver} valid=${proxyDefaults.resolverValidSeconds}s ipv6=off;
+  resolver_timeout 2s;
+  set $registry_metrics ${registryMetrics};
+
+  location = ${metricsPath} {
+    proxy_pass http://$registry_metrics;
+    proxy_connect_timeout ${proxyDefaults.connectTimeoutSeconds};
+    proxy_read_timeout 10;
+  }
+
+  location = ${nginxStatusPath} {
+    stub_status;
+  }
+
   location / {
     return 404;
   }

@@ -10,7 +10,7 @@ import {
     RestartPolicy,
     validateRestartPolicy,
 } from "./containerSettings";
-import { defaults, roles } from "./defaults";
+import { defaults, proxyDefaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { validateLoopbackAddress, validatePort } from "./validation";
 
@@ -53,6 +53,12 @@ export interface RegistryServerArgs {
      * @default false
      */
     readonly deleteEnabled?: boolean;
+    /**
+     * Turns on the registry's debug server with its Prometheus metrics at
+     * `ALIAS:5001/metrics`, on the private network only (nginx's metrics port publishes them).
+     * @default false
+     */
+    readonly metrics?: boolean;
     /**
      * Makes the registry require tokens from a token service (its `auth.token` settings) instead
      * of trusting every request that reaches it.
@@ -121,6 +127,8 @@ export class RegistryServer extends pulumi.ComponentResource {
     public readonly containerId: pulumi.Output<string>;
     /** `host:port` at which the proxy reaches the registry. */
     public readonly upstream: string;
+    /** `host:port` of the registry's metrics on the private network, when `metrics` is on. */
+    public readonly metricsUpstream: string | undefined;
 
     constructor(name: string, args: RegistryServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("RegistryServer"), name, {}, opts);
@@ -142,6 +150,13 @@ export class RegistryServer extends pulumi.ComponentResource {
                     pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
                     // Only when asked, so that a stack without delete grants keeps its container.
                     ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
+                    ...(args.metrics === true
+                        ? [
+                              `REGISTRY_HTTP_DEBUG_ADDR=:${proxyDefaults.registryMetricsPort}`,
+                              "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
+                              "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=/metrics",
+                          ]
+                        : []),
                     ...(token === undefined
                         ? []
                         : [
@@ -172,6 +187,7 @@ export class RegistryServer extends pulumi.ComponentResource {
         this.containerName = container.name;
         this.containerId = container.id;
         this.upstream = `${alias}:${registryPort}`;
+        this.metricsUpstream = args.metrics === true ? `${alias}:${proxyDefaults.registryMetricsPort}` : undefined;
         this.registerOutputs({ containerName: this.containerName, containerId: this.containerId, upstream: this.upstream });
     }
 }

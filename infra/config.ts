@@ -37,6 +37,8 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     registryImage: { kind: "string", description: `registry image reference (default ${defaults.registryImage})` },
     directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
     directAccessAddress: { kind: "string", description: `loopback address of directAccessPort (default ${defaults.directAccessAddress})` },
+    metricsPort: { kind: "integer", description: "loopback port of the registry's and nginx's metrics (default off)" },
+    metricsAddress: { kind: "string", description: `loopback address of metricsPort (default ${defaults.metricsAddress})` },
     dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
     deleteEnabled: { kind: "boolean", description: "turn on the registry's delete API (default: on when a user has a delete grant)" },
     deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },

@@ -151,7 +151,7 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
         "--insecure",
         "--output",
         "/dev/null",
-        "https://127.0.0.1:443/healthz",
+        "https://127.0.0.1:443/livez",
     ]);
     expect(isSecretInput(inputs.uploads)).toBe(true);
     const uploads = plain(inputs.uploads) as { file: string; content: string; permissions: string }[];
@@ -468,6 +468,60 @@ describe("token mode", () => {
                     auth: auth as never,
                 }),
         ).toThrow(message);
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
+    });
+});
+
+describe("metrics", () => {
+    let found: Registration[];
+    const find = (name: string) => found.find((r) => r.name === name)!;
+    beforeAll(async () => {
+        const withMetrics = new components.AuthenticatedRegistry("met", {
+            domain: "localhost",
+            users: [{ username: "ci" }],
+            metricsPort: 9113,
+            nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+            registryImage: "authenticated-registry/registry:3.1-bookworm",
+        });
+        await valueOf(withMetrics.url);
+        found = (await registered()).filter((r) => r.name.startsWith("met-"));
+    });
+
+    test("the registry's debug server serves Prometheus metrics on the private network only", () => {
+        const inputs = find("met-registry-container").inputs;
+        expect((plain(inputs.envs) as string[]).filter((e) => e.includes("DEBUG"))).toEqual([
+            "REGISTRY_HTTP_DEBUG_ADDR=:5001",
+            "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
+            "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=/metrics",
+        ]);
+        expect(inputs.ports).toEqual([]);
+        // Without metricsPort nothing of it is on.
+        expect(plain(byName("reg-registry-container").inputs.envs)).not.toContainEqual(expect.stringContaining("DEBUG"));
+    });
+
+    test("nginx publishes its metrics server on loopback beside the HTTPS port, and proxies the registry's metrics", () => {
+        const inputs = find("met-nginx-container").inputs;
+        expect(inputs.ports).toEqual([
+            { internal: 443, external: 5043, ip: "0.0.0.0", protocol: "tcp" },
+            { internal: 9113, external: 9113, ip: "127.0.0.1", protocol: "tcp" },
+        ]);
+        const config = (plain(inputs.uploads) as { file: string; content: string }[]).find((u) =>
+            u.file.endsWith("registry.conf"),
+        )!.content;
+        expect(config).toContain("set $registry_metrics registry:5001;");
+        expect(config).toContain("listen 9113;");
+        expect(byName("reg-nginx-container").inputs.ports).toHaveLength(1);
+    });
+
+    test.each([
+        [{ metricsPort: 9113, metricsAddress: "0.0.0.0" }, 'metricsAddress: "0.0.0.0" is not a loopback address'],
+        [{ metricsPort: 70000 }, "metricsPort: 70000 is not a TCP port; expected an integer from 1 to 65535"],
+        [{ metricsAddress: "10.0.0.1" }, 'metricsAddress: "10.0.0.1" is not a loopback address'],
+    ])("refuses %j before anything is created, naming the field", async (settings, message) => {
+        const name = `badmetrics${Math.random().toString(36).slice(2, 8)}`;
+        expect(() => new components.AuthenticatedRegistry(name, { domain: "localhost", users: [{ username: "ci" }], ...settings })).toThrow(
+            message,
+        );
         expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
     });
 });

@@ -32,6 +32,7 @@ const documented: Record<string, string | number | boolean> = {
     port: defaults.port,
     bindAddress: defaults.bindAddress,
     directAccessAddress: defaults.directAccessAddress,
+    metricsAddress: defaults.metricsAddress,
     bcryptCost: defaults.bcryptCost,
     restart: defaults.restart,
     nginxImage: defaults.nginxImage,

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { healthPath, nginxPaths, NginxPaths, renderNginxConfig } from "../components/nginxConfig";
+import { healthPath, livenessPath, nginxPaths, NginxPaths, renderNginxConfig } from "../components/nginxConfig";
 import { validateUserAccess } from "../components/access";
 import { accessExample } from "./accessExample";
 import { localNginx, nginxCheck } from "./localNginx";
@@ -86,6 +86,7 @@ describe("keeps the seed's directives and fixes its defects", () => {
         has("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
         has("proxy_set_header X-Forwarded-Proto $scheme;");
         has(`location = ${healthPath} {`);
+        has(`location = ${livenessPath} {`);
     });
 
     test("the registry is looked up by name through Docker's DNS on every request, kept 2 s", () => {
@@ -196,5 +197,48 @@ describe("token mode", () => {
 
     test("basic mode's config is unchanged by token mode's existence", () => {
         expect(renderNginxConfig(options)).not.toMatch(/token/);
+    });
+});
+
+describe("health and metrics", () => {
+    const config = renderNginxConfig(options);
+    const block = (start: string) => config.slice(config.indexOf(start), config.indexOf("}", config.indexOf(start)));
+
+    test("/healthz asks the registry, so a load balancer sees it down; /livez is nginx alone", () => {
+        expect(block("location = /healthz {")).toContain("proxy_pass http://$registry_upstream/;");
+        expect(block("location = /healthz {")).toContain("error_page 502 504 = @registry_unavailable;");
+        expect(block("location = /livez {")).toContain('return 200 "ok\\n";');
+    });
+
+    test("without metrics there is one server, and the HTTPS server never serves metrics", () => {
+        expect(config.match(/^server \{/gm)).toHaveLength(1);
+        const withMetrics = renderNginxConfig({ ...options, metrics: { registryMetrics: "registry:5001" } });
+        const https = withMetrics.slice(0, withMetrics.indexOf("# Metrics on their own port"));
+        expect(https).not.toMatch(/metrics|stub_status/);
+    });
+
+    test("the metrics server: its own port, the registry's metrics by name, nginx's counters, nothing else", () => {
+        const withMetrics = renderNginxConfig({ ...options, metrics: { registryMetrics: "registry:5001" } });
+        const server = withMetrics.slice(withMetrics.indexOf("# Metrics on their own port"));
+        const lines = server.split("\n").map((l) => l.trim());
+        for (const line of [
+            "listen 9113;",
+            "set $registry_metrics registry:5001;",
+            "location = /metrics {",
+            "proxy_pass http://$registry_metrics;",
+            "location = /nginx_status {",
+            "stub_status;",
+        ]) {
+            expect(lines).toContain(line);
+        }
+        expect(server).not.toMatch(/ssl|auth_basic/);
+    });
+
+    test("the real nginx accepts the config with the metrics server (stub_status is built in)", () => {
+        const result = nginxTest((paths, listenPort) =>
+            renderNginxConfig({ ...options, paths, listenPort, metrics: { registryMetrics: "registry:5001" } }),
+        );
+        expect(result.stderr).toContain("test is successful");
+        expect(result.status).toBe(0);
     });
 });
