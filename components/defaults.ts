@@ -81,6 +81,8 @@ export const proxyDefaults = {
     upstreamTimeoutSeconds: 900,
     /** What nginx's `Retry-After` tells a client when the registry is not answering. */
     retryAfterSeconds: 5,
+    /** What it tells a writer while the registry is read-only for garbage collection. */
+    readOnlyRetryAfterSeconds: 30,
     /** The port of nginx's metrics server inside its container, published only where `metricsPort` says. */
     metricsListenPort: 9113,
     /** The port of the registry's debug server (Prometheus metrics), on the private network only. */
@@ -95,6 +97,8 @@ export const labelKeys = {
     role: "authenticated-registry.role",
     /** On the proxy: each user's grants as JSON, so previews show them and the policy pack checks them. */
     access: "authenticated-registry.access",
+    /** On the proxy: the file whose existence makes the registry read-only (`scripts/gc.sh` reads it). */
+    readOnlyFlag: "authenticated-registry.read-only-flag",
 } as const;
 
 /** The `authenticated-registry.role` values of the containers. */

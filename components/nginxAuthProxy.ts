@@ -12,7 +12,7 @@ import {
 import { UserAccess, validateUserAccess } from "./access";
 import { defaults, labelKeys, proxyDefaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { emptyDefaultSite, livenessPath, nginxPaths, renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { emptyDefaultSite, livenessPath, nginxPaths, readOnlyFlagPath, renderNginxConfig, TokenRoute } from "./nginxConfig";
 import { InvalidArgumentError, validateDomain, validateIpAddress, validateLoopbackAddress, validatePort } from "./validation";
 
 /** The port nginx listens on inside the container, as in the seed. */
@@ -208,6 +208,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
                 labels: [
                     ...componentLabels(args.instance ?? name, roles.proxy),
                     ...(users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(users) }]),
+                    { label: labelKeys.readOnlyFlag, value: readOnlyFlagPath },
                 ],
                 ...logSettings,
             },

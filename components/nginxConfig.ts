@@ -43,6 +43,18 @@ export const nginxStatusPath = "/nginx_status";
 /** The registry's Prometheus metrics, on the metrics port only. */
 export const metricsPath = "/metrics";
 
+/**
+ * While this file exists in the proxy container, writes (`POST`, `PUT`, `PATCH`, `DELETE`) get
+ * 503 and reads go on: `scripts/gc.sh` creates it around the registry's garbage collection.
+ * nginx looks for it on every request, so no reload is needed.
+ */
+export const readOnlyFlagPath = "/run/registry-read-only";
+
+/** What a write gets while the registry is read-only. */
+export const readOnlyBody = JSON.stringify({
+    errors: [{ code: "UNAVAILABLE", message: "the registry is read-only for maintenance", detail: "writes resume shortly; retry" }],
+});
+
 /** Options of {@link renderNginxConfig}. */
 export interface NginxConfigOptions {
     /** The host name clients use; becomes `server_name`. */
@@ -78,6 +90,11 @@ export interface NginxConfigOptions {
      * @default undefined (no metrics server)
      */
     readonly metrics?: { readonly registryMetrics: string };
+    /**
+     * The file whose existence makes the registry read-only; only tests change it.
+     * @default "/run/registry-read-only"
+     */
+    readonly readOnlyFlag?: string;
     /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
@@ -219,6 +236,23 @@ ${ruleLines.join("\n")}
 }`;
 }
 
+/**
+ * Where an authenticated request goes: its grant's location, except that a write while the
+ * registry is read-only goes to @registry_read_only (a refused request stays refused).
+ */
+function renderTargetMaps(token: boolean): string {
+    return `# Writes while the registry is read-only (scripts/gc.sh) are held back with 503; reads go on.
+map "$registry_read_only:$request_method" $registry_write_held {
+  default 0;
+  "~^1:(?:POST|PUT|PATCH|DELETE)$" 1;
+}
+
+map "$registry_write_held:${token ? "allowed" : "$registry_access"}" $registry_target {
+  default ${token ? "allowed" : "$registry_access"};
+  "1:allowed" read_only;
+}`;
+}
+
 /** Token mode's http-level blocks: which Authorization goes on to the registry, and the rate of token requests. */
 function renderTokenMaps(token: TokenRoute): string {
     return `# Only a bearer token goes on to the registry; a password sent to /v2/ stays here.
@@ -262,6 +296,7 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
     const timeout = proxyDefaults.upstreamTimeoutSeconds;
+    const readOnlyFlag = options.readOnlyFlag ?? readOnlyFlagPath;
     const v2Access =
         token === undefined
             ? `    # To add basic authentication to v2 use auth_basic setting plus add_header
@@ -273,12 +308,12 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
     # grant decides where the request goes. (An "if" would run before auth_basic and tell an
     # anonymous client what a user name may do.) The file never exists.
     root /nonexistent;
-    try_files /.authenticated-registry @registry_$registry_access;`
+    try_files /.authenticated-registry @registry_$registry_target;`
             : `    # Token mode: the registry checks each request's token and answers 401 with the token
     # realm when there is none. The file never exists.
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
     root /nonexistent;
-    try_files /.authenticated-registry @registry_allowed;`;
+    try_files /.authenticated-registry @registry_$registry_target;`;
     return `# Rendered by authenticated-registry. Included inside nginx's http {} block.
 
 # The registry sets Docker-Distribution-Api-Version itself; nginx adds it only to answers that
@@ -288,6 +323,8 @@ map $upstream_http_docker_distribution_api_version $docker_distribution_api_vers
 }
 
 ${token === undefined ? renderAccessMaps(options.users) : renderTokenMaps(token)}
+
+${renderTargetMaps(token !== undefined)}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -302,6 +339,13 @@ server {
   resolver ${resolver} valid=${proxyDefaults.resolverValidSeconds}s ipv6=off;
   resolver_timeout 2s;
   set $registry_upstream ${upstream};${token === undefined ? "" : `\n  set $token_upstream ${token.upstream};`}
+
+  # Read-only while the flag file exists: a stat per request, at server level, where an "if"
+  # that only sets a variable creates no nested location.
+  set $registry_read_only 0;
+  if (-f ${readOnlyFlag}) {
+    set $registry_read_only 1;
+  }
 
   # SSL
   ssl_certificate ${paths.certificate};
@@ -368,6 +412,13 @@ ${
     default_type application/json;
     add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
     return 403 '${deniedBody}\\n';
+  }
+
+  location @registry_read_only {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    add_header 'Retry-After' '${proxyDefaults.readOnlyRetryAfterSeconds}' always;
+    return 503 '${readOnlyBody}\\n';
   }
 
   location @registry_unavailable {

@@ -148,6 +148,11 @@ export class RegistryServer extends pulumi.ComponentResource {
                 envs: [
                     `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`,
                     pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
+                    // The images' config caches blob descriptors in memory; after a garbage
+                    // collection (scripts/gc.sh, run beside the serving process) that cache still
+                    // names deleted blobs, so a re-push skips them and the image cannot be pulled.
+                    // No cache: the registry logs "unknown cache type", and looks blobs up in storage.
+                    "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
                     // Only when asked, so that a stack without delete grants keeps its container.
                     ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
                     ...(args.metrics === true

@@ -119,6 +119,7 @@ test("the registry keeps data on the volume at /data, reachable only as registry
     expect(plain(inputs.envs)).toEqual([
         "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data",
         expect.stringMatching(/^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{32,}$/),
+        "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
     ]);
     expect(inputs.volumes).toEqual([{ volumeName: "reg-data", containerPath: "/data" }]);
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network", aliases: ["registry"] }]);
@@ -190,6 +191,8 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
                 })),
             ),
         },
+        // The flag file that makes the registry read-only, for scripts/gc.sh.
+        { label: "authenticated-registry.read-only-flag", value: "/run/registry-read-only" },
     ]);
 });
 

@@ -11,7 +11,7 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import { UserAccess, validateUserAccess } from "../components/access";
-import { deniedBody, renderNginxConfig } from "../components/nginxConfig";
+import { deniedBody, readOnlyBody, renderNginxConfig } from "../components/nginxConfig";
 import { accessExample } from "./accessExample";
 import { localNginx } from "./localNginx";
 import { run, toolPath } from "./tools";
@@ -84,6 +84,7 @@ beforeAll(async () => {
             listenPort: port,
             users: validateUserAccess("users", users),
             paths,
+            readOnlyFlag: path.join(dir, "read-only"),
         }),
     );
     nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
@@ -237,6 +238,40 @@ test("a wrong password gets 401 even where the user's grants would refuse: no gr
     }
     const anonymous = await request(undefined, "GET", "/v2/_catalog");
     expect(anonymous.status).toBe(401);
+});
+
+describe("read-only, as scripts/gc.sh sets it", () => {
+    const flag = () => path.join(dir, "read-only");
+    afterEach(() => fs.rmSync(flag(), { force: true }));
+
+    test.each<Case>([
+        ["ci", "POST", `/v2/team-b/app${upload}`],
+        ["ci", "PATCH", `/v2/team-b/app${upload}some-upload-id`],
+        ["ci", "PUT", `/v2/team-b/app${upload}some-upload-id?digest=${digest}`],
+        ["ci", "PUT", "/v2/anything/manifests/v1"],
+        ["team-a", "DELETE", `/v2/team-a/app/manifests/${digest}`],
+    ])("%s's %s %s is held back with 503 and Retry-After, and never reaches the registry", async (...[user, method, target]: Case) => {
+        fs.writeFileSync(flag(), "");
+        const before = seen.length;
+        const answer = await request(user, method, target);
+        expect({ status: answer.status, apiVersion: answer.apiVersion, body: JSON.parse(answer.body) }).toEqual({
+            status: 503,
+            apiVersion: "registry/2.0",
+            body: JSON.parse(readOnlyBody),
+        });
+        expect(seen.slice(before)).toEqual([]);
+        // Without the flag the same request goes through.
+        fs.rmSync(flag());
+        expect((await request(user, method, target)).status).toBe(200);
+    });
+
+    test("reads go on, refusals stay refusals and a wrong password stays 401", async () => {
+        fs.writeFileSync(flag(), "");
+        expect((await request("node", "GET", "/v2/base/debian/manifests/latest")).status).toBe(200);
+        expect((await request("node", "HEAD", `/v2/base/debian/blobs/${digest}`)).status).toBe(200);
+        expect((await request("node", "PUT", "/v2/base/debian/manifests/latest")).status).toBe(403);
+        expect((await request("ci", "POST", `/v2/team-b/app${upload}`, {}, "wrong")).status).toBe(401);
+    });
 });
 
 test("without a user list every authenticated user pulls and pushes everywhere, as before grants existed", () => {

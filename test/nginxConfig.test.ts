@@ -52,10 +52,11 @@ describe("keeps the seed's directives and fixes its defects", () => {
 
     test("the API-version header is added once, only where the registry did not send it", () => {
         // One per location that answers: /v2/ (nginx's 401 and 404), the proxied location, and
-        // nginx's own refusal and unavailable answers; each answer passes through one of them.
+        // nginx's own refusal, read-only and unavailable answers; each passes through one of them.
         expect(lines.filter((l) => l.startsWith("add_header 'Docker-Distribution-Api-Version'"))).toEqual([
             "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
             "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
         ]);
@@ -165,7 +166,8 @@ describe("token mode", () => {
     test("checks no password at /v2/ and has no user-based access maps: the registry checks tokens", () => {
         expect(config).not.toMatch(/auth_basic/);
         expect(config).not.toMatch(/\$registry_access|\$remote_user/);
-        has("try_files /.authenticated-registry @registry_allowed;");
+        has("try_files /.authenticated-registry @registry_$registry_target;");
+        has('map "$registry_write_held:allowed" $registry_target {');
     });
 
     test("passes only a bearer token on to the registry", () => {
