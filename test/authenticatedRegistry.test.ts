@@ -528,3 +528,93 @@ describe("metrics", () => {
         expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
     });
 });
+
+describe("s3 storage", () => {
+    let found: Registration[];
+    let s3Registry: InstanceType<Components["AuthenticatedRegistry"]>;
+    const find = (name: string) => found.find((r) => r.name === name);
+    beforeAll(async () => {
+        s3Registry = new components.AuthenticatedRegistry("obj", {
+            domain: "localhost",
+            users: [{ username: "ci" }],
+            storage: {
+                kind: "s3",
+                bucket: "registry-images",
+                endpoint: "http://minio:9000",
+                accessKey: "registry",
+                secretKey: pulumi.secret("s3-secret-key"),
+                rootDirectory: "prod",
+                network: "object-store",
+            },
+            nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+            registryImage: "authenticated-registry/registry:3.1-bookworm",
+        });
+        await valueOf(s3Registry.url);
+        found = (await registered()).filter((r) => r.name.startsWith("obj-"));
+    });
+
+    test("no data volume; the registry stores in the bucket, credentials secret, on the endpoint's network too", async () => {
+        expect(find("obj-data")).toBeUndefined();
+        const inputs = find("obj-registry-container")!.inputs;
+        expect(inputs.volumes).toEqual([]);
+        expect(inputs.networksAdvanced).toEqual([{ name: "obj-network", aliases: ["registry"] }, { name: "object-store" }]);
+        expect(isSecretInput(inputs.envs)).toBe(true);
+        expect((plain(inputs.envs) as string[]).filter((e) => e.startsWith("REGISTRY_STORAGE"))).toEqual([
+            "REGISTRY_STORAGE=s3",
+            "REGISTRY_STORAGE_S3_BUCKET=registry-images",
+            "REGISTRY_STORAGE_S3_REGION=us-east-1",
+            "REGISTRY_STORAGE_S3_REGIONENDPOINT=http://minio:9000",
+            "REGISTRY_STORAGE_S3_FORCEPATHSTYLE=true",
+            "REGISTRY_STORAGE_S3_SECURE=false",
+            "REGISTRY_STORAGE_S3_ROOTDIRECTORY=prod",
+            "REGISTRY_STORAGE_REDIRECT_DISABLE=true",
+            "REGISTRY_STORAGE_S3_ACCESSKEY=registry",
+            "REGISTRY_STORAGE_S3_SECRETKEY=s3-secret-key",
+            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
+        ]);
+        expect(await valueOf(s3Registry.volumeName)).toBeUndefined();
+    });
+
+    test.each([
+        [{ kind: "gcs" }, 'storage.kind: "gcs" is not a storage kind; expected filesystem or s3'],
+        [{ kind: "filesystem", bucket: "x" }, "storage.bucket: applies to kind s3 only"],
+        [{ kind: "s3", bucket: "My_Bucket", accessKey: "a", secretKey: "b" }, 'storage.bucket: "My_Bucket" is not a bucket name'],
+        [{ kind: "s3", bucket: "images", accessKey: "a" }, "storage.secretKey: is required; pass it as a secret"],
+        [{ kind: "s3", bucket: "images", accessKey: "", secretKey: "b" }, "storage.accessKey: must be a non-empty string"],
+        [
+            { kind: "s3", bucket: "images", accessKey: "a", secretKey: "b", endpoint: "minio:9000" },
+            'storage.endpoint: "minio:9000" is not an endpoint URL',
+        ],
+        [{ kind: "s3", bucket: "images", accessKey: "a", secretKey: "b", region: "Europe" }, 'storage.region: "Europe" is not a region'],
+        [{ kind: "s3", bucket: "images", accessKey: "a", secretKey: "b", acl: "private" }, "storage.acl: is not an s3 storage setting"],
+    ])("refuses storage %j before anything is created, naming the field", async (storage, message) => {
+        const name = `badstore${Math.random().toString(36).slice(2, 8)}`;
+        expect(
+            () =>
+                new components.AuthenticatedRegistry(name, { domain: "localhost", users: [{ username: "ci" }], storage: storage as never }),
+        ).toThrow(message);
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
+    });
+
+    test("refuses the volume's settings with s3 storage", () => {
+        const storage = { kind: "s3" as const, bucket: "images", accessKey: "a", secretKey: "b" };
+        expect(
+            () =>
+                new components.AuthenticatedRegistry("vol1", {
+                    domain: "localhost",
+                    users: [{ username: "ci" }],
+                    storage,
+                    dataVolumeName: "old",
+                }),
+        ).toThrow("dataVolumeName: applies to filesystem storage only");
+        expect(
+            () =>
+                new components.AuthenticatedRegistry("vol2", {
+                    domain: "localhost",
+                    users: [{ username: "ci" }],
+                    storage,
+                    deleteDataOnDestroy: true,
+                }),
+        ).toThrow("deleteDataOnDestroy: applies to filesystem storage only");
+    });
+});

@@ -90,6 +90,16 @@ test.each([
         `${ns}:auth.tokenLifetimeSeconds: applies to mode token only; set mode: token or remove it`,
     ],
     [
+        "storage of an unknown kind",
+        { ...minimal, [`${ns}:storage`]: JSON.stringify({ kind: "azure" }) },
+        `${ns}:storage.kind: "azure" is not a storage kind; expected filesystem or s3`,
+    ],
+    [
+        "s3 storage without a bucket",
+        { ...minimal, [`${ns}:storage`]: JSON.stringify({ kind: "s3", accessKey: "a", secretKey: "b" }) },
+        `${ns}:storage.bucket: undefined is not a bucket name`,
+    ],
+    [
         "auth that is not structured",
         { ...minimal, [`${ns}:auth`]: "token" },
         `${ns}:auth: is not structured config; expected an object such as {mode: token}`,

@@ -203,6 +203,8 @@ export const standInImages = {
     registry2: "authenticated-registry/registry:2.8-bookworm",
     /** The token service's runtime, Node.js 22. */
     node: "authenticated-registry/node:22-bookworm",
+    /** An S3-compatible server for the object storage tests. */
+    minio: "authenticated-registry/minio:2026-02-bookworm",
 } as const;
 
 /**
