@@ -171,6 +171,9 @@ export class RegistryServer extends pulumi.ComponentResource {
                     // names deleted blobs, so a re-push skips them and the image cannot be pulled.
                     // No cache: the registry logs "unknown cache type", and looks blobs up in storage.
                     "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
+                    // Registry 3 exports OpenTelemetry traces to localhost:4318 by default and logs
+                    // an error every few seconds when nothing listens there; 2.8 ignores this.
+                    "OTEL_TRACES_EXPORTER=none",
                     // Only when asked, so that a stack without delete grants keeps its container.
                     ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
                     ...(args.metrics === true

@@ -120,6 +120,7 @@ test("the registry keeps data on the volume at /data, reachable only as registry
         "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data",
         expect.stringMatching(/^REGISTRY_HTTP_SECRET=[A-Za-z0-9]{32,}$/),
         "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
+        "OTEL_TRACES_EXPORTER=none",
     ]);
     expect(inputs.volumes).toEqual([{ volumeName: "reg-data", containerPath: "/data" }]);
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network", aliases: ["registry"] }]);
