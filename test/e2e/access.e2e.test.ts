@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
+import { curl, DockerClient, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
 
 const port = 17043;
 const host = `localhost:${port}`;
@@ -75,9 +75,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
-    exec("docker", ["volume", "rm", "--force", `registry-${stack.name}-data`]);
-    stack.run(["stack", "rm", "--yes", "--force"]);
+    stack.removeAll();
     fs.rmSync(trustDir, { recursive: true, force: true });
 });
 

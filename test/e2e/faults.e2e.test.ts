@@ -111,9 +111,7 @@ afterAll(() => {
     for (const name of strangers) {
         exec("docker", ["rm", "--force", name]);
     }
-    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
-    exec("docker", ["volume", "rm", "--force", `registry-${stack.name}-data`]);
-    stack.run(["stack", "rm", "--yes", "--force"]);
+    stack.removeAll();
 });
 
 test("the registry process killed with SIGKILL: served again within 15 s", () => {

@@ -71,9 +71,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
-    exec("docker", ["volume", "rm", "--force", `registry-${stack.name}-data`]);
-    stack.run(["stack", "rm", "--yes", "--force"]);
+    stack.removeAll();
     fs.rmSync(trustDir, { recursive: true, force: true });
 });
 

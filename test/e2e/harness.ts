@@ -111,6 +111,16 @@ export class Stack {
         this.ok(["config", "rm", "--config-file", this.configFile, "--path", path]);
     }
 
+    /**
+     * Tears the stack down completely: `pulumi destroy`, the data volume (which destroy keeps on
+     * purpose), and the stack with its state. Failures are ignored: this runs in afterAll.
+     */
+    removeAll(): void {
+        this.run(["destroy", "--yes", "--config-file", this.configFile]);
+        exec("docker", ["volume", "rm", "--force", `registry-${this.name}-data`]);
+        this.run(["stack", "rm", "--yes", "--force"]);
+    }
+
     /** The stack outputs, secrets included. */
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON; the tests read it at any depth
     outputs(): Record<string, any> {

@@ -49,9 +49,7 @@ beforeAll(() => {
 
 afterAll(() => {
     exec("docker", ["start", registryContainer]);
-    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
-    exec("docker", ["volume", "rm", "--force", `registry-${stack.name}-data`]);
-    stack.run(["stack", "rm", "--yes", "--force"]);
+    stack.removeAll();
 });
 
 test("the metrics port is published on loopback only", () => {

@@ -108,8 +108,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
-    stack.run(["stack", "rm", "--yes", "--force"]);
+    stack.removeAll();
     exec("docker", ["rm", "--force", minio]);
     exec("docker", ["network", "rm", network]);
     fs.rmSync(trustDir, { recursive: true, force: true });
