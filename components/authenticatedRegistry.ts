@@ -4,7 +4,7 @@ import { componentLabels, RestartPolicy } from "./containerSettings";
 import { defaults } from "./defaults";
 import { anyDeleteGranted, RegistryUser, UserAccess } from "./access";
 import { AuthMode, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
-import { tokenRoutePath } from "./nginxConfig";
+import { TokenRoute, tokenRoutePath } from "./nginxConfig";
 import { TokenService } from "./tokenServer";
 import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
@@ -222,27 +222,30 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
 
         // Token mode: the token service checks passwords once per token and signs what each user
         // may do; the registry verifies the tokens, nginx only routes and limits.
-        const tokenService =
-            auth.mode === AuthMode.Token
-                ? new TokenService(
-                      `${name}-token`,
-                      {
-                          image: new docker.RemoteImage(
-                              `${name}-token-image`,
-                              { name: auth.tokenServiceImage, keepLocally: true },
-                              { parent: this },
-                          ).imageId,
-                          networkName: network.name,
-                          service: host,
-                          lifetimeSeconds: auth.tokenLifetimeSeconds,
-                          users,
-                          passwordHashes: credentials.passwordHashes,
-                          restart: args.restart,
-                          instance: name,
-                      },
-                      { parent: this },
-                  )
-                : undefined;
+        let token: { service: TokenService; route: TokenRoute } | undefined;
+        if (auth.mode === AuthMode.Token) {
+            const tokenImage = new docker.RemoteImage(
+                `${name}-token-image`,
+                { name: auth.tokenServiceImage, keepLocally: true },
+                { parent: this },
+            );
+            const service = new TokenService(
+                `${name}-token`,
+                {
+                    image: tokenImage.imageId,
+                    networkName: network.name,
+                    service: host,
+                    lifetimeSeconds: auth.tokenLifetimeSeconds,
+                    users,
+                    passwordHashes: credentials.passwordHashes,
+                    restart: args.restart,
+                    instance: name,
+                },
+                { parent: this },
+            );
+            const route = { upstream: service.upstream, requestsPerMinute: auth.tokenRequestsPerMinute, burst: auth.tokenRequestBurst };
+            token = { service, route };
+        }
 
         const registry = new RegistryServer(
             `${name}-registry`,
@@ -258,13 +261,13 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 deleteEnabled,
                 metrics: args.metricsPort !== undefined,
                 tokenAuth:
-                    tokenService === undefined
+                    token === undefined
                         ? undefined
                         : {
                               realm: `https://${host}${tokenRoutePath}`,
                               service: host,
-                              issuer: tokenService.issuer,
-                              signingCertificatePem: tokenService.signingCertificatePem,
+                              issuer: token.service.issuer,
+                              signingCertificatePem: token.service.signingCertificatePem,
                           },
             },
             { parent: this },
@@ -277,15 +280,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 domain: args.domain,
                 certificatePem: tls.certificatePem,
                 privateKeyPem: tls.privateKeyPem,
-                htpasswd: tokenService === undefined ? credentials.htpasswd : undefined,
-                token:
-                    tokenService === undefined || auth.mode !== AuthMode.Token
-                        ? undefined
-                        : {
-                              upstream: tokenService.upstream,
-                              requestsPerMinute: auth.tokenRequestsPerMinute,
-                              burst: auth.tokenRequestBurst,
-                          },
+                htpasswd: token === undefined ? credentials.htpasswd : undefined,
+                token: token?.route,
                 upstream: registry.upstream,
                 metricsPort: args.metricsPort,
                 metricsAddress: args.metricsAddress,
@@ -310,7 +306,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         this.proxyContainerName = proxy.containerName;
         this.registryContainerName = registry.containerName;
         this.authMode = auth.mode;
-        this.tokenServiceContainerName = tokenService?.containerName;
+        this.tokenServiceContainerName = token?.service.containerName;
         this.registerOutputs({
             authMode: this.authMode,
             tokenServiceContainerName: this.tokenServiceContainerName,
