@@ -18,7 +18,7 @@ import { policies } from "./policies";
 
 new PolicyPack("authenticated-registry", {
     description:
-        "Guards the authenticated registry: loopback-only registry, TLS 1.2/1.3, pinned images, retained data, secret credentials, bcrypt cost.",
+        "Guards the authenticated registry: loopback-only registry, unpublished token service, TLS 1.2/1.3, pinned images, retained data, secret credentials, bcrypt cost.",
     enforcementLevel: "mandatory",
     policies,
 });

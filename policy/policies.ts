@@ -13,6 +13,7 @@ import {
     checkImagePinned,
     checkNginxTlsProtocols,
     checkRegistryPortsLoopback,
+    checkTokenServiceUnpublished,
     defaultMinimumBcryptCost,
     minimumBcryptCost,
     ResourceView,
@@ -45,6 +46,12 @@ export const policies: Policies = [
         description: "The registry container, which answers without authentication, is published on loopback addresses only.",
         severity: "critical",
         validateResource: apply(checkRegistryPortsLoopback),
+    }),
+    policy({
+        name: "token-service-unpublished",
+        description: "The token service, which reads passwords over plain HTTP, publishes no port: clients reach it through nginx.",
+        severity: "critical",
+        validateResource: apply(checkTokenServiceUnpublished),
     }),
     policy({
         name: "nginx-tls-1.2-1.3-only",

@@ -13,6 +13,7 @@ import {
     checkImagePinned,
     checkNginxTlsProtocols,
     checkRegistryPortsLoopback,
+    checkTokenServiceUnpublished,
     labelKeys,
     minimumBcryptCost,
     nginxDirectives,
@@ -59,6 +60,37 @@ const fails = (...violations: string[]) => ({ violations });
 
 test("the label keys are the ones the components set", () => {
     expect(componentLabels("reg", "registry")).toEqual(labels("registry"));
+});
+
+describe("token-service-unpublished", () => {
+    const tokenService = (props: Record<string, unknown> = {}): ResourceView => ({
+        type: container,
+        props: { labels: labels("token-service"), ...props },
+    });
+    const why = "the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port";
+
+    test("passes the token service as the component creates it: no ports", () => {
+        expect(checkTokenServiceUnpublished(tokenService())).toEqual(passes);
+        expect(checkTokenServiceUnpublished(tokenService({ ports: [] }))).toEqual(passes);
+    });
+
+    test("refuses any published port, even on loopback, and host networking", () => {
+        expect(checkTokenServiceUnpublished(tokenService({ ports: [{ internal: 5001, external: 5001, ip: "127.0.0.1" }] }))).toEqual(
+            fails(`ports[0] publishes container port 5001; ${why}`),
+        );
+        expect(checkTokenServiceUnpublished(tokenService({ networkMode: "host", publishAllPorts: true }))).toEqual(
+            fails(
+                `networkMode "host" puts the token service's port on every host interface; use the registry's network`,
+                "publishAllPorts publishes the token service's port; it publishes none",
+            ),
+        );
+    });
+
+    test("applies to the token service only", () => {
+        expect(checkTokenServiceUnpublished(registry({ ports: [{ internal: 5000, external: 5000, ip: "127.0.0.1" }] }))).toEqual({
+            notApplicable: "only the token service container (label authenticated-registry.role=token-service)",
+        });
+    });
 });
 
 describe("registry-port-loopback-only", () => {

@@ -129,6 +129,33 @@ export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
     return checked(violations);
 }
 
+/**
+ * The token service reads users' passwords in plain HTTP on the private network; clients reach
+ * it only through nginx's TLS at `/token`. So it publishes no port at all, and does not share the
+ * host's network.
+ */
+export function checkTokenServiceUnpublished(resource: ResourceView): RuleResult {
+    if (containerRole(resource) !== roles.tokenService) {
+        return notApplicable("only the token service container (label authenticated-registry.role=token-service)");
+    }
+    const { props } = resource;
+    const violations: string[] = [];
+    const ports: ({ ip?: unknown; internal?: unknown } | null | undefined)[] = Array.isArray(props.ports) ? props.ports : [];
+    ports.forEach((port, i) => {
+        violations.push(
+            `ports[${i}] publishes container port ${port?.internal}; the token service reads passwords over plain HTTP ` +
+                `and is reached through nginx's /token only, so it publishes no port`,
+        );
+    });
+    if (props.networkMode === "host") {
+        violations.push(`networkMode "host" puts the token service's port on every host interface; use the registry's network`);
+    }
+    if (props.publishAllPorts === true) {
+        violations.push(`publishAllPorts publishes the token service's port; it publishes none`);
+    }
+    return checked(violations);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. nginx offers TLS 1.2 and 1.3 only.
 // ---------------------------------------------------------------------------------------------
