@@ -311,6 +311,51 @@ describe("credentials-secret", () => {
 describe("bcrypt-cost-floor", () => {
     const htpasswd = nginxPaths.htpasswd;
     const withHtpasswd = (text: string | undefined) => proxy({ uploads: uploads({ [htpasswd]: text }) });
+    const settings = "/etc/token-service/settings.json";
+    const tokenService = (users: unknown) => ({
+        type: container,
+        props: {
+            labels: labels("token-service"),
+            uploads: [
+                {
+                    file: settings,
+                    content: JSON.stringify({ issuer: "i", service: "s", lifetimeSeconds: 300, users }),
+                    permissions: "0600",
+                },
+            ],
+        },
+    });
+    const hashOf = (line: string) => line.slice(line.indexOf(":") + 1);
+
+    test("in token mode the token service's hashes are held to the floor, naming users, never hashes", () => {
+        const users = [
+            { username: "alice", passwordHash: hashOf(cost10) },
+            { username: "bob", passwordHash: hashOf(cost8) },
+            { username: "carol", passwordHash: "plain" },
+        ];
+        expect(checkBcryptCost(tokenService(users.slice(0, 1)), 10)).toEqual(passes);
+        expect(checkBcryptCost(tokenService(users), 10)).toEqual(
+            fails(
+                `${settings} users[1] (user "bob") has bcrypt cost 8; the minimum is 10`,
+                `${settings} users[2] (user "carol") has no bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`,
+            ),
+        );
+        expect(checkBcryptCost(tokenService([]), 10)).toEqual(fails(`${settings} has no users; expected one entry per user`));
+    });
+
+    test("in token mode the proxy, which holds no password file, is not held to it", () => {
+        const tokenConfig = renderNginxConfig({
+            serverName: "r",
+            realm: "r",
+            upstream: "registry:5000",
+            listenPort: 443,
+            token: { upstream: "token-service:5001", requestsPerMinute: 300, burst: 20 },
+        });
+        const tokenProxy = proxy({ uploads: uploads({ [nginxPaths.config]: tokenConfig, [htpasswd]: undefined }) });
+        expect(checkBcryptCost(tokenProxy, 10)).toEqual({
+            notApplicable: "token mode: nginx checks no password; the token service's hashes are checked on it",
+        });
+    });
 
     test("passes entries at the floor, skipping blank lines and comments", () => {
         expect(checkBcryptCost(proxy(), 10)).toEqual(passes);
@@ -344,10 +389,8 @@ describe("bcrypt-cost-floor", () => {
         );
     });
 
-    test("applies to the proxy container only", () => {
-        expect(checkBcryptCost(registry(), 10)).toEqual({
-            notApplicable: "only the nginx container (label authenticated-registry.role=proxy)",
-        });
+    test("applies to the proxy and token service containers only", () => {
+        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx and token service containers" });
     });
 
     test("parses user:hash lines", () => {

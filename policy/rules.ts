@@ -20,6 +20,7 @@
  */
 import { defaults, labelKeys, roles } from "../components/defaults";
 import { nginxPaths } from "../components/nginxConfig";
+import { tokenServiceFiles } from "../components/tokenService/files";
 import { isLoopback, isPinnedImageReference } from "../components/validation";
 
 /** Shared with the components, which put these labels on what they create. */
@@ -387,13 +388,57 @@ export function minimumBcryptCost(config: { minimumBcryptCost?: unknown }): numb
 }
 
 /**
- * Every entry of the proxy's htpasswd upload must be a bcrypt hash (`$2a$`, `$2b$`, `$2x$` or
- * `$2y$`) of cost `minimumCost` or more, and the file must have at least one entry. Messages
- * name users and costs, never hashes.
+ * The token service's users, from its settings upload: each hash must be bcrypt of cost
+ * `minimumCost` or more. Messages name users and costs, never hashes.
+ */
+function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): RuleResult {
+    const file = tokenServiceFiles.settings;
+    const upload = uploadsOf(resource.props).find((u) => u.file === file);
+    const content = upload?.content();
+    if (typeof content !== "string") {
+        return checked([`${file} has no text content; the users' hashes cannot be checked`]);
+    }
+    let users: unknown;
+    try {
+        users = (JSON.parse(content) as { users?: unknown }).users;
+    } catch {
+        return checked([`${file} is not JSON; the users' hashes cannot be checked`]);
+    }
+    if (!Array.isArray(users) || users.length === 0) {
+        return checked([`${file} has no users; expected one entry per user`]);
+    }
+    const violations: string[] = [];
+    users.forEach((user: { username?: unknown; passwordHash?: unknown }, i) => {
+        const who = `users[${i}] (user ${JSON.stringify(user?.username)})`;
+        const match = typeof user?.passwordHash === "string" ? bcryptHash.exec(user.passwordHash) : null;
+        if (match === null) {
+            violations.push(`${file} ${who} has no bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`);
+        } else if (Number(match[1]) < minimumCost) {
+            violations.push(`${file} ${who} has bcrypt cost ${Number(match[1])}; the minimum is ${minimumCost}`);
+        }
+    });
+    return checked(violations);
+}
+
+/**
+ * Wherever the password hashes are, they must be bcrypt (`$2a$`, `$2b$`, `$2x$` or `$2y$`) of
+ * cost `minimumCost` or more: in basic mode the proxy's htpasswd upload, which must have at least
+ * one entry; in token mode the token service's settings (the proxy then checks no password).
+ * Messages name users and costs, never hashes.
  */
 export function checkBcryptCost(resource: ResourceView, minimumCost: number): RuleResult {
-    if (containerRole(resource) !== roles.proxy) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    const role = containerRole(resource);
+    if (role === roles.tokenService) {
+        return checkTokenServiceHashes(resource, minimumCost);
+    }
+    if (role !== roles.proxy) {
+        return notApplicable("only the nginx and token service containers");
+    }
+    const config = uploadsOf(resource.props)
+        .find((u) => u.file === nginxPaths.config)
+        ?.content();
+    if (typeof config === "string" && !config.includes("auth_basic_user_file") && config.includes("$token_upstream")) {
+        return notApplicable("token mode: nginx checks no password; the token service's hashes are checked on it");
     }
     const upload = uploadsOf(resource.props).find((u) => u.file === nginxPaths.htpasswd);
     if (upload === undefined) {

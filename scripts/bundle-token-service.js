@@ -1,7 +1,8 @@
 // Bundles the token service (components/tokenService/main.ts) with jose and bcryptjs into one
 // CommonJS file, bin/token-service.js, which its container runs on a plain Node.js image.
 // Pinned esbuild and fixed options: the same sources give the same bytes, so previews stay quiet.
-// `npm run build` and scripts/setup.sh run it; so does the unit tests' global set-up.
+// npm runs it after `npm ci` or `npm install` in a checkout (the prepare script) and in
+// `npm run build`; scripts/setup.sh and the tests' global set-up run it as well.
 const path = require("path");
 const esbuild = require("esbuild");
 

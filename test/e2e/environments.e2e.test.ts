@@ -55,6 +55,8 @@ beforeAll(() => {
         }
     }
     fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(copy, "node_modules"));
+    // What `npm ci` leaves in a checkout through the package's prepare script: the token service's bundle.
+    ok("npm", ["run", "prepare"], { cwd: copy });
     fs.mkdirSync(path.join(copy, ".state"));
     // A developer's own dev salt belongs to their passphrase; this copy gets a fresh one.
     fs.writeFileSync(devConfig, fs.readFileSync(devConfig, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
@@ -97,6 +99,15 @@ test("the policy pack rejects an unpinned image that the components accept", () 
     expect(output).toContain("images-pinned");
     expect(output).toMatch(/mandatory/i);
     expect(output).toContain("preview failed for: dev");
+});
+
+test("a token-mode stack previews with the policy pack and passes it: the proxy holds no password file there", () => {
+    writeDevConfig(["  authenticated-registry:auth:\n    mode: token\n    tokenServiceImage: authenticated-registry/node:22-bookworm"]);
+    const result = run("npm", ["run", "preview", "--", "dev"]);
+    const output = result.stdout + result.stderr;
+    expect({ status: result.status, tail: result.status === 0 ? "" : output.slice(-3000) }).toEqual({ status: 0, tail: "" });
+    expect(output).toMatch(/\+\s+docker:index\/container:Container: \(create\)[\s\S]*name\s*: "registry-dev-token"/);
+    expect(output).toContain("==> previews passed: dev");
 });
 
 test.each([
