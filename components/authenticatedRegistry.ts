@@ -4,7 +4,8 @@ import { componentLabels, RestartPolicy } from "./containerSettings";
 import { defaults } from "./defaults";
 import { anyDeleteGranted, RegistryUser, UserAccess } from "./access";
 import { AuthMode, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
-import { TokenRoute, tokenRoutePath } from "./nginxConfig";
+import { TokenRoute } from "./nginxConfig";
+import { tokenPath } from "./tokenService/files";
 import { TokenService } from "./tokenServer";
 import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
@@ -264,7 +265,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                     token === undefined
                         ? undefined
                         : {
-                              realm: `https://${host}${tokenRoutePath}`,
+                              realm: `https://${host}${tokenPath}`,
                               service: host,
                               issuer: token.service.issuer,
                               signingCertificatePem: token.service.signingCertificatePem,

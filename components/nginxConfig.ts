@@ -112,9 +112,6 @@ export interface TokenRoute {
     readonly burst: number;
 }
 
-/** The path clients get tokens from, at the registry's own origin: the token service's own path. */
-export const tokenRoutePath = tokenPath;
-
 /** The answer to a client over the token request rate. */
 export const tooManyRequestsBody = JSON.stringify({
     errors: [{ code: "TOOMANYREQUESTS", message: "too many token requests from this address; retry shortly" }],
@@ -269,7 +266,7 @@ limit_req_zone $binary_remote_addr zone=registry_token:1m rate=${token.requestsP
 function renderTokenLocation(token: TokenRoute): string {
     const retryAfter = Math.max(1, Math.ceil(60 / token.requestsPerMinute));
     return `
-  location = ${tokenRoutePath} {
+  location = ${tokenPath} {
     limit_req zone=registry_token burst=${token.burst} nodelay;
     limit_req_status 429;
     error_page 429 = @token_too_many;

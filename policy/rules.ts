@@ -95,6 +95,11 @@ function uploadsOf(props: Record<string, unknown>): Upload[] {
         .map((u) => ({ file: u.file as string, content: () => u.content }));
 }
 
+/** A container's `ports` entries, as the provider takes them; none when unset. */
+function publishedPorts(props: Record<string, unknown>): ({ ip?: unknown; internal?: unknown } | null | undefined)[] {
+    return Array.isArray(props.ports) ? props.ports : [];
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. The registry is published on loopback only.
 // ---------------------------------------------------------------------------------------------
@@ -110,7 +115,7 @@ export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
     }
     const { props } = resource;
     const violations: string[] = [];
-    const ports: ({ ip?: unknown; internal?: unknown } | null | undefined)[] = Array.isArray(props.ports) ? props.ports : [];
+    const ports = publishedPorts(props);
     ports.forEach((port, i) => {
         const ip = typeof port?.ip === "string" && port.ip !== "" ? port.ip : undefined;
         if (ip === undefined || !isLoopback(ip)) {
@@ -141,7 +146,7 @@ export function checkTokenServiceUnpublished(resource: ResourceView): RuleResult
     }
     const { props } = resource;
     const violations: string[] = [];
-    const ports: ({ ip?: unknown; internal?: unknown } | null | undefined)[] = Array.isArray(props.ports) ? props.ports : [];
+    const ports = publishedPorts(props);
     ports.forEach((port, i) => {
         violations.push(
             `ports[${i}] publishes container port ${port?.internal}; the token service reads passwords over plain HTTP ` +
@@ -437,7 +442,11 @@ export function checkBcryptCost(resource: ResourceView, minimumCost: number): Ru
     const config = uploadsOf(resource.props)
         .find((u) => u.file === nginxPaths.config)
         ?.content();
-    if (typeof config === "string" && !config.includes("auth_basic_user_file") && config.includes("$token_upstream")) {
+    const directives = typeof config === "string" ? nginxDirectives(config) : [];
+    const tokenMode =
+        directives.some((d) => d.name === "set" && d.args[0] === "$token_upstream") &&
+        !directives.some((d) => d.name === "auth_basic_user_file");
+    if (tokenMode) {
         return notApplicable("token mode: nginx checks no password; the token service's hashes are checked on it");
     }
     const upload = uploadsOf(resource.props).find((u) => u.file === nginxPaths.htpasswd);
