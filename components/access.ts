@@ -4,7 +4,7 @@
  */
 import { HtpasswdUser } from "./htpasswdCredentials";
 import { AccessAction, AccessGrant, isRepositoryName, unrestrictedGrants, UserAccess } from "./grants";
-import { describe, InvalidArgumentError } from "./validation";
+import { describe, InvalidArgumentError, validateBoolean } from "./validation";
 
 export * from "./grants";
 
@@ -76,9 +76,7 @@ function validateGrant(field: string, value: unknown): AccessGrant {
 export function validateUserAccess(field: string, users: readonly UserAccess[]): Required<UserAccess>[] {
     return users.map((user, i) => {
         const at = `${field}[${i}]`;
-        if (user.catalog !== undefined && typeof user.catalog !== "boolean") {
-            throw new InvalidArgumentError(`${at}.catalog`, `${describe(user.catalog)} is not a boolean; expected true or false`);
-        }
+        if (user.catalog !== undefined) validateBoolean(`${at}.catalog`, user.catalog);
         if (user.access === undefined) {
             return { username: user.username, access: [...unrestrictedGrants], catalog: user.catalog ?? true };
         }

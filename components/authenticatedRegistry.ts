@@ -13,7 +13,7 @@ import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
 import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
 import { RegistryStorage, StorageKind, validateStorage } from "./storage";
-import { describe, InvalidArgumentError, validateImageReference } from "./validation";
+import { InvalidArgumentError, validateBoolean, validateImageReference } from "./validation";
 
 /** Arguments of {@link AuthenticatedRegistry}. */
 export interface AuthenticatedRegistryArgs {
@@ -119,13 +119,11 @@ export interface AuthenticatedRegistryArgs {
  */
 export function checkDeleteEnabled(deleteEnabled: unknown, users: readonly Required<UserAccess>[]): boolean {
     const granted = anyDeleteGranted(users);
-    if (deleteEnabled !== undefined && typeof deleteEnabled !== "boolean") {
-        throw new InvalidArgumentError("deleteEnabled", `${describe(deleteEnabled)} is not a boolean; expected true or false`);
-    }
-    if (deleteEnabled === false && granted) {
+    const asked = deleteEnabled === undefined ? undefined : validateBoolean("deleteEnabled", deleteEnabled);
+    if (asked === false && granted) {
         throw new InvalidArgumentError("deleteEnabled", "is false, but a user has a grant of delete; remove the grant or the setting");
     }
-    return deleteEnabled ?? granted;
+    return asked ?? granted;
 }
 
 /**

@@ -25,6 +25,8 @@ export const defaults = {
     directAccessAddress: "127.0.0.1",
     /** Metrics are published on loopback only, like the direct port. */
     metricsAddress: "127.0.0.1",
+    /** The region of an S3 bucket when none is given; also what S3-compatible servers expect by default. */
+    s3Region: "us-east-1",
     /** The bcrypt cost of the htpasswd hashes; BENCHMARKS.md and the README say why 8. */
     bcryptCost: 8,
     /**

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { isPending } from "./inputs";
-import { describe, InvalidArgumentError } from "./validation";
+import { defaults } from "./defaults";
+import { describe, InvalidArgumentError, validateBoolean } from "./validation";
 
 /** Images on a Docker volume of this host, mounted at `/data`. */
 export interface FilesystemStorage {
@@ -71,13 +72,6 @@ function plainString(field: string, value: unknown, pattern: RegExp, expected: s
     return value;
 }
 
-function checkBoolean(field: string, value: unknown): boolean {
-    if (typeof value !== "boolean") {
-        throw new InvalidArgumentError(field, `${describe(value)} is not a boolean; expected true or false`);
-    }
-    return value;
-}
-
 /** A credential: required; checked now when plain, never echoed. */
 function credential(field: string, value: unknown): pulumi.Input<string> {
     if (value === undefined || value === null) {
@@ -114,6 +108,9 @@ export function validateStorage(field: string, value: unknown): RegistryStorage 
             throw new InvalidArgumentError(`${field}.${key}`, `is not an s3 storage setting; expected one of ${s3Keys.join(", ")}`);
         }
     }
+    /** The setting `key` checked by `check`, or nothing when it is left out. */
+    const optional = <K extends keyof S3Storage>(key: K, check: (at: string, value: unknown) => S3Storage[K]) =>
+        storage[key] === undefined ? {} : { [key]: check(`${field}.${key}`, storage[key]) };
     return {
         kind: StorageKind.S3,
         bucket: plainString(
@@ -122,33 +119,13 @@ export function validateStorage(field: string, value: unknown): RegistryStorage 
             bucketPattern,
             "a bucket name (3 to 63 lower-case letters, digits, dots and hyphens)",
         ),
-        region: plainString(`${field}.region`, storage.region ?? "us-east-1", regionPattern, "a region such as us-east-1"),
-        ...(storage.endpoint === undefined
-            ? {}
-            : {
-                  endpoint: plainString(
-                      `${field}.endpoint`,
-                      storage.endpoint,
-                      endpointPattern,
-                      "an endpoint URL such as http://minio:9000",
-                  ),
-              }),
+        region: plainString(`${field}.region`, storage.region ?? defaults.s3Region, regionPattern, "a region such as us-east-1"),
+        ...optional("endpoint", (at, v) => plainString(at, v, endpointPattern, "an endpoint URL such as http://minio:9000")),
         accessKey: credential(`${field}.accessKey`, storage.accessKey),
         secretKey: credential(`${field}.secretKey`, storage.secretKey),
-        ...(storage.rootDirectory === undefined
-            ? {}
-            : {
-                  rootDirectory: plainString(
-                      `${field}.rootDirectory`,
-                      storage.rootDirectory,
-                      rootDirectoryPattern,
-                      "a key prefix such as registry/prod",
-                  ),
-              }),
-        ...(storage.redirect === undefined ? {} : { redirect: checkBoolean(`${field}.redirect`, storage.redirect) }),
-        ...(storage.network === undefined
-            ? {}
-            : { network: plainString(`${field}.network`, storage.network, /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker network name") }),
+        ...optional("rootDirectory", (at, v) => plainString(at, v, rootDirectoryPattern, "a key prefix such as registry/prod")),
+        ...optional("redirect", validateBoolean),
+        ...optional("network", (at, v) => plainString(at, v, /^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a Docker network name")),
     };
 }
 

@@ -107,6 +107,14 @@ export function validateLoopbackAddress(field: string, value: unknown): string {
     return address;
 }
 
+/** A boolean, and nothing that merely looks like one ("true", 1). */
+export function validateBoolean(field: string, value: unknown): boolean {
+    if (typeof value !== "boolean") {
+        throw new InvalidArgumentError(field, `${describe(value)} is not a boolean; expected true or false`);
+    }
+    return value;
+}
+
 /** The bcrypt cost factor (log2 of the rounds): an integer from 4 to 31. */
 export function validateBcryptCost(field: string, value: unknown): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 4 || value > 31) {

@@ -33,6 +33,7 @@ const documented: Record<string, string | number | boolean> = {
     bindAddress: defaults.bindAddress,
     directAccessAddress: defaults.directAccessAddress,
     metricsAddress: defaults.metricsAddress,
+    region: defaults.s3Region,
     bcryptCost: defaults.bcryptCost,
     restart: defaults.restart,
     nginxImage: defaults.nginxImage,
