@@ -12,6 +12,7 @@ import {
 } from "./containerSettings";
 import { defaults, proxyDefaults, roles } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
+import { metricsPath } from "./nginxConfig";
 import { RegistryStorage, s3Environment, StorageKind, validateStorage } from "./storage";
 import { InvalidArgumentError, validateLoopbackAddress, validatePort } from "./validation";
 
@@ -180,7 +181,8 @@ export class RegistryServer extends pulumi.ComponentResource {
                         ? [
                               `REGISTRY_HTTP_DEBUG_ADDR=:${proxyDefaults.registryMetricsPort}`,
                               "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
-                              "REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=/metrics",
+                              // The path nginx's metrics server forwards as it is.
+                              `REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=${metricsPath}`,
                           ]
                         : []),
                     ...(token === undefined
