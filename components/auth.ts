@@ -60,6 +60,11 @@ function integerIn(field: string, value: unknown, min: number, max: number, unit
     return value;
 }
 
+/** A token lifetime: whole seconds from 60 (the registry's own leeway) to one day. */
+export function validateTokenLifetime(field: string, value: unknown): number {
+    return integerIn(field, value, 60, 86400, "a token lifetime in seconds");
+}
+
 /** Checks `auth` (named `field`); refuses a token setting in basic mode rather than ignoring it. */
 export function validateAuth(field: string, value: unknown): CheckedAuth {
     if (value === undefined) return { mode: AuthMode.Basic };
@@ -87,13 +92,7 @@ export function validateAuth(field: string, value: unknown): CheckedAuth {
     const d = defaults.auth;
     return {
         mode: AuthMode.Token,
-        tokenLifetimeSeconds: integerIn(
-            `${field}.tokenLifetimeSeconds`,
-            auth.tokenLifetimeSeconds ?? d.tokenLifetimeSeconds,
-            60,
-            86400,
-            "a token lifetime in seconds",
-        ),
+        tokenLifetimeSeconds: validateTokenLifetime(`${field}.tokenLifetimeSeconds`, auth.tokenLifetimeSeconds ?? d.tokenLifetimeSeconds),
         tokenRequestsPerMinute: integerIn(
             `${field}.tokenRequestsPerMinute`,
             auth.tokenRequestsPerMinute ?? d.tokenRequestsPerMinute,

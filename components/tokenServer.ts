@@ -4,9 +4,18 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { UserAccess } from "./grants";
-import { componentLabels, containerOptions, defaultRestartPolicy, healthCheck, logSettings, RestartPolicy } from "./containerSettings";
+import { validateTokenLifetime } from "./auth";
+import {
+    componentLabels,
+    containerOptions,
+    defaultRestartPolicy,
+    healthCheck,
+    logSettings,
+    RestartPolicy,
+    validateRestartPolicy,
+} from "./containerSettings";
 import { defaults, roles } from "./defaults";
-import { typeToken } from "./inputs";
+import { checkNow, typeToken } from "./inputs";
 // Only types from the service's handler: the components do not load jose or the service itself.
 import type { TokenServiceSettings } from "./tokenService/handler";
 import { tokenHealthPath, tokenServiceFiles, tokenServicePort } from "./tokenService/files";
@@ -96,6 +105,14 @@ export class TokenService extends pulumi.ComponentResource {
         super(typeToken("TokenService"), name, {}, opts);
         const alias = args.networkAlias ?? "token-service";
         const issuer = args.issuer ?? defaultTokenIssuer;
+        const [lifetimeSeconds, restart] = checkNow(
+            this,
+            () =>
+                [
+                    validateTokenLifetime("lifetimeSeconds", args.lifetimeSeconds ?? defaults.auth.tokenLifetimeSeconds),
+                    validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy),
+                ] as const,
+        );
 
         const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const certificate = new tls.SelfSignedCert(
@@ -115,7 +132,7 @@ export class TokenService extends pulumi.ComponentResource {
                 {
                     issuer,
                     service: args.service,
-                    lifetimeSeconds: args.lifetimeSeconds ?? defaults.auth.tokenLifetimeSeconds,
+                    lifetimeSeconds,
                     users: args.users.map((user) => ({ ...user, passwordHash: hashes[user.username] })),
                 } satisfies TokenServiceSettings,
                 null,
@@ -136,7 +153,7 @@ export class TokenService extends pulumi.ComponentResource {
                     { file: tokenServiceFiles.privateKey, content: pulumi.secret(key.privateKeyPemPkcs8), permissions: "0600" },
                     { file: tokenServiceFiles.certificate, content: certificate.certPem, permissions: "0644" },
                 ],
-                restart: args.restart ?? defaultRestartPolicy,
+                restart,
                 // The Node.js images have no curl or wget; node itself asks.
                 healthcheck: healthCheck([
                     "node",

@@ -451,6 +451,17 @@ describe("token mode", () => {
         expect(registry.tokenServiceContainerName).toBeUndefined();
     });
 
+    test("the token service on its own refuses a bad lifetime or restart policy before creating anything", async () => {
+        const base = { image: "node:22", networkName: "n", service: "r:443", users: [], passwordHashes: {} };
+        expect(() => new components.TokenService("lone1", { ...base, lifetimeSeconds: 5 })).toThrow(
+            "lifetimeSeconds: 5 is not a token lifetime in seconds; expected an integer from 60 to 86400",
+        );
+        expect(() => new components.TokenService("lone2", { ...base, restart: "sometimes" as never })).toThrow(
+            'restart: "sometimes" is not a restart policy',
+        );
+        expect((await registered()).filter((r) => r.custom && r.name.startsWith("lone"))).toEqual([]);
+    });
+
     test.each([
         [{ mode: "kerberos" }, 'auth.mode: "kerberos" is not an auth mode; expected basic or token'],
         [{ mode: "basic", tokenLifetimeSeconds: 60 }, "auth.tokenLifetimeSeconds: applies to mode token only"],
