@@ -1,22 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    componentLabels,
-    containerOptions,
-    defaultRestartPolicy,
-    healthCheck,
-    logSettings,
-    RestartPolicy,
-    validateRestartPolicy,
-} from "./containerSettings";
+import { defaultRestartPolicy, RestartPolicy, validateRestartPolicy } from "./containerSettings";
 import { UserAccess, validateUserAccess } from "./access";
-import { defaults, labelKeys, proxyDefaults, roles } from "./defaults";
+import { defaults, proxyDefaults } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { emptyDefaultSite, livenessPath, nginxPaths, readOnlyFlagPath, renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { proxyListenPort, proxyRole } from "./roles/proxy";
+import { roleContainer } from "./runtimes/container";
 import { InvalidArgumentError, validateDomain, validateIpAddress, validateLoopbackAddress, validatePort } from "./validation";
 
-/** The port nginx listens on inside the container, as in the seed. */
-export const proxyListenPort = 443;
+export { proxyListenPort } from "./roles/proxy";
 
 /** Arguments of {@link NginxAuthProxy}. */
 export interface NginxAuthProxyArgs {
@@ -172,47 +165,28 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
             metrics: metrics === undefined ? undefined : { registryMetrics: args.registryMetrics! },
         });
 
-        const container = new docker.Container(
+        const spec = proxyRole({
+            image: args.image,
+            config,
+            htpasswd: args.htpasswd,
+            certificatePem: args.certificatePem,
+            privateKeyPem: args.privateKeyPem,
+            users,
+        });
+        const container = roleContainer(
             `${name}-container`,
+            spec,
             {
-                name: args.containerName ?? name,
-                image: args.image,
-                networksAdvanced: [{ name: args.networkName }],
+                containerName: args.containerName ?? name,
+                instance: args.instance ?? name,
+                networks: [{ name: args.networkName }],
                 ports: [
                     { internal: proxyListenPort, external: port, ip: bindAddress, protocol: "tcp" },
                     ...(metrics === undefined ? [] : [metrics]),
                 ],
-                uploads: [
-                    { file: nginxPaths.config, content: config, permissions: "0644" },
-                    { file: nginxPaths.defaultSite, content: emptyDefaultSite, permissions: "0644" },
-                    // Worker processes read the password file on every request, so it cannot be
-                    // root-only; the key is read once by the root master process, so it is.
-                    ...(args.htpasswd === undefined
-                        ? []
-                        : [{ file: nginxPaths.htpasswd, content: pulumi.secret(args.htpasswd), permissions: "0644" }]),
-                    { file: nginxPaths.certificate, content: args.certificatePem, permissions: "0644" },
-                    { file: nginxPaths.privateKey, content: pulumi.secret(args.privateKeyPem), permissions: "0600" },
-                ],
                 restart,
-                healthcheck: healthCheck([
-                    "curl",
-                    "--fail",
-                    "--silent",
-                    "--insecure",
-                    "--output",
-                    "/dev/null",
-                    `https://127.0.0.1:${proxyListenPort}${livenessPath}`,
-                ]),
-                wait: true,
-                waitTimeout: 60,
-                labels: [
-                    ...componentLabels(args.instance ?? name, roles.proxy),
-                    ...(users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(users) }]),
-                    { label: labelKeys.readOnlyFlag, value: readOnlyFlagPath },
-                ],
-                ...logSettings,
             },
-            containerOptions(this),
+            this,
         );
 
         this.containerName = container.name;

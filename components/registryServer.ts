@@ -1,25 +1,15 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-    componentLabels,
-    containerOptions,
-    defaultRestartPolicy,
-    healthCheck,
-    logSettings,
-    RestartPolicy,
-    validateRestartPolicy,
-} from "./containerSettings";
-import { defaults, proxyDefaults, roles } from "./defaults";
+import { defaultRestartPolicy, RestartPolicy, validateRestartPolicy } from "./containerSettings";
+import { defaults, proxyDefaults } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { metricsPath } from "./nginxConfig";
-import { RegistryStorage, s3Environment, StorageKind, validateStorage } from "./storage";
+import { registryDataPath, registryPort, registryRole, RegistryTokenAuth } from "./roles/registry";
+import { roleContainer } from "./runtimes/container";
+import { RegistryStorage, StorageKind, validateStorage } from "./storage";
 import { InvalidArgumentError, validateLoopbackAddress, validatePort } from "./validation";
 
-/** Where the registry keeps its data inside the container, as in the seed. */
-export const registryDataPath = "/data";
-/** The port the registry listens on inside the container. */
-export const registryPort = 5000;
+export { registryDataPath, registryPort, RegistryTokenAuth, tokenCertificatePath } from "./roles/registry";
 
 /** Arguments of {@link RegistryServer}. */
 export interface RegistryServerArgs {
@@ -84,21 +74,6 @@ export interface RegistryServerArgs {
     readonly restart?: RestartPolicy;
 }
 
-/** The registry's `auth.token` settings. */
-export interface RegistryTokenAuth {
-    /** Where clients get tokens: `https://HOST:PORT/token`, the URL the registry's 401 challenge names. */
-    readonly realm: string;
-    /** The service name tokens must carry as `aud`, and clients ask for. */
-    readonly service: string;
-    /** The issuer tokens must carry as `iss`. */
-    readonly issuer: string;
-    /** The certificate (PEM) of the key tokens are signed with. */
-    readonly signingCertificatePem: pulumi.Input<string>;
-}
-
-/** Where the registry finds the token signing certificate. */
-export const tokenCertificatePath = "/etc/distribution-auth/token-signing.crt";
-
 /**
  * Checks {@link RegistryServerArgs} without creating anything; returns the published ports
  * (none unless `directAccessPort` is set, and then only on loopback).
@@ -157,62 +132,29 @@ export class RegistryServer extends pulumi.ComponentResource {
         // with "blob upload unknown"; it is drawn once and kept in state.
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
 
-        const container = new docker.Container(
+        const spec = registryRole({
+            image: args.image,
+            storage,
+            httpSecret: httpSecret.result,
+            deleteEnabled: args.deleteEnabled === true,
+            metrics: args.metrics === true,
+            tokenAuth: token,
+        });
+        const container = roleContainer(
             `${name}-container`,
+            spec,
             {
-                name: args.containerName ?? name,
-                image: args.image,
-                envs: [
-                    ...(storage.kind === StorageKind.S3
-                        ? s3Environment(storage)
-                        : [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`]),
-                    pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret.result}`),
-                    // The images' config caches blob descriptors in memory; after a garbage
-                    // collection (scripts/gc.sh, run beside the serving process) that cache still
-                    // names deleted blobs, so a re-push skips them and the image cannot be pulled.
-                    // No cache: the registry logs "unknown cache type", and looks blobs up in storage.
-                    "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
-                    // Registry 3 exports OpenTelemetry traces to localhost:4318 by default and logs
-                    // an error every few seconds when nothing listens there; 2.8 ignores this.
-                    "OTEL_TRACES_EXPORTER=none",
-                    // Only when asked, so that a stack without delete grants keeps its container.
-                    ...(args.deleteEnabled === true ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
-                    ...(args.metrics === true
-                        ? [
-                              `REGISTRY_HTTP_DEBUG_ADDR=:${proxyDefaults.registryMetricsPort}`,
-                              "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
-                              // The path nginx's metrics server forwards as it is.
-                              `REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=${metricsPath}`,
-                          ]
-                        : []),
-                    ...(token === undefined
-                        ? []
-                        : [
-                              "REGISTRY_AUTH=token",
-                              `REGISTRY_AUTH_TOKEN_REALM=${token.realm}`,
-                              `REGISTRY_AUTH_TOKEN_SERVICE=${token.service}`,
-                              `REGISTRY_AUTH_TOKEN_ISSUER=${token.issuer}`,
-                              `REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=${tokenCertificatePath}`,
-                          ]),
-                ],
-                // Left out, not empty, without tokens: a registry from before token mode keeps its container.
-                ...(token === undefined
-                    ? {}
-                    : { uploads: [{ file: tokenCertificatePath, content: token.signingCertificatePem, permissions: "0644" }] }),
+                containerName: args.containerName ?? name,
+                instance: args.instance ?? name,
                 volumes: storage.kind === StorageKind.S3 ? [] : [{ volumeName: args.volumeName, containerPath: registryDataPath }],
-                networksAdvanced: [
+                networks: [
                     { name: args.networkName, aliases: [alias] },
                     ...(storage.kind === StorageKind.S3 && storage.network !== undefined ? [{ name: storage.network }] : []),
                 ],
                 ports,
                 restart,
-                healthcheck: healthCheck(["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`]),
-                wait: true,
-                waitTimeout: 60,
-                labels: componentLabels(args.instance ?? name, roles.registry),
-                ...logSettings,
             },
-            containerOptions(this),
+            this,
         );
 
         this.containerName = container.name;

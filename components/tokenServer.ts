@@ -1,24 +1,17 @@
 import * as fs from "fs";
 import * as path from "path";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { UserAccess } from "./grants";
 import { validateTokenLifetime } from "./auth";
-import {
-    componentLabels,
-    containerOptions,
-    defaultRestartPolicy,
-    healthCheck,
-    logSettings,
-    RestartPolicy,
-    validateRestartPolicy,
-} from "./containerSettings";
-import { defaults, roles } from "./defaults";
+import { defaultRestartPolicy, RestartPolicy, validateRestartPolicy } from "./containerSettings";
+import { defaults } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 // Only types from the service's handler: the components do not load jose or the service itself.
 import type { TokenServiceSettings } from "./tokenService/handler";
-import { tokenHealthPath, tokenServiceFiles, tokenServicePort } from "./tokenService/files";
+import { tokenServicePort } from "./tokenService/files";
+import { tokenServiceRole } from "./roles/tokenService";
+import { roleContainer } from "./runtimes/container";
 
 /** Arguments of {@link TokenService}. */
 export interface TokenServiceArgs {
@@ -140,32 +133,18 @@ export class TokenService extends pulumi.ComponentResource {
             ),
         );
 
-        const container = new docker.Container(
+        const spec = tokenServiceRole({
+            image: args.image,
+            program: tokenServiceProgram(),
+            settings,
+            privateKeyPem: key.privateKeyPemPkcs8,
+            certificatePem: certificate.certPem,
+        });
+        const container = roleContainer(
             `${name}-container`,
-            {
-                name: name,
-                image: args.image,
-                command: ["node", tokenServiceFiles.program],
-                networksAdvanced: [{ name: args.networkName, aliases: [alias] }],
-                uploads: [
-                    { file: tokenServiceFiles.program, content: tokenServiceProgram(), permissions: "0644" },
-                    { file: tokenServiceFiles.settings, content: pulumi.secret(settings), permissions: "0600" },
-                    { file: tokenServiceFiles.privateKey, content: pulumi.secret(key.privateKeyPemPkcs8), permissions: "0600" },
-                    { file: tokenServiceFiles.certificate, content: certificate.certPem, permissions: "0644" },
-                ],
-                restart,
-                // The Node.js images have no curl or wget; node itself asks.
-                healthcheck: healthCheck([
-                    "node",
-                    "-e",
-                    `fetch("http://127.0.0.1:${tokenServicePort}${tokenHealthPath}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-                ]),
-                wait: true,
-                waitTimeout: 60,
-                labels: componentLabels(args.instance ?? name, roles.tokenService),
-                ...logSettings,
-            },
-            containerOptions(this),
+            spec,
+            { containerName: name, instance: args.instance ?? name, networks: [{ name: args.networkName, aliases: [alias] }], restart },
+            this,
         );
 
         this.signingCertificatePem = certificate.certPem;

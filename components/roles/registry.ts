@@ -1,0 +1,82 @@
+import * as pulumi from "@pulumi/pulumi";
+import { proxyDefaults, roles } from "../defaults";
+import { metricsPath } from "../nginxConfig";
+import { RegistryStorage, s3Environment, StorageKind } from "../storage";
+import { RoleSpec } from "./spec";
+
+/** Where the registry keeps its data inside the container, as in the seed. */
+export const registryDataPath = "/data";
+/** The port the registry listens on inside the container. */
+export const registryPort = 5000;
+/** Where the registry finds the token signing certificate. */
+export const tokenCertificatePath = "/etc/distribution-auth/token-signing.crt";
+
+/** The registry's `auth.token` settings. */
+export interface RegistryTokenAuth {
+    /** Where clients get tokens: `https://HOST:PORT/token`, the URL the registry's 401 challenge names. */
+    readonly realm: string;
+    /** The service name tokens must carry as `aud`, and clients ask for. */
+    readonly service: string;
+    /** The issuer tokens must carry as `iss`. */
+    readonly issuer: string;
+    /** The certificate (PEM) of the key tokens are signed with. */
+    readonly signingCertificatePem: pulumi.Input<string>;
+}
+
+/** What {@link registryRole} needs: checked settings, no Docker resources. */
+export interface RegistryRoleArgs {
+    readonly image: pulumi.Input<string>;
+    readonly storage: RegistryStorage;
+    /** `REGISTRY_HTTP_SECRET`: one value shared by every instance and restart. */
+    readonly httpSecret: pulumi.Input<string>;
+    readonly deleteEnabled: boolean;
+    readonly metrics: boolean;
+    readonly tokenAuth?: RegistryTokenAuth;
+}
+
+/** The distribution registry, configured through its environment; version 2.8 and 3 alike. */
+export function registryRole(args: RegistryRoleArgs): RoleSpec {
+    const token = args.tokenAuth;
+    return {
+        role: roles.registry,
+        image: args.image,
+        env: [
+            ...(args.storage.kind === StorageKind.S3
+                ? s3Environment(args.storage)
+                : [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`]),
+            pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${args.httpSecret}`),
+            // The images' config caches blob descriptors in memory; after a garbage
+            // collection (scripts/gc.sh, run beside the serving process) that cache still
+            // names deleted blobs, so a re-push skips them and the image cannot be pulled.
+            // No cache: the registry logs "unknown cache type", and looks blobs up in storage.
+            "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR=",
+            // Registry 3 exports OpenTelemetry traces to localhost:4318 by default and logs
+            // an error every few seconds when nothing listens there; 2.8 ignores this.
+            "OTEL_TRACES_EXPORTER=none",
+            // Only when asked, so that a stack without delete grants keeps its container.
+            ...(args.deleteEnabled ? ["REGISTRY_STORAGE_DELETE_ENABLED=true"] : []),
+            ...(args.metrics
+                ? [
+                      `REGISTRY_HTTP_DEBUG_ADDR=:${proxyDefaults.registryMetricsPort}`,
+                      "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=true",
+                      // The path nginx's metrics server forwards as it is.
+                      `REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=${metricsPath}`,
+                  ]
+                : []),
+            ...(token === undefined
+                ? []
+                : [
+                      "REGISTRY_AUTH=token",
+                      `REGISTRY_AUTH_TOKEN_REALM=${token.realm}`,
+                      `REGISTRY_AUTH_TOKEN_SERVICE=${token.service}`,
+                      `REGISTRY_AUTH_TOKEN_ISSUER=${token.issuer}`,
+                      `REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE=${tokenCertificatePath}`,
+                  ]),
+        ],
+        files:
+            token === undefined ? [] : [{ path: tokenCertificatePath, content: token.signingCertificatePem, secret: false, mode: "0644" }],
+        healthCommand: ["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`],
+        listenPort: registryPort,
+        labels: [],
+    };
+}

@@ -1,0 +1,47 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** A file a role needs in its container, whichever runtime puts it there. */
+export interface RoleFile {
+    /** The absolute path inside the container. */
+    readonly path: string;
+    /** The file's content. */
+    readonly content: pulumi.Input<string>;
+    /**
+     * Whether the content is a secret: a container upload marked secret, or a Swarm secret
+     * (a Swarm config otherwise).
+     */
+    readonly secret: boolean;
+    /** The file's permissions, e.g. `0644`; keys are `0600`. */
+    readonly mode: string;
+}
+
+/**
+ * What one process of the registry is, independent of how it runs: its image, command,
+ * environment, files, health probe and labels. A runtime (`runtimes/container.ts`,
+ * `runtimes/swarm.ts`) turns it into Docker resources; the roles themselves create nothing.
+ */
+export interface RoleSpec {
+    /** The `authenticated-registry.role` label value. */
+    readonly role: string;
+    /** The image, by ID or reference. */
+    readonly image: pulumi.Input<string>;
+    /** The command, when the image's default is not the one. */
+    readonly command?: string[];
+    /** `NAME=value` entries; an entry may be a secret Output. */
+    readonly env: pulumi.Input<string>[];
+    /** Files put into the container before it starts. */
+    readonly files: RoleFile[];
+    /** The health probe, run inside the container: a command that exits 0 when healthy. */
+    readonly healthCommand: string[];
+    /** The port the process listens on inside its container. */
+    readonly listenPort: number;
+    /** Labels beside the instance and role labels. */
+    readonly labels: { label: string; value: string }[];
+    /**
+     * The signal that stops the process gracefully (nginx finishes its requests on SIGQUIT).
+     * The Swarm runtime sets it, where tasks are replaced while others serve; the official
+     * nginx image stops on SIGQUIT already, so containers keep the image's.
+     * @default the image's
+     */
+    readonly stopSignal?: string;
+}

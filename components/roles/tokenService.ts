@@ -1,0 +1,41 @@
+import * as pulumi from "@pulumi/pulumi";
+import { roles } from "../defaults";
+import { tokenHealthPath, tokenServiceFiles, tokenServicePort } from "../tokenService/files";
+import { RoleSpec } from "./spec";
+
+/** What {@link tokenServiceRole} needs. */
+export interface TokenServiceRoleArgs {
+    readonly image: pulumi.Input<string>;
+    /** The bundled service, one JavaScript file. */
+    readonly program: string;
+    /** The service's settings JSON (secret: it holds the password hashes). */
+    readonly settings: pulumi.Input<string>;
+    /** The signing key, PKCS#8 PEM (secret). */
+    readonly privateKeyPem: pulumi.Input<string>;
+    /** The signing key's certificate, PEM. */
+    readonly certificatePem: pulumi.Input<string>;
+}
+
+/** The token service on a Node.js image: the program, its settings and its signing key as files. */
+export function tokenServiceRole(args: TokenServiceRoleArgs): RoleSpec {
+    return {
+        role: roles.tokenService,
+        image: args.image,
+        command: ["node", tokenServiceFiles.program],
+        env: [],
+        files: [
+            { path: tokenServiceFiles.program, content: args.program, secret: false, mode: "0644" },
+            { path: tokenServiceFiles.settings, content: pulumi.secret(args.settings), secret: true, mode: "0600" },
+            { path: tokenServiceFiles.privateKey, content: pulumi.secret(args.privateKeyPem), secret: true, mode: "0600" },
+            { path: tokenServiceFiles.certificate, content: args.certificatePem, secret: false, mode: "0644" },
+        ],
+        // The Node.js images have no curl or wget; node itself asks.
+        healthCommand: [
+            "node",
+            "-e",
+            `fetch("http://127.0.0.1:${tokenServicePort}${tokenHealthPath}").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+        ],
+        listenPort: tokenServicePort,
+        labels: [],
+    };
+}
