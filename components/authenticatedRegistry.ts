@@ -1,66 +1,25 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, RestartPolicy } from "./containerSettings";
-import { defaults } from "./defaults";
-import { anyDeleteGranted, RegistryUser, UserAccess } from "./access";
-import { AuthMode, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
+import { AuthMode } from "./auth";
 import { TokenRoute } from "./nginxConfig";
 import { tokenPath } from "./tokenService/files";
 import { TokenService } from "./tokenServer";
-import { checkHtpasswdArgs, HtpasswdCredentials } from "./htpasswdCredentials";
+import { HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
-import { checkTlsMaterialArgs, TlsMaterial, TlsMaterialArgs } from "./tlsMaterial";
-import { RegistryStorage, StorageKind, validateStorage } from "./storage";
-import { InvalidArgumentError, validateBoolean, validateImageReference } from "./validation";
+import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
+import { TlsMaterial } from "./tlsMaterial";
+import { StorageKind } from "./storage";
 
-/** Arguments of {@link AuthenticatedRegistry}. */
-export interface AuthenticatedRegistryArgs {
-    /** The host name clients use, e.g. `registry.example.com` or `localhost`. */
-    readonly domain: string;
-    /**
-     * The HTTPS port published on the host.
-     * @default 5043
-     */
-    readonly port?: number;
+/** Arguments of {@link AuthenticatedRegistry}: the shared ones, and where its containers listen. */
+export interface AuthenticatedRegistryArgs extends RegistryArgs {
     /**
      * The host address the HTTPS port is published on.
      * @default "0.0.0.0"
      */
     readonly bindAddress?: string;
-    /**
-     * The users who may log in, at least one, and what each may do: a user without `access`
-     * may pull and push every repository and list the catalog.
-     */
-    readonly users: RegistryUser[];
-    /**
-     * The bcrypt cost of the password hashes, 4 to 31.
-     * @default 8 in basic mode, where nginx checks a hash on every request; 12 in token mode, where it is checked once per token
-     */
-    readonly bcryptCost?: number;
-    /**
-     * How clients authenticate: `basic` (nginx checks the password on every request) or
-     * `token` (a token service checks it once and issues short-lived tokens the registry
-     * verifies). Grants apply alike in both; switching keeps every image.
-     * @default { mode: "basic" }
-     */
-    readonly auth?: RegistryAuth;
-    /**
-     * TLS material: generated (default) or supplied. The domain is taken from `domain`.
-     * @default { mode: "generated" }
-     */
-    readonly tls?: Omit<TlsMaterialArgs, "domain">;
-    /**
-     * The nginx image reference; pin a tag or digest.
-     * @default "nginx:1.28.0"
-     */
-    readonly nginxImage?: string;
-    /**
-     * The registry image reference; pin a tag or digest.
-     * @default "registry:3.0.0" (registry 2 stays selectable: "registry:2.8.3")
-     */
-    readonly registryImage?: string;
     /**
      * Also publish the registry without authentication on this loopback port.
      * @default undefined (not published)
@@ -83,47 +42,10 @@ export interface AuthenticatedRegistryArgs {
      */
     readonly metricsAddress?: string;
     /**
-     * Where images are kept: a Docker volume on this host, or an S3 bucket (AWS, or an
-     * S3-compatible server such as MinIO). `dataVolumeName` and `deleteDataOnDestroy` apply to
-     * filesystem storage only. Switching kinds does not move images: the volume is kept.
-     * @default { kind: "filesystem" }
-     */
-    readonly storage?: RegistryStorage;
-    /**
-     * The name of the Docker volume holding the images; name an existing volume to adopt its data.
-     * @default "<name>-data"
-     */
-    readonly dataVolumeName?: string;
-    /**
-     * Delete the data volume, and every pushed image in it, on `pulumi destroy` or replacement.
-     * @default false (the volume is kept and a later `up` serves its images again)
-     */
-    readonly deleteDataOnDestroy?: boolean;
-    /**
-     * Turns on the registry's delete API (`DELETE` of manifests and blobs), which garbage
-     * collection needs; who may use it is still up to each user's grants. A grant of `delete`
-     * turns it on by itself; `false` with such a grant is refused.
-     * @default false, or true when a user has a grant of delete
-     */
-    readonly deleteEnabled?: boolean;
-    /**
      * When Docker restarts the containers.
      * @default "unless-stopped"
      */
     readonly restart?: RestartPolicy;
-}
-
-/**
- * Whether the registry's delete API is on: as asked, else when some of the (checked) users may
- * delete; never off under a delete grant.
- */
-export function checkDeleteEnabled(deleteEnabled: unknown, users: readonly Required<UserAccess>[]): boolean {
-    const granted = anyDeleteGranted(users);
-    const asked = deleteEnabled === undefined ? undefined : validateBoolean("deleteEnabled", deleteEnabled);
-    if (asked === false && granted) {
-        throw new InvalidArgumentError("deleteEnabled", "is false, but a user has a grant of delete; remove the grant or the setting");
-    }
-    return asked ?? granted;
 }
 
 /**
@@ -160,40 +82,18 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const [nginxImageRef, registryImageRef, users, deleteEnabled, auth, publishedPort, storage] = checkNow(this, () => {
-            const auth = validateAuth("auth", args.auth);
-            const storage = validateStorage("storage", args.storage);
-            if (storage.kind === StorageKind.S3) {
-                for (const field of ["dataVolumeName", "deleteDataOnDestroy"] as const) {
-                    if (args[field] !== undefined) {
-                        throw new InvalidArgumentError(
-                            field,
-                            "applies to filesystem storage only; remove it, or use storage kind filesystem",
-                        );
-                    }
-                }
-            }
-            checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
-            checkHtpasswdArgs({ users: args.users, bcryptCost: args.bcryptCost ?? defaultBcryptCostFor(auth.mode) });
+        const checked = checkNow(this, () => {
+            const checked = checkRegistryArgs(args);
             checkRegistryServerArgs(args);
-            // The proxy's check validates the users' grants; they are checked once, here.
-            const proxyArgs = checkNginxAuthProxyArgs(args);
-            const users = proxyArgs.users ?? [];
-            return [
-                validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
-                validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
-                users,
-                checkDeleteEnabled(args.deleteEnabled, users),
-                auth,
-                proxyArgs.port,
-                storage,
-            ] as const;
+            checkNginxAuthProxyArgs(args);
+            return checked;
         });
-        const host = publishedPort === 443 ? args.domain : `${args.domain}:${publishedPort}`;
+        const { users, deleteEnabled, auth, storage } = checked;
+        const host = registryHost(args.domain, checked.port);
         const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
         const credentials = new HtpasswdCredentials(
             `${name}-credentials`,
-            { users: args.users, bcryptCost: args.bcryptCost ?? defaultBcryptCostFor(auth.mode) },
+            { users: args.users, bcryptCost: checked.bcryptCost },
             { parent: this },
         );
 
@@ -212,10 +112,10 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                   )
                 : undefined;
         // Images already on the host are used as they are; keepLocally leaves them there on destroy.
-        const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: nginxImageRef, keepLocally: true }, { parent: this });
+        const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: checked.nginxImage, keepLocally: true }, { parent: this });
         const registryImage = new docker.RemoteImage(
             `${name}-registry-image`,
-            { name: registryImageRef, keepLocally: true },
+            { name: checked.registryImage, keepLocally: true },
             { parent: this },
         );
 

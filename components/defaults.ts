@@ -104,4 +104,4 @@ export const labelKeys = {
 } as const;
 
 /** The `authenticated-registry.role` values of the containers. */
-export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service" } as const;
+export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service", edge: "edge" } as const;

@@ -1,5 +1,6 @@
 export * from "./access";
 export * from "./authenticatedRegistry";
+export * from "./registryArgs";
 export * from "./containerSettings";
 export * from "./defaults";
 export * from "./htpasswdCredentials";

@@ -80,6 +80,48 @@ export function tokenServiceProgram(): string {
 }
 
 /**
+ * The token signing key (P-256, made by `@pulumi/tls` and kept in state) and its self-signed
+ * certificate, which the registry trusts; renewed within `signingRenewalHours` of its end.
+ */
+export function tokenSigningMaterial(
+    name: string,
+    args: Pick<TokenServiceArgs, "signingValidityHours" | "signingRenewalHours"> & { issuer: string },
+    parent: pulumi.Resource,
+): { key: tls.PrivateKey; certificate: tls.SelfSignedCert } {
+    const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent });
+    const certificate = new tls.SelfSignedCert(
+        `${name}-signing-certificate`,
+        {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: args.issuer },
+            validityPeriodHours: args.signingValidityHours ?? defaults.tls.validityHours,
+            earlyRenewalHours: args.signingRenewalHours ?? defaults.tls.earlyRenewalHours,
+            allowedUses: ["digital_signature"],
+        },
+        { parent },
+    );
+    return { key, certificate };
+}
+
+/** The service's settings file: who may log in with which hash, and what each may do. */
+export function tokenServiceSettings(
+    args: Pick<TokenServiceArgs, "service" | "users" | "passwordHashes"> & { issuer: string; lifetimeSeconds: number },
+): pulumi.Output<string> {
+    return pulumi.output(args.passwordHashes).apply((hashes) =>
+        JSON.stringify(
+            {
+                issuer: args.issuer,
+                service: args.service,
+                lifetimeSeconds: args.lifetimeSeconds,
+                users: args.users.map((user) => ({ ...user, passwordHash: hashes[user.username] })),
+            } satisfies TokenServiceSettings,
+            null,
+            2,
+        ),
+    );
+}
+
+/**
  * The registry token service in its own container: it checks a user's password once, with
  * bcrypt, and issues ES256 tokens scoped by the user's grants, signed with a key made by
  * `@pulumi/tls` and kept in state. The registry trusts the key's certificate.
@@ -107,31 +149,8 @@ export class TokenService extends pulumi.ComponentResource {
                 ] as const,
         );
 
-        const key = new tls.PrivateKey(`${name}-signing-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const certificate = new tls.SelfSignedCert(
-            `${name}-signing-certificate`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: issuer },
-                validityPeriodHours: args.signingValidityHours ?? defaults.tls.validityHours,
-                earlyRenewalHours: args.signingRenewalHours ?? defaults.tls.earlyRenewalHours,
-                allowedUses: ["digital_signature"],
-            },
-            { parent: this },
-        );
-
-        const settings = pulumi.output(args.passwordHashes).apply((hashes) =>
-            JSON.stringify(
-                {
-                    issuer,
-                    service: args.service,
-                    lifetimeSeconds,
-                    users: args.users.map((user) => ({ ...user, passwordHash: hashes[user.username] })),
-                } satisfies TokenServiceSettings,
-                null,
-                2,
-            ),
-        );
+        const { key, certificate } = tokenSigningMaterial(name, { ...args, issuer }, this);
+        const settings = tokenServiceSettings({ ...args, issuer, lifetimeSeconds });
 
         const spec = tokenServiceRole({
             image: args.image,

@@ -1,0 +1,137 @@
+import { anyDeleteGranted, RegistryUser, UserAccess, validateUserAccess } from "./access";
+import { CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
+import { defaults } from "./defaults";
+import { checkHtpasswdArgs } from "./htpasswdCredentials";
+import { RegistryStorage, StorageKind, validateStorage } from "./storage";
+import { checkTlsMaterialArgs, TlsMaterialArgs } from "./tlsMaterial";
+import { InvalidArgumentError, validateBoolean, validateDomain, validateImageReference, validatePort } from "./validation";
+
+/**
+ * The arguments every runtime of the registry shares: who may log in and do what, how they
+ * authenticate, TLS, images and storage. `AuthenticatedRegistry` (containers on one host) and
+ * `SwarmRegistry` (services on a swarm) add where their processes run.
+ */
+export interface RegistryArgs {
+    /** The host name clients use, e.g. `registry.example.com` or `localhost`. */
+    readonly domain: string;
+    /**
+     * The HTTPS port published on the host.
+     * @default 5043
+     */
+    readonly port?: number;
+    /**
+     * The users who may log in, at least one, and what each may do: a user without `access`
+     * may pull and push every repository and list the catalog.
+     */
+    readonly users: RegistryUser[];
+    /**
+     * The bcrypt cost of the password hashes, 4 to 31.
+     * @default 8 in basic mode, where nginx checks a hash on every request; 12 in token mode, where it is checked once per token
+     */
+    readonly bcryptCost?: number;
+    /**
+     * How clients authenticate: `basic` (nginx checks the password on every request) or
+     * `token` (a token service checks it once and issues short-lived tokens the registry
+     * verifies). Grants apply alike in both; switching keeps every image.
+     * @default { mode: "basic" }
+     */
+    readonly auth?: RegistryAuth;
+    /**
+     * TLS material: generated (default) or supplied. The domain is taken from `domain`.
+     * @default { mode: "generated" }
+     */
+    readonly tls?: Omit<TlsMaterialArgs, "domain">;
+    /**
+     * The nginx image reference; pin a tag or digest.
+     * @default "nginx:1.28.0"
+     */
+    readonly nginxImage?: string;
+    /**
+     * The registry image reference; pin a tag or digest.
+     * @default "registry:3.0.0" (registry 2 stays selectable: "registry:2.8.3")
+     */
+    readonly registryImage?: string;
+    /**
+     * Where images are kept: a Docker volume on this host, or an S3 bucket (AWS, or an
+     * S3-compatible server such as MinIO). `dataVolumeName` and `deleteDataOnDestroy` apply to
+     * filesystem storage only. Switching kinds does not move images: the volume is kept.
+     * @default { kind: "filesystem" }
+     */
+    readonly storage?: RegistryStorage;
+    /**
+     * The name of the Docker volume holding the images; name an existing volume to adopt its data.
+     * @default "<name>-data"
+     */
+    readonly dataVolumeName?: string;
+    /**
+     * Delete the data volume, and every pushed image in it, on `pulumi destroy` or replacement.
+     * @default false (the volume is kept and a later `up` serves its images again)
+     */
+    readonly deleteDataOnDestroy?: boolean;
+    /**
+     * Turns on the registry's delete API (`DELETE` of manifests and blobs), which garbage
+     * collection needs; who may use it is still up to each user's grants. A grant of `delete`
+     * turns it on by itself; `false` with such a grant is refused.
+     * @default false, or true when a user has a grant of delete
+     */
+    readonly deleteEnabled?: boolean;
+}
+
+/** {@link RegistryArgs} checked, with defaults. */
+export interface CheckedRegistryArgs {
+    readonly nginxImage: string;
+    readonly registryImage: string;
+    /** The users' grants, checked. */
+    readonly users: Required<UserAccess>[];
+    readonly deleteEnabled: boolean;
+    readonly auth: CheckedAuth;
+    readonly port: number;
+    readonly storage: RegistryStorage;
+    readonly bcryptCost: number;
+}
+
+/**
+ * Whether the registry's delete API is on: as asked, else when some of the (checked) users may
+ * delete; never off under a delete grant.
+ */
+export function checkDeleteEnabled(deleteEnabled: unknown, users: readonly Required<UserAccess>[]): boolean {
+    const granted = anyDeleteGranted(users);
+    const asked = deleteEnabled === undefined ? undefined : validateBoolean("deleteEnabled", deleteEnabled);
+    if (asked === false && granted) {
+        throw new InvalidArgumentError("deleteEnabled", "is false, but a user has a grant of delete; remove the grant or the setting");
+    }
+    return asked ?? granted;
+}
+
+/** Checks {@link RegistryArgs} without creating anything, each refusal naming its field. */
+export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
+    const auth = validateAuth("auth", args.auth);
+    const storage = validateStorage("storage", args.storage);
+    if (storage.kind === StorageKind.S3) {
+        for (const field of ["dataVolumeName", "deleteDataOnDestroy"] as const) {
+            if (args[field] !== undefined) {
+                throw new InvalidArgumentError(field, "applies to filesystem storage only; remove it, or use storage kind filesystem");
+            }
+        }
+    }
+    validateDomain("domain", args.domain);
+    checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
+    const bcryptCost = args.bcryptCost ?? defaultBcryptCostFor(auth.mode);
+    checkHtpasswdArgs({ users: args.users, bcryptCost });
+    const users = validateUserAccess("users", args.users);
+    return {
+        nginxImage: validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
+        registryImage: validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
+        users,
+        deleteEnabled: checkDeleteEnabled(args.deleteEnabled, users),
+        auth,
+        port: validatePort("port", args.port ?? defaults.port),
+        storage,
+        bcryptCost,
+    };
+}
+
+/** `HOST:PORT` as clients write it; the port is left out when it is 443. */
+export function registryHost(domain: string, port: number): string {
+    return port === 443 ? domain : `${domain}:${port}`;
+}
