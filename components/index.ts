@@ -13,3 +13,8 @@ export * from "./validation";
 export * from "./auth";
 export * from "./tokenServer";
 export * from "./storage";
+export * from "./swarmRegistry";
+export * from "./swarmSettings";
+export * from "./roles/spec";
+export * from "./roles/edge";
+export { EndpointMode, rollingUpdate, secretEnvironmentPath, shellAssignment, swarmObjectName } from "./runtimes/swarm";

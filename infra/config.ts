@@ -15,12 +15,18 @@ import {
     validateAuth,
     validateStorage,
     validateUserAccess,
+    SwarmRegistryArgs,
+    defaultSwarmReplicas,
+    validateSwarmReplicas,
+    validateConstraints,
+    validatePublishMode,
+    validateImageReference,
 } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage";
+type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "swarm";
 
 /** Every key the stack reads, with its type and whether it may be left out. */
 export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
@@ -49,7 +55,23 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     deleteEnabled: { kind: "boolean", description: "turn on the registry's delete API (default: on when a user has a delete grant)" },
     deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },
     restart: { kind: "string", description: `container restart policy (default ${defaults.restart})` },
+    runtime: { kind: "string", description: "where the registry runs: container (one Docker host, the default) or swarm" },
+    swarm: {
+        kind: "swarm",
+        description:
+            "the swarm runtime's settings: {replicas?: {proxy?, registry?, tokenService?}, constraints?, publishMode?, edgeImage?}",
+    },
 };
+
+/** Where the stack's registry runs. */
+export const Runtime = { Container: "container", Swarm: "swarm" } as const;
+export type Runtime = (typeof Runtime)[keyof typeof Runtime];
+
+/** Settings of the container runtime only, refused on a swarm. */
+const containerOnlyKeys = ["bindAddress", "directAccessPort", "directAccessAddress", "metricsPort", "metricsAddress", "restart"] as const;
+
+/** The `swarm` key's settings. */
+export type SwarmStackSettings = Pick<SwarmRegistryArgs, "replicas" | "constraints" | "publishMode" | "edgeImage">;
 
 const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList"> = {
     mode: "string",
@@ -65,6 +87,8 @@ const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer
 
 /** Stack settings, plain; the stack program marks passwords and keys secret. */
 export type StackSettings = AuthenticatedRegistryArgs & {
+    readonly runtime?: Runtime;
+    readonly swarm?: SwarmStackSettings;
     readonly users: (Omit<RegistryUser, "password"> & { password?: string })[];
     readonly tls?: Omit<TlsMaterialArgs, "domain"> & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
 };
@@ -102,7 +126,49 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
     if (values.restart !== undefined) {
         validateRestartPolicy(`${namespace}:restart`, values.restart);
     }
+    checkRuntime(values, namespace);
     return values as unknown as StackSettings;
+}
+
+/** The runtime is one of two, and each refuses the other's settings. */
+function checkRuntime(values: Record<string, unknown>, namespace: string): void {
+    const runtime = values.runtime ?? Runtime.Container;
+    if (!Object.values(Runtime).includes(runtime as Runtime)) {
+        throw new InvalidArgumentError(
+            `${namespace}:runtime`,
+            `${JSON.stringify(runtime)} is not a runtime; expected one of ${Object.values(Runtime).join(", ")}`,
+        );
+    }
+    if (runtime === Runtime.Container && values.swarm !== undefined) {
+        throw new InvalidArgumentError(`${namespace}:swarm`, "applies to runtime swarm only; set runtime: swarm or remove it");
+    }
+    if (runtime === Runtime.Swarm) {
+        const containerOnly = containerOnlyKeys.find((key) => values[key] !== undefined);
+        if (containerOnly !== undefined) {
+            throw new InvalidArgumentError(
+                `${namespace}:${containerOnly}`,
+                "applies to runtime container only; remove it, or set runtime: container",
+            );
+        }
+    }
+}
+
+/** The `swarm` key: known settings only, each checked as the component checks it. */
+function swarmSettings(field: string, value: unknown): SwarmStackSettings {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(field, "is not an object; expected e.g. {replicas: {proxy: 2, registry: 2}, publishMode: host}");
+    }
+    const known = ["replicas", "constraints", "publishMode", "edgeImage"];
+    const given = value as Record<string, unknown>;
+    const unknown = Object.keys(given).find((key) => !known.includes(key));
+    if (unknown !== undefined) {
+        throw new InvalidArgumentError(`${field}.${unknown}`, `is not a known swarm setting; expected one of ${known.join(", ")}`);
+    }
+    validateSwarmReplicas(`${field}.replicas`, given.replicas, defaultSwarmReplicas);
+    validateConstraints(`${field}.constraints`, given.constraints);
+    if (given.publishMode !== undefined) validatePublishMode(`${field}.publishMode`, given.publishMode);
+    if (given.edgeImage !== undefined) validateImageReference(`${field}.edgeImage`, given.edgeImage);
+    return given as SwarmStackSettings;
 }
 
 function splitKey(fullKey: string): [string, string] {
@@ -132,6 +198,8 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             validateStorage(field, value);
             return value;
         }
+        case "swarm":
+            return swarmSettings(field, json(field, raw, "an object such as {publishMode: host}"));
         case "auth": {
             const value = json(field, raw, "an object such as {mode: token}");
             // Checked here to name the config key; the component fills in the defaults.

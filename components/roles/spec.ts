@@ -27,8 +27,15 @@ export interface RoleSpec {
     readonly image: pulumi.Input<string>;
     /** The command, when the image's default is not the one. */
     readonly command?: string[];
-    /** `NAME=value` entries; an entry may be a secret Output. */
+    /** `NAME=value` entries: plain strings, or secret Outputs for values that are secrets. */
     readonly env: pulumi.Input<string>[];
+    /**
+     * The image's own start command (entrypoint and arguments), for runtimes that keep secret
+     * environment out of the service's definition: they start a shell that reads it from a
+     * secret file and then runs this. Required of roles with secret environment.
+     * @default undefined
+     */
+    readonly start?: string[];
     /** Files put into the container before it starts. */
     readonly files: RoleFile[];
     /** The health probe, run inside the container: a command that exits 0 when healthy. */

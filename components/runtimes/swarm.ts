@@ -3,7 +3,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, logSettings } from "../containerSettings";
-import { RoleSpec } from "../roles/spec";
+import { RoleFile, RoleSpec } from "../roles/spec";
 
 /** How Swarm finds a service's tasks: a virtual IP balanced by IPVS, or DNS round robin. */
 export type EndpointMode = "vip" | "dnsrr";
@@ -14,7 +14,7 @@ export interface ServicePlacement {
     readonly serviceName: string;
     /** The `authenticated-registry.instance` label value. */
     readonly instance: string;
-    /** The overlay networks its tasks join, by name or ID. */
+    /** The overlay networks its tasks join, by ID (a name would read as a change on every preview). */
     readonly networks: pulumi.Input<string>[];
     /** How many tasks, or `global` for one on every node the constraints allow. */
     readonly replicas: number | "global";
@@ -42,13 +42,38 @@ export function swarmObjectName(serviceName: string, filePath: string, content: 
     return `${serviceName}-${path.basename(filePath).replace(/[^A-Za-z0-9_.-]/g, "-")}-${digest}`;
 }
 
-/** `NAME=value` entries as Swarm's environment map; secret entries make the map secret. */
-function environmentMap(entries: pulumi.Input<string>[]): pulumi.Input<Record<string, string>> {
-    return pulumi
-        .all(entries)
-        .apply((resolved) =>
-            Object.fromEntries(resolved.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)])),
-        );
+/** `NAME=value` entries as Swarm's environment map. */
+function environmentMap(entries: string[]): Record<string, string> {
+    return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
+
+/** `NAME=value` as a shell assignment, the value single-quoted. */
+export function shellAssignment(entry: string): string {
+    const at = entry.indexOf("=");
+    return `${entry.slice(0, at)}='${entry.slice(at + 1).replace(/'/g, `'\\''`)}'`;
+}
+
+/** Where a role's secret environment is mounted, as a Swarm secret. */
+export const secretEnvironmentPath = "/run/secrets/environment";
+
+/**
+ * Secret environment entries go into a Swarm secret the task's shell reads before it starts the
+ * image's own command, so the service's definition (and a preview of it) holds no secret and
+ * stays readable; plain entries stay in the service's environment.
+ */
+function splitEnvironment(spec: RoleSpec): { plain: string[]; files: RoleFile[]; commands?: string[] } {
+    const plain = spec.env.filter((entry): entry is string => typeof entry === "string");
+    const secret = spec.env.filter((entry) => typeof entry !== "string");
+    if (secret.length === 0) return { plain, files: spec.files, commands: spec.command };
+    if (spec.start === undefined) {
+        throw new Error(`the ${spec.role} role has secret environment but no start command to run after reading it`);
+    }
+    const content = pulumi.secret(pulumi.all(secret).apply((entries) => entries.map((entry) => `${shellAssignment(entry)}\n`).join("")));
+    return {
+        plain,
+        files: [...spec.files, { path: secretEnvironmentPath, content, secret: true, mode: "0400" }],
+        commands: ["/bin/sh", "-c", 'set -a && . "$0" && set +a && exec "$@"', secretEnvironmentPath, ...spec.start],
+    };
 }
 
 /**
@@ -64,15 +89,29 @@ export const rollingUpdate = {
     delay: "1s",
 } as const;
 
+/** A rollback goes the same way, and pauses if it fails too, for someone to look. */
+export const rollingRollback = { ...rollingUpdate, failureAction: "pause" } as const;
+
 /**
  * One role as a `docker.Service`: files as Swarm secrets (secret ones) and configs (the rest),
  * named by content; the role's probe as the tasks' health check, which start-first waits on.
  * `pulumi up` waits until the service has converged.
  */
-export function roleService(name: string, spec: RoleSpec, placement: ServicePlacement, parent: pulumi.Resource): docker.Service {
+export function roleService(
+    name: string,
+    spec: RoleSpec,
+    placement: ServicePlacement,
+    parent: pulumi.Resource,
+    opts?: Pick<pulumi.CustomResourceOptions, "dependsOn">,
+): docker.Service {
     const labels = [...componentLabels(placement.instance, spec.role), ...spec.labels];
-    const files = spec.files.map((file) => {
-        const objectName = pulumi.output(file.content).apply((content) => swarmObjectName(placement.serviceName, file.path, content));
+    const environment = splitEnvironment(spec);
+    const files = environment.files.map((file) => {
+        // A name is no secret: a hash prefix of high-entropy content; unmarked, the service that
+        // names it stays readable in previews.
+        const objectName = pulumi.unsecret(
+            pulumi.output(file.content).apply((content) => swarmObjectName(placement.serviceName, file.path, content)),
+        );
         const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
         const resourceName = `${name}-${path.basename(file.path).replace(/[^A-Za-z0-9-]/g, "-")}`;
         if (file.secret) {
@@ -97,8 +136,8 @@ export function roleService(name: string, spec: RoleSpec, placement: ServicePlac
             taskSpec: {
                 containerSpec: {
                     image: spec.image,
-                    ...(spec.command === undefined ? {} : { commands: spec.command }),
-                    ...(spec.env.length === 0 ? {} : { env: environmentMap(spec.env) }),
+                    ...(environment.commands === undefined ? {} : { commands: environment.commands }),
+                    ...(environment.plain.length === 0 ? {} : { env: environmentMap(environment.plain) }),
                     secrets: files
                         .filter((file) => file.kind === "secret")
                         .map((file) => ({ secretId: file.id, secretName: file.name, fileName: file.file.path, fileMode: mode(file.file) })),
@@ -112,16 +151,17 @@ export function roleService(name: string, spec: RoleSpec, placement: ServicePlac
                     stopGracePeriod: "30s",
                     labels,
                 },
-                networksAdvanceds: placement.networks.map((network) => ({ name: network })),
+                networksAdvanceds: placement.networks.map((network) => ({ id: network })),
                 placement: { constraints: placement.constraints },
                 restartPolicy: { condition: "any", delay: "1s" },
                 logDriver: { name: logSettings.logDriver, options: logSettings.logOpts },
             },
             endpointSpec: { mode: placement.endpointMode, ...(placement.ports === undefined ? {} : { ports: placement.ports }) },
             updateConfig: rollingUpdate,
-            rollbackConfig: rollingUpdate,
-            convergeConfig: { delay: "1s", timeout: "3m" },
+            rollbackConfig: rollingRollback,
+            // Replicated services only: the provider cannot tell when a global one has converged.
+            ...(placement.replicas === "global" ? {} : { convergeConfig: { delay: "1s", timeout: "3m" } }),
         },
-        { parent },
+        { parent, ...opts },
     );
 }

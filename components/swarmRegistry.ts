@@ -1,0 +1,271 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { AuthMode } from "./auth";
+import { componentLabels } from "./containerSettings";
+import { HtpasswdCredentials } from "./htpasswdCredentials";
+import { checkNow, typeToken } from "./inputs";
+import { renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
+import { edgeRole } from "./roles/edge";
+import { proxyListenPort, proxyRole } from "./roles/proxy";
+import { registryDataPath, registryPort, registryRole } from "./roles/registry";
+import { tokenServiceRole } from "./roles/tokenService";
+import { roleService } from "./runtimes/swarm";
+import { StorageKind } from "./storage";
+import {
+    checkStoragePlacement,
+    PublishMode,
+    SwarmReplicas,
+    validateConstraints,
+    validatePublishMode,
+    validateSwarmReplicas,
+} from "./swarmSettings";
+import { TlsMaterial } from "./tlsMaterial";
+import { defaultTokenIssuer, tokenServiceProgram, tokenServiceSettings, tokenSigningMaterial } from "./tokenServer";
+import { tokenPath, tokenServicePort } from "./tokenService/files";
+import { validateImageReference } from "./validation";
+
+/** Tasks of each role unless `replicas` says otherwise: one can fail or roll while the other serves. */
+export const defaultSwarmReplicas = 2;
+
+/** Arguments of {@link SwarmRegistry}: the shared ones, and how its services run on the swarm. */
+export interface SwarmRegistryArgs extends RegistryArgs {
+    /**
+     * Tasks per role.
+     * @default { proxy: 2, registry: 2, tokenService: 2 }
+     */
+    readonly replicas?: SwarmReplicas;
+    /**
+     * Placement constraints of every service, e.g. `node.labels.registry==true`. With
+     * filesystem storage they must pin the tasks to one node (`node.hostname==NAME`).
+     * @default [] (any node)
+     */
+    readonly constraints?: string[];
+    /**
+     * How the HTTPS port is published: `ingress` (the routing mesh, which needs IPVS on the
+     * nodes) or `host` (each node's own port, held by a TCP edge in front of the proxy's tasks).
+     * @default "ingress"
+     */
+    readonly publishMode?: PublishMode;
+    /**
+     * The image of the edge in host mode: nginx with its stream module.
+     * @default `nginxImage`
+     */
+    readonly edgeImage?: string;
+}
+
+/** The arguments with defaults, checked without creating anything. */
+export function checkSwarmRegistryArgs(args: SwarmRegistryArgs) {
+    const shared = checkRegistryArgs(args);
+    const constraints = validateConstraints("constraints", args.constraints);
+    checkStoragePlacement(shared.storage, constraints);
+    return {
+        ...shared,
+        replicas: validateSwarmReplicas("replicas", args.replicas, defaultSwarmReplicas),
+        constraints,
+        publishMode: validatePublishMode("publishMode", args.publishMode ?? PublishMode.Ingress),
+        edgeImage: validateImageReference("edgeImage", args.edgeImage ?? shared.nginxImage),
+    };
+}
+
+/**
+ * The authenticated registry as Docker Swarm services: the same roles as `AuthenticatedRegistry`
+ * (nginx config, TLS material, credentials and grants unchanged), run as replicated services on
+ * an overlay network. Files are Swarm secrets and configs named by content, so every change of a
+ * password, certificate or image rolls the services one task at a time, start-first.
+ */
+export class SwarmRegistry extends pulumi.ComponentResource {
+    /** `https://HOST:PORT`, the registry's address. */
+    public readonly url: pulumi.Output<string>;
+    /** `HOST:PORT` as it appears in image references and `docker login`. */
+    public readonly host: pulumi.Output<string>;
+    /** The published HTTPS port. */
+    public readonly port: pulumi.Output<number>;
+    /** The CA certificate clients must trust. */
+    public readonly caCertificatePem: pulumi.Output<string>;
+    /** The htpasswd file content (secret). */
+    public readonly htpasswd: pulumi.Output<string>;
+    /** Each user's password by user name (secret). */
+    public readonly passwords: pulumi.Output<Record<string, string>>;
+    /** The overlay network's name; attachable, for tools such as backups. */
+    public readonly networkName: pulumi.Output<string>;
+    /** The data volume's name; undefined with s3 storage. */
+    public readonly volumeName: pulumi.Output<string | undefined>;
+    /** The nginx service's name. */
+    public readonly proxyServiceName: pulumi.Output<string>;
+    /** The registry service's name. */
+    public readonly registryServiceName: pulumi.Output<string>;
+    /** The token service's service name; token mode only. */
+    public readonly tokenServiceName: pulumi.Output<string> | undefined;
+    /** The edge service's name; host publish mode only. */
+    public readonly edgeServiceName: pulumi.Output<string> | undefined;
+    /** `basic` or `token`. */
+    public readonly authMode: AuthMode;
+
+    constructor(name: string, args: SwarmRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(typeToken("SwarmRegistry"), name, {}, opts);
+        const checked = checkNow(this, () => checkSwarmRegistryArgs(args));
+        const { users, auth, storage, replicas, constraints } = checked;
+        const host = registryHost(args.domain, checked.port);
+        const serviceName = (role: string) => `${name}-${role}`;
+        // The object store's network, by name in the arguments, by ID for the services.
+        const storageNetwork =
+            storage.kind === StorageKind.S3 && storage.network !== undefined
+                ? docker.getNetworkOutput({ name: storage.network }, { parent: this }).id
+                : undefined;
+        const placement = (role: string, count: number) => ({
+            serviceName: serviceName(role),
+            instance: name,
+            networks: [network.id, ...(storageNetwork === undefined ? [] : [storageNetwork])],
+            replicas: count,
+            constraints,
+            // nginx asks DNS for every task and retries the next on failure; no IPVS needed.
+            endpointMode: "dnsrr" as const,
+        });
+
+        const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
+        const credentials = new HtpasswdCredentials(
+            `${name}-credentials`,
+            { users: args.users, bcryptCost: checked.bcryptCost },
+            { parent: this },
+        );
+        // Attachable, so one-off containers (a backup, garbage collection) can reach the services.
+        const network = new docker.Network(
+            `${name}-network`,
+            { name: `${name}-network`, driver: "overlay", attachable: true, labels: componentLabels(name) },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        // A local volume on the node the constraints pin every task to.
+        const volume =
+            storage.kind === StorageKind.Filesystem
+                ? new docker.Volume(
+                      `${name}-data`,
+                      { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
+                      { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
+                  )
+                : undefined;
+        // One secret for every registry task, or an upload begun on one task fails on another.
+        const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
+
+        let tokenRoute: TokenRoute | undefined;
+        let tokenService: docker.Service | undefined;
+        let tokenAuth;
+        if (auth.mode === AuthMode.Token) {
+            const issuer = defaultTokenIssuer;
+            const { key, certificate } = tokenSigningMaterial(`${name}-token`, { issuer }, this);
+            tokenService = roleService(
+                `${name}-token`,
+                tokenServiceRole({
+                    image: auth.tokenServiceImage,
+                    program: tokenServiceProgram(),
+                    settings: tokenServiceSettings({
+                        issuer,
+                        service: host,
+                        lifetimeSeconds: auth.tokenLifetimeSeconds,
+                        users,
+                        passwordHashes: credentials.passwordHashes,
+                    }),
+                    privateKeyPem: key.privateKeyPemPkcs8,
+                    certificatePem: certificate.certPem,
+                }),
+                placement("token", replicas.tokenService),
+                this,
+            );
+            tokenRoute = {
+                upstream: `${serviceName("token")}:${tokenServicePort}`,
+                requestsPerMinute: auth.tokenRequestsPerMinute,
+                burst: auth.tokenRequestBurst,
+            };
+            tokenAuth = { realm: `https://${host}${tokenPath}`, service: host, issuer, signingCertificatePem: certificate.certPem };
+        }
+
+        const registry = roleService(
+            `${name}-registry`,
+            registryRole({
+                image: checked.registryImage,
+                storage,
+                httpSecret: httpSecret.result,
+                deleteEnabled: checked.deleteEnabled,
+                metrics: false,
+                tokenAuth,
+            }),
+            {
+                ...placement("registry", replicas.registry),
+                ...(volume === undefined ? {} : { mounts: [{ type: "volume", source: volume.name, target: registryDataPath }] }),
+            },
+            this,
+        );
+
+        const published = { targetPort: proxyListenPort, publishedPort: checked.port, protocol: "tcp" };
+        const config = renderNginxConfig({
+            serverName: args.domain,
+            realm: args.domain,
+            upstream: `${serviceName("registry")}:${registryPort}`,
+            listenPort: proxyListenPort,
+            users,
+            token: tokenRoute,
+        });
+        const proxy = roleService(
+            `${name}-nginx`,
+            proxyRole({
+                image: checked.nginxImage,
+                config,
+                htpasswd: tokenRoute === undefined ? credentials.htpasswd : undefined,
+                certificatePem: tls.certificatePem,
+                privateKeyPem: tls.privateKeyPem,
+                users,
+            }),
+            checked.publishMode === PublishMode.Ingress
+                ? // The routing mesh balances over a virtual IP, which dnsrr would not have.
+                  { ...placement("nginx", replicas.proxy), endpointMode: "vip", ports: [{ ...published, publishMode: "ingress" }] }
+                : placement("nginx", replicas.proxy),
+            this,
+            { dependsOn: [registry] },
+        );
+        const edge =
+            checked.publishMode === PublishMode.Host
+                ? roleService(
+                      `${name}-edge`,
+                      edgeRole({
+                          image: checked.edgeImage,
+                          proxyTasks: `tasks.${serviceName("nginx")}`,
+                          proxyPort: proxyListenPort,
+                          listenPort: proxyListenPort,
+                      }),
+                      { ...placement("edge", 1), replicas: "global", ports: [{ ...published, publishMode: "host" }] },
+                      this,
+                      { dependsOn: [proxy] },
+                  )
+                : undefined;
+
+        this.url = pulumi.output(`https://${host}`);
+        this.host = pulumi.output(host);
+        this.port = pulumi.output(checked.port);
+        this.caCertificatePem = tls.caCertificatePem;
+        this.htpasswd = credentials.htpasswd;
+        this.passwords = credentials.passwords;
+        this.networkName = network.name;
+        this.volumeName = volume === undefined ? pulumi.output(undefined) : volume.name;
+        this.proxyServiceName = proxy.name;
+        this.registryServiceName = registry.name;
+        this.tokenServiceName = tokenService?.name;
+        this.edgeServiceName = edge?.name;
+        this.authMode = auth.mode;
+        this.registerOutputs({
+            url: this.url,
+            host: this.host,
+            port: this.port,
+            caCertificatePem: this.caCertificatePem,
+            htpasswd: this.htpasswd,
+            passwords: this.passwords,
+            networkName: this.networkName,
+            volumeName: this.volumeName,
+            proxyServiceName: this.proxyServiceName,
+            registryServiceName: this.registryServiceName,
+            tokenServiceName: this.tokenServiceName,
+            edgeServiceName: this.edgeServiceName,
+            authMode: this.authMode,
+        });
+    }
+}
