@@ -42,6 +42,16 @@ test("parses every documented key into typed settings", () => {
     });
 });
 
+test("parses the swarm runtime's settings", () => {
+    const swarm = { replicas: { proxy: 3 }, constraints: ["node.hostname==vm"], publishMode: "host" };
+    expect(parseStackConfig({ ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify(swarm) })).toEqual({
+        domain: "localhost",
+        users: [{ username: "dev" }],
+        runtime: "swarm",
+        swarm,
+    });
+});
+
 test.each([
     ["an unknown key", { ...minimal, [`${ns}:prot`]: "5043" }, `${ns}:prot: is not a known setting; expected one of domain, port`],
     ["a port that is not a number", { ...minimal, [`${ns}:port`]: "https" }, `${ns}:port: "https" is not an integer`],
@@ -104,12 +114,42 @@ test.each([
         { ...minimal, [`${ns}:auth`]: "token" },
         `${ns}:auth: is not structured config; expected an object such as {mode: token}`,
     ],
+    [
+        "a runtime that does not exist",
+        { ...minimal, [`${ns}:runtime`]: "kubernetes" },
+        `${ns}:runtime: "kubernetes" is not a runtime; expected one of container, swarm`,
+    ],
+    [
+        "swarm settings on the container runtime",
+        { ...minimal, [`${ns}:swarm`]: JSON.stringify({ publishMode: "host" }) },
+        `${ns}:swarm: applies to runtime swarm only; set runtime: swarm or remove it`,
+    ],
+    [
+        "a container setting on a swarm",
+        { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:bindAddress`]: "127.0.0.1" },
+        `${ns}:bindAddress: applies to runtime container only; remove it, or set runtime: container`,
+    ],
+    [
+        "an unknown swarm setting",
+        { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify({ replica: 3 }) },
+        `${ns}:swarm.replica: is not a known swarm setting; expected one of replicas, constraints, publishMode, edgeImage`,
+    ],
+    [
+        "a replica count of zero",
+        { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify({ replicas: { registry: 0 } }) },
+        `${ns}:swarm.replicas.registry: 0 is not a task count; expected an integer from 1 to 32`,
+    ],
+    [
+        "a constraint Swarm would not parse",
+        { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify({ constraints: ["hostname=vm"] }) },
+        `${ns}:swarm.constraints[0]: "hostname=vm" is not a placement constraint`,
+    ],
 ])("refuses %s, naming the key", (_what, config, message) => {
     expect(() => parseStackConfig(config)).toThrow(message);
 });
 
-test("Pulumi.dev.yaml sets only documented keys, and parses", () => {
-    const yaml = fs.readFileSync(path.join(__dirname, "..", "Pulumi.dev.yaml"), "utf8");
+test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml"])("%s sets only documented keys, and parses", (file) => {
+    const yaml = fs.readFileSync(path.join(__dirname, "..", file), "utf8");
     const keys = [...yaml.matchAll(/^ {2}authenticated-registry:(\w+):/gm)].map((m) => m[1]);
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
@@ -117,10 +157,13 @@ test("Pulumi.dev.yaml sets only documented keys, and parses", () => {
     }
 });
 
-test("the committed Pulumi.dev.yaml carries no encryptionsalt: that belongs to each developer's own passphrase", () => {
-    // The working copy gains one at a developer's first `up`; what matters is what a clone gets.
-    const committed = spawnSync("git", ["show", "HEAD:Pulumi.dev.yaml"], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
-    expect(committed.status).toBe(0);
-    expect(committed.stdout).toContain("authenticated-registry:domain:");
-    expect(committed.stdout).not.toMatch(/^encryptionsalt:/m);
-});
+test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml"])(
+    "the committed %s carries no encryptionsalt: that belongs to each developer's own passphrase",
+    (file) => {
+        // The working copy gains one at a developer's first `up`; what matters is what a clone gets.
+        const committed = spawnSync("git", ["show", `HEAD:${file}`], { cwd: path.join(__dirname, ".."), encoding: "utf8" });
+        expect(committed.status).toBe(0);
+        expect(committed.stdout).toContain("authenticated-registry:domain:");
+        expect(committed.stdout).not.toMatch(/^encryptionsalt:/m);
+    },
+);
