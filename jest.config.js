@@ -6,6 +6,7 @@ module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/test", "<rootDir>/policy"],
     testMatch: ["**/*.test.ts"],
-    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/"],
+    // The end-to-end and multi-node suites have their own configs (jest.e2e.config.js, jest.cluster.config.js).
+    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/", "/test/cluster/"],
     testTimeout: 60000,
 };

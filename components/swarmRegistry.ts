@@ -25,6 +25,7 @@ import { TlsMaterial } from "./tlsMaterial";
 import { defaultTokenIssuer, tokenServiceProgram, tokenServiceSettings, tokenSigningMaterial } from "./tokenServer";
 import { tokenPath, tokenServicePort } from "./tokenService/files";
 import { validateImageReference } from "./validation";
+import { defaults } from "./defaults";
 
 /** Tasks of each role unless `replicas` says otherwise: one can fail or roll while the other serves. */
 export const defaultSwarmReplicas = 2;
@@ -49,8 +50,10 @@ export interface SwarmRegistryArgs extends RegistryArgs {
      */
     readonly publishMode?: PublishMode;
     /**
-     * The image of the edge in host mode: nginx with its stream module.
-     * @default `nginxImage`
+     * The image of the edge in host mode: nginx with its stream module. Kept apart from
+     * `nginxImage`, so that a new proxy image rolls without touching the edge, which holds the
+     * node's port and so is replaced stop-first (a moment without the port on that node).
+     * @default "nginx:1.28.0" (the package's pinned nginx)
      */
     readonly edgeImage?: string;
 }
@@ -65,7 +68,7 @@ export function checkSwarmRegistryArgs(args: SwarmRegistryArgs) {
         replicas: validateSwarmReplicas("replicas", args.replicas, defaultSwarmReplicas),
         constraints,
         publishMode: validatePublishMode("publishMode", args.publishMode ?? PublishMode.Ingress),
-        edgeImage: validateImageReference("edgeImage", args.edgeImage ?? shared.nginxImage),
+        edgeImage: validateImageReference("edgeImage", args.edgeImage ?? defaults.nginxImage),
     };
 }
 

@@ -139,3 +139,17 @@ ensure_single_node_swarm() {
     *) die "this Docker engine's swarm state is $state; expected active or inactive" ;;
   esac
 }
+
+# A swarm stack (runtime: swarm) with filesystem storage keeps its images in a volume on one
+# node, so its tasks must be pinned there. With no constraint set, pins them to this engine's
+# node: it writes swarm.constraints into the stack's Pulumi.STACK.yaml, as the first `up` writes
+# its encryptionsalt. Other stacks are left alone. Call with the stack selected.
+pin_swarm_stack() {
+  local stack=$1 node
+  [[ $(pulumi config get runtime --stack "$stack" 2>/dev/null || true) == swarm ]] || return 0
+  [[ $(pulumi config get --path storage.kind --stack "$stack" 2>/dev/null || echo filesystem) == filesystem ]] || return 0
+  [[ $(pulumi config get --path swarm.constraints --stack "$stack" 2>/dev/null || echo '[]') == "[]" ]] || return 0
+  node=$(docker info --format '{{.Name}}')
+  pulumi config set --path 'swarm.constraints[0]' "node.hostname==$node" --stack "$stack"
+  step "pinned stack $stack's tasks to this node ($node), which holds its data volume"
+}

@@ -6,7 +6,8 @@
 # The stacks must exist in the current backend (Pulumi.yaml's local default, or
 # PULUMI_BACKEND_URL); ./scripts/up.sh creates dev. Each stack's passphrase comes from
 # PULUMI_CONFIG_PASSPHRASE_<STACK> (upper case), else PULUMI_CONFIG_PASSPHRASE(_FILE), else the
-# file scripts/stack-env.sh generated for it. Exits non-zero if any preview fails.
+# file scripts/stack-env.sh generated for it. A swarm stack with no placement constraint is
+# pinned to this engine's node first, as ./scripts/up.sh does. Exits non-zero if any preview fails.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -39,6 +40,7 @@ for stack in "${stacks[@]}"; do
     failed+=("$stack")
     continue
   fi
+  env "${passphrase_env[@]}" bash -c "source '$here/lib.sh' && pin_swarm_stack '$stack'"
   if ! env "${passphrase_env[@]}" pulumi preview --stack "$stack" --diff --policy-pack policy --non-interactive; then
     failed+=("$stack")
   fi

@@ -42,11 +42,7 @@ source "$here/stack-env.sh" "$stack"
 
 if [[ $(pulumi config get runtime --stack "$stack" 2>/dev/null || true) == swarm ]]; then
   ensure_single_node_swarm
-  if [[ $(pulumi config get --path swarm.constraints --stack "$stack" 2>/dev/null || echo '[]') == "[]" ]]; then
-    node=$(docker info --format '{{.Name}}')
-    pulumi config set --path 'swarm.constraints[0]' "node.hostname==$node" --stack "$stack"
-    step "pinned the stack's tasks to this node ($node), where its data volume is"
-  fi
+  pin_swarm_stack "$stack"
 fi
 
 log "pulumi up ($stack)"

@@ -172,6 +172,11 @@ test("a file's object name changes with its content, so new content rolls the se
 test("host mode: the edge holds the port on every node and passes TLS through to the nginx tasks", () => {
     const edge = plain(byName("sw-edge").inputs);
     expect(edge.mode).toEqual({ global: true });
+    // It holds the node's port, so its successor can only start once it has stopped.
+    expect(edge.updateConfig.order).toBe("stop-first");
+    expect(edge.rollbackConfig.order).toBe("stop-first");
+    // Not the proxy's image: a new nginxImage rolls the proxy and leaves the edge alone.
+    expect(edge.taskSpec.containerSpec.image).toBe(components.defaults.nginxImage);
     expect(edge.endpointSpec).toEqual({
         mode: "dnsrr",
         ports: [{ targetPort: 443, publishedPort: 5443, protocol: "tcp", publishMode: "host" }],

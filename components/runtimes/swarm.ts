@@ -93,6 +93,14 @@ export const rollingUpdate = {
 export const rollingRollback = { ...rollingUpdate, failureAction: "pause" } as const;
 
 /**
+ * A task that publishes a port in host mode holds that port on its node, so its successor cannot
+ * start beside it there: such services update stop-first, everything else start-first.
+ */
+export function updateOrder(ports: readonly docker.types.input.ServiceEndpointSpecPort[] | undefined): "start-first" | "stop-first" {
+    return (ports ?? []).some((port) => port.publishMode === "host") ? "stop-first" : "start-first";
+}
+
+/**
  * One role as a `docker.Service`: files as Swarm secrets (secret ones) and configs (the rest),
  * named by content; the role's probe as the tasks' health check, which start-first waits on.
  * `pulumi up` waits until the service has converged.
@@ -118,11 +126,11 @@ export function roleService(
             const secret = new docker.Secret(
                 resourceName,
                 { name: objectName, data: pulumi.secret(data), labels },
-                { parent, additionalSecretOutputs: ["data"] },
+                { parent, additionalSecretOutputs: ["data"], deleteBeforeReplace: false },
             );
             return { kind: "secret" as const, file, id: secret.id, name: secret.name };
         }
-        const config = new docker.ServiceConfig(resourceName, { name: objectName, data, labels }, { parent });
+        const config = new docker.ServiceConfig(resourceName, { name: objectName, data, labels }, { parent, deleteBeforeReplace: false });
         return { kind: "config" as const, file, id: config.id, name: config.name };
     });
     const mode = (file: { mode: string }) => parseInt(file.mode, 8);
@@ -137,7 +145,9 @@ export function roleService(
                 containerSpec: {
                     image: spec.image,
                     ...(environment.commands === undefined ? {} : { commands: environment.commands }),
-                    ...(environment.plain.length === 0 ? {} : { env: environmentMap(environment.plain) }),
+                    // Empty rather than left out: the provider reads an absent map back as empty, a change on every preview.
+                    env: environmentMap(environment.plain),
+                    sysctl: {},
                     secrets: files
                         .filter((file) => file.kind === "secret")
                         .map((file) => ({ secretId: file.id, secretName: file.name, fileName: file.file.path, fileMode: mode(file.file) })),
@@ -153,12 +163,12 @@ export function roleService(
                 },
                 networksAdvanceds: placement.networks.map((network) => ({ id: network })),
                 placement: { constraints: placement.constraints },
-                restartPolicy: { condition: "any", delay: "1s" },
+                restartPolicy: { condition: "any", delay: "1s", window: "0s" },
                 logDriver: { name: logSettings.logDriver, options: logSettings.logOpts },
             },
             endpointSpec: { mode: placement.endpointMode, ...(placement.ports === undefined ? {} : { ports: placement.ports }) },
-            updateConfig: rollingUpdate,
-            rollbackConfig: rollingRollback,
+            updateConfig: { ...rollingUpdate, order: updateOrder(placement.ports) },
+            rollbackConfig: { ...rollingRollback, order: updateOrder(placement.ports) },
             // Replicated services only: the provider cannot tell when a global one has converged.
             ...(placement.replicas === "global" ? {} : { convergeConfig: { delay: "1s", timeout: "3m" } }),
         },

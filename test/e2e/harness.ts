@@ -3,7 +3,7 @@
  * a local state backend and a throwaway stack, the docker client, curl and openssl. Nothing is
  * mocked; a missing tool is an error, never a skipped test.
  */
-import { spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -324,4 +324,80 @@ export function pushImageByApi(base: string, caFile: string, auth: string[], rep
         throw new Error(`manifest PUT to ${repository}:${tag} answered ${put.status}: ${put.body}`);
     }
     return put.headers["docker-content-digest"][0];
+}
+
+/**
+ * A loop of pulls from scratch (the image removed first, so every pull fetches the manifest and
+ * the layer), at most `maxPulls` and `maxSeconds`, until `stop()`; each result is one line of
+ * its log.
+ */
+export class PullLoop {
+    private readonly log: string;
+    private readonly stopFile: string;
+    private readonly child: ChildProcess;
+
+    /** Starts pulling `ref` with `client`'s logins; the log goes into `workDir`. */
+    constructor(ref: string, client: DockerClient, workDir: string, maxPulls = 2000, maxSeconds = 600) {
+        this.log = path.join(workDir, `pulls-${Date.now()}.log`);
+        this.stopFile = `${this.log}.stop`;
+        const script = [
+            "i=0",
+            'while [ ! -e "$STOP" ] && [ "$i" -lt "$MAX_PULLS" ] && [ "$SECONDS" -lt "$MAX_SECONDS" ]; do',
+            '  docker rmi --force "$REF" >/dev/null 2>&1',
+            '  if out=$(docker pull "$REF" 2>&1); then echo "ok" >>"$LOG"; else echo "failed: $(echo "$out" | tr "\\n" " ")" >>"$LOG"; fi',
+            "  i=$((i + 1))",
+            "done",
+        ].join("\n");
+        this.child = spawn("bash", ["-c", script], {
+            env: {
+                ...process.env,
+                DOCKER_CONFIG: client.configDir,
+                REF: ref,
+                LOG: this.log,
+                STOP: this.stopFile,
+                MAX_PULLS: String(maxPulls),
+                MAX_SECONDS: String(maxSeconds),
+            },
+            stdio: "ignore",
+        });
+        waitUntil("the pull loop's first pull", 30_000, () => ({ done: this.results().length > 0, seen: this.results() }));
+    }
+
+    results(): string[] {
+        return fs.existsSync(this.log) ? fs.readFileSync(this.log, "utf8").split("\n").filter(Boolean) : [];
+    }
+
+    /** Stops the loop and returns every pull's result. */
+    async stop(): Promise<string[]> {
+        fs.writeFileSync(this.stopFile, "");
+        if (this.child.exitCode === null) await new Promise((resolve) => this.child.once("exit", resolve));
+        return this.results();
+    }
+}
+
+/**
+ * Runs `change` while a pull loop pulls `ref` with `client`; asserts that not one pull failed and
+ * that pulls ran throughout the change.
+ */
+export async function withoutFailedPulls(
+    what: string,
+    ref: string,
+    client: DockerClient,
+    workDir: string,
+    change: () => void,
+): Promise<void> {
+    const loop = new PullLoop(ref, client, workDir);
+    const started = Date.now();
+    let duringChange: number;
+    try {
+        change();
+        duringChange = loop.results().length;
+    } finally {
+        await loop.stop();
+    }
+    const results = loop.results();
+    const failed = results.filter((line) => line !== "ok");
+    console.log(`${what}: ${results.length} pulls (${duringChange} during ${Date.now() - started} ms of change), ${failed.length} failed`);
+    expect(failed).toEqual([]);
+    expect(duringChange).toBeGreaterThan(1);
 }
