@@ -101,6 +101,8 @@ export const labelKeys = {
     access: "authenticated-registry.access",
     /** On the proxy: the file whose existence makes the registry read-only (`scripts/gc.sh` reads it). */
     readOnlyFlag: "authenticated-registry.read-only-flag",
+    /** On a Swarm secret or config: the path its role reads it at; the policy pack reads it. */
+    file: "authenticated-registry.file",
 } as const;
 
 /** The `authenticated-registry.role` values of the containers. */

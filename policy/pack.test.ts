@@ -113,6 +113,31 @@ beforeAll(async () => {
         { transformations: [(args) => void options.set(args.name, args.opts)] },
     );
     await valueOf(registry.url);
+    // The same registry as Swarm services, basic mode with host publishing, and token mode.
+    const { SwarmRegistry } = await import("../components");
+    const swarmArgs = {
+        domain: "localhost",
+        users: [{ username: "developer" }],
+        tls: { ipAddresses: ["127.0.0.1"] },
+        nginxImage: "authenticated-registry/nginx:1.22-bookworm",
+        registryImage: "authenticated-registry/registry:3.1-bookworm",
+        edgeImage: "authenticated-registry/nginx:1.22-bookworm",
+        constraints: ["node.hostname==vm"],
+    };
+    const swarm = new SwarmRegistry(
+        "sw",
+        { ...swarmArgs, publishMode: "host" },
+        { transformations: [(args) => void options.set(args.name, args.opts)] },
+    );
+    const swarmToken = new SwarmRegistry(
+        "swt",
+        { ...swarmArgs, port: 5044, auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" } },
+        {
+            transformations: [(args) => void options.set(args.name, args.opts)],
+        },
+    );
+    await valueOf(swarm.url);
+    await valueOf(swarmToken.url);
     resources = (await registered()).filter((r) => r.custom);
     await startPack();
 }, 120_000);
@@ -161,6 +186,29 @@ test("the registry the components build passes every policy, its secrets arrivin
     for (const resource of resources) {
         expect({ name: resource.name, ...(await analyzeRegistered(resource)) }).toMatchObject({ name: resource.name, diagnostics: [] });
     }
+});
+
+test("the swarm registries pass every policy, which check their services, configs and secrets", async () => {
+    const swarmResources = resources.filter((r) => /^swt?-/.test(r.name));
+    expect(
+        swarmResources
+            .filter((r) => r.type === "docker:index/service:Service")
+            .map((r) => r.name)
+            .sort(),
+    ).toEqual(["sw-edge", "sw-nginx", "sw-registry", "swt-nginx", "swt-registry", "swt-token"].sort());
+    for (const resource of swarmResources) {
+        expect({ name: resource.name, ...(await analyzeRegistered(resource)) }).toMatchObject({ name: resource.name, diagnostics: [] });
+    }
+    // Each rule ran where it applies: not passed by being skipped.
+    const ranOn = async (name: string, policy: string) => (await analyzeRegistered(byName(name))).notApplicable.has(policy);
+    expect(await ranOn("sw-nginx-registry-conf", "nginx-tls-1.2-1.3-only")).toBe(false);
+    expect(await ranOn("sw-nginx-registry-password", "bcrypt-cost-floor")).toBe(false);
+    expect(await ranOn("swt-token-settings-json", "bcrypt-cost-floor")).toBe(false);
+    expect(await ranOn("sw-nginx-domain-key", "credentials-secret")).toBe(false);
+    expect(await ranOn("sw-registry", "registry-port-loopback-only")).toBe(false);
+    expect(await ranOn("swt-token", "token-service-unpublished")).toBe(false);
+    expect(await ranOn("sw-nginx", "images-pinned")).toBe(false);
+    expect(await ranOn("sw-nginx", "no-delete-everywhere")).toBe(false);
 });
 
 test("the volume's retention cannot be seen by a policy pack, and the pack says so", async () => {

@@ -4,6 +4,7 @@ import { componentLabels, containerOptions } from "../components/containerSettin
 import { htpasswdLine } from "../components/htpasswdCredentials";
 import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
 import { checkRegistryServerArgs } from "../components/registryServer";
+import { tokenServiceFiles } from "../components/tokenService/files";
 import {
     checkBcryptCost,
     checkDeleteEverywhere,
@@ -199,9 +200,9 @@ describe("nginx-tls-1.2-1.3-only", () => {
         );
     });
 
-    test("applies to the proxy container only", () => {
+    test("applies to the proxy container (and its Swarm configs) only", () => {
         expect(checkNginxTlsProtocols(registry())).toEqual({
-            notApplicable: "only the nginx container (label authenticated-registry.role=proxy)",
+            notApplicable: "only the nginx container (label authenticated-registry.role=proxy) and its Swarm configs",
         });
     });
 
@@ -234,8 +235,8 @@ describe("images-pinned", () => {
         );
     });
 
-    test("applies to RemoteImage only", () => {
-        expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({ notApplicable: "only docker RemoteImage resources" });
+    test("applies to RemoteImage and Service only", () => {
+        expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({ notApplicable: "only docker RemoteImage and Service resources" });
     });
 });
 
@@ -466,5 +467,96 @@ describe("grants", () => {
     test("not applicable to other resources or a proxy without the label", () => {
         expect(checkDeleteEverywhere(registry(), false)).toHaveProperty("notApplicable");
         expect(checkSomeoneOnlyPulls({ type: container, props: { labels: labels("proxy") } })).toHaveProperty("notApplicable");
+    });
+});
+
+describe("swarm resources: the same rules on services, secrets and configs", () => {
+    const service = (role: string, props: Record<string, unknown> = {}): ResourceView => ({
+        type: resourceTypes.service,
+        props: { labels: labels(role), taskSpec: { containerSpec: { image: "nginx:1.28.0" } }, ...props },
+    });
+    const swarmFile = (type: string, role: string, file: string, content: string, opts = {}): ResourceView => ({
+        type,
+        props: { labels: [...labels(role), { label: labelKeys.file, value: file }], data: Buffer.from(content).toString("base64") },
+        opts,
+    });
+    const secretOpts = { additionalSecretOutputs: ["data"] };
+
+    test("a registry or token service that publishes a port on the swarm is refused", () => {
+        const published = { endpointSpec: { mode: "vip", ports: [{ targetPort: 5000, publishedPort: 5000 }] } };
+        expect(checkRegistryPortsLoopback(service("registry", published))).toEqual(
+            fails(
+                "endpointSpec.ports[0] publishes the registry's port 5000 on every node of the swarm; the registry answers without authentication, so its service publishes no port",
+            ),
+        );
+        expect(checkRegistryPortsLoopback(service("registry", { endpointSpec: { mode: "dnsrr" } }))).toEqual(passes);
+        expect(checkTokenServiceUnpublished(service("token-service", published))).toEqual(
+            fails(
+                "endpointSpec.ports[0] publishes the token service's port 5000; it reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
+            ),
+        );
+        expect(checkTokenServiceUnpublished(service("token-service"))).toEqual(passes);
+    });
+
+    test("an unpinned service image is refused", () => {
+        expect(checkImagePinned(service("proxy", { taskSpec: { containerSpec: { image: "nginx" } } }))).toEqual(
+            fails('image "nginx" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)'),
+        );
+        expect(checkImagePinned(service("proxy"))).toEqual(passes);
+    });
+
+    test("the proxy's registry.conf config offering TLS 1.0 is refused; its other configs are not its business", () => {
+        const weak = config.replace(/ssl_protocols [^;]*;/, "ssl_protocols TLSv1 TLSv1.2;");
+        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.config, weak))).toEqual(
+            fails(`${nginxPaths.config}: "ssl_protocols TLSv1 TLSv1.2" enables TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.config, config))).toEqual(passes);
+        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.certificate, "pem"))).toHaveProperty(
+            "notApplicable",
+        );
+        expect(checkNginxTlsProtocols(service("proxy"))).toHaveProperty("notApplicable");
+    });
+
+    test("an htpasswd secret or token settings secret below the bcrypt floor is refused", () => {
+        const htpasswd = swarmFile(resourceTypes.secret, "proxy", nginxPaths.htpasswd, `${cost8}\n`, secretOpts);
+        expect(checkBcryptCost(htpasswd, 10)).toEqual(
+            fails(`${nginxPaths.htpasswd} line 1 (user "bob") has bcrypt cost 8; the minimum is 10`),
+        );
+        expect(checkBcryptCost(htpasswd, 8)).toEqual(passes);
+        const settings = (hash: string) =>
+            swarmFile(
+                resourceTypes.secret,
+                "token-service",
+                tokenServiceFiles.settings,
+                JSON.stringify({ users: [{ username: "bob", passwordHash: hash }] }),
+                secretOpts,
+            );
+        const hash = cost8.slice(cost8.indexOf(":") + 1);
+        expect(checkBcryptCost(settings(hash), 12)).toEqual(
+            fails(`${tokenServiceFiles.settings} users[0] (user "bob") has bcrypt cost 8; the minimum is 12`),
+        );
+        expect(checkBcryptCost(settings("plain"), 4)).toEqual(
+            fails(`${tokenServiceFiles.settings} users[0] (user "bob") has no bcrypt hash; only $2y$ (or $2a$/$2b$) hashes are allowed`),
+        );
+        expect(checkBcryptCost(swarmFile(resourceTypes.secret, "proxy", nginxPaths.privateKey, "key", secretOpts), 8)).toHaveProperty(
+            "notApplicable",
+        );
+    });
+
+    test("a Swarm secret whose data the state could keep in plain text is refused", () => {
+        const key = (opts = {}) => swarmFile(resourceTypes.secret, "proxy", nginxPaths.privateKey, "key", opts);
+        expect(checkCredentialsSecret(key())).toEqual(fails(`data holds ${nginxPaths.privateKey} but is not in additionalSecretOutputs`));
+        expect(checkCredentialsSecret(key(secretOpts))).toEqual(passes);
+        expect(checkCredentialsSecret(service("proxy"))).toHaveProperty("notApplicable");
+    });
+
+    test("the proxy service's grants are judged as the container's", () => {
+        const access = JSON.stringify(
+            validateUserAccess("users", [{ username: "janitor", access: [{ repositories: ["**"], actions: ["pull", "delete"] }] }]),
+        );
+        const proxyService = service("proxy", { labels: [...labels("proxy"), { label: labelKeys.access, value: access }] });
+        expect(checkDeleteEverywhere(proxyService, false)).toEqual(
+            fails('user "janitor" may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere'),
+        );
     });
 });

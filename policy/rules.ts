@@ -31,7 +31,15 @@ export const resourceTypes = {
     container: "docker:index/container:Container",
     remoteImage: "docker:index/remoteImage:RemoteImage",
     volume: "docker:index/volume:Volume",
+    service: "docker:index/service:Service",
+    secret: "docker:index/secret:Secret",
+    serviceConfig: "docker:index/serviceConfig:ServiceConfig",
 } as const;
+
+/** The types that run a role: a container on one host, a service on a swarm. */
+const processTypes: readonly string[] = [resourceTypes.container, resourceTypes.service];
+/** The types that carry one file of a role on a swarm. */
+const swarmFileTypes: readonly string[] = [resourceTypes.secret, resourceTypes.serviceConfig];
 
 /** The TLS versions nginx may offer. */
 export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
@@ -73,9 +81,33 @@ export function labelValue(labels: unknown, key: string): string | undefined {
     return undefined;
 }
 
-/** The role label of a container of this package, or undefined for anything else. */
+/**
+ * The role label of a container or Swarm service of this package, or undefined for anything
+ * else: the rules judge the single-host and the swarm runtime alike.
+ */
 export function containerRole(resource: ResourceView): string | undefined {
-    return resource.type === resourceTypes.container ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+    return processTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+}
+
+/** The role of a Swarm secret or config of this package, or undefined for anything else. */
+function swarmFileRole(resource: ResourceView): string | undefined {
+    return swarmFileTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+}
+
+/** The files a resource carries: a container's uploads, or the one file of a Swarm secret or config. */
+function filesOf(resource: ResourceView): Upload[] {
+    if (!swarmFileTypes.includes(resource.type)) return uploadsOf(resource.props);
+    const file = labelValue(resource.props.labels, labelKeys.file);
+    if (file === undefined) return [];
+    return [
+        {
+            file,
+            content: () => {
+                const data = resource.props.data;
+                return typeof data === "string" ? Buffer.from(data, "base64").toString("utf8") : data;
+            },
+        },
+    ];
 }
 
 interface Upload {
@@ -95,6 +127,12 @@ function uploadsOf(props: Record<string, unknown>): Upload[] {
         .map((u) => ({ file: u.file as string, content: () => u.content }));
 }
 
+/** A service's published ports (`endpointSpec.ports`); none when unset. */
+function servicePorts(props: Record<string, unknown>): ({ targetPort?: unknown } | null | undefined)[] {
+    const endpoint = props.endpointSpec as { ports?: unknown } | undefined;
+    return Array.isArray(endpoint?.ports) ? endpoint.ports : [];
+}
+
 /** A container's `ports` entries, as the provider takes them; none when unset. */
 function publishedPorts(props: Record<string, unknown>): ({ ip?: unknown; internal?: unknown } | null | undefined)[] {
     return Array.isArray(props.ports) ? props.ports : [];
@@ -112,6 +150,15 @@ function publishedPorts(props: Record<string, unknown>): ({ ip?: unknown; intern
 export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
     if (containerRole(resource) !== roles.registry) {
         return notApplicable("only the registry container (label authenticated-registry.role=registry)");
+    }
+    if (resource.type === resourceTypes.service) {
+        return checked(
+            servicePorts(resource.props).map(
+                (port, i) =>
+                    `endpointSpec.ports[${i}] publishes the registry's port ${port?.targetPort} on every node of the swarm; ` +
+                    `the registry answers without authentication, so its service publishes no port`,
+            ),
+        );
     }
     const { props } = resource;
     const violations: string[] = [];
@@ -143,6 +190,15 @@ export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
 export function checkTokenServiceUnpublished(resource: ResourceView): RuleResult {
     if (containerRole(resource) !== roles.tokenService) {
         return notApplicable("only the token service container (label authenticated-registry.role=token-service)");
+    }
+    if (resource.type === resourceTypes.service) {
+        return checked(
+            servicePorts(resource.props).map(
+                (port, i) =>
+                    `endpointSpec.ports[${i}] publishes the token service's port ${port?.targetPort}; it reads passwords over ` +
+                    `plain HTTP and is reached through nginx's /token only, so it publishes no port`,
+            ),
+        );
     }
     const { props } = resource;
     const violations: string[] = [];
@@ -230,10 +286,17 @@ export function nginxDirectives(text: string): NginxDirective[] {
  * default, which for nginx before 1.23.4 includes TLSv1 and TLSv1.1.
  */
 export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
-    if (containerRole(resource) !== roles.proxy) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    const swarmFile = swarmFileRole(resource) === roles.proxy;
+    if (containerRole(resource) !== roles.proxy && !swarmFile) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its Swarm configs");
     }
-    const uploads = uploadsOf(resource.props);
+    if (resource.type === resourceTypes.service) {
+        return notApplicable("a Swarm service's nginx config is a Swarm config, checked on its own");
+    }
+    const uploads = filesOf(resource);
+    if (swarmFile && !uploads.some((u) => u.file === nginxPaths.config)) {
+        return notApplicable(`only the Swarm config that holds ${nginxPaths.config}`);
+    }
     const violations: string[] = [];
     const allowed = new Set(allowedTlsProtocols.map((p) => p.toLowerCase()));
     let registryConf: "missing" | "unreadable" | number = "missing";
@@ -278,10 +341,13 @@ export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
 
 /** A pulled image names a tag other than `latest`, or a digest (components/validation.ts). */
 export function checkImagePinned(resource: ResourceView): RuleResult {
-    if (resource.type !== resourceTypes.remoteImage) {
-        return notApplicable("only docker RemoteImage resources");
+    if (resource.type !== resourceTypes.remoteImage && resource.type !== resourceTypes.service) {
+        return notApplicable("only docker RemoteImage and Service resources");
     }
-    const name = resource.props.name;
+    const name =
+        resource.type === resourceTypes.service
+            ? (resource.props.taskSpec as { containerSpec?: { image?: unknown } } | undefined)?.containerSpec?.image
+            : resource.props.name;
     if (typeof name !== "string" || !isPinnedImageReference(name)) {
         return checked([
             `image ${JSON.stringify(name)} is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`,
@@ -339,6 +405,16 @@ const secretProperties: Record<string, { property: string; holds: string }> = {
  * the inputs themselves were `pulumi.secret` is invisible here (the component tests assert it).
  */
 export function checkCredentialsSecret(resource: ResourceView): RuleResult {
+    if (resource.type === resourceTypes.secret && swarmFileRole(resource) !== undefined) {
+        return checked(
+            (resource.opts?.additionalSecretOutputs ?? []).includes("data")
+                ? []
+                : [`data holds ${labelValue(resource.props.labels, labelKeys.file)} but is not in additionalSecretOutputs`],
+        );
+    }
+    if (resource.type !== resourceTypes.container) {
+        return notApplicable("only the containers and the Swarm secrets of this package");
+    }
     const role = containerRole(resource);
     const wanted = role === undefined ? undefined : secretProperties[role];
     if (wanted === undefined) {
@@ -398,7 +474,7 @@ export function minimumBcryptCost(config: { minimumBcryptCost?: unknown }): numb
  */
 function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): RuleResult {
     const file = tokenServiceFiles.settings;
-    const upload = uploadsOf(resource.props).find((u) => u.file === file);
+    const upload = filesOf(resource).find((u) => u.file === file);
     const content = upload?.content();
     if (typeof content !== "string") {
         return checked([`${file} has no text content; the users' hashes cannot be checked`]);
@@ -432,6 +508,12 @@ function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): R
  * Messages name users and costs, never hashes.
  */
 export function checkBcryptCost(resource: ResourceView, minimumCost: number): RuleResult {
+    if (resource.type === resourceTypes.secret) {
+        return checkSwarmSecretHashes(resource, minimumCost);
+    }
+    if (resource.type !== resourceTypes.container) {
+        return notApplicable("only the nginx and token service containers, and the Swarm secrets that hold hashes");
+    }
     const role = containerRole(resource);
     if (role === roles.tokenService) {
         return checkTokenServiceHashes(resource, minimumCost);
@@ -453,6 +535,23 @@ export function checkBcryptCost(resource: ResourceView, minimumCost: number): Ru
     if (upload === undefined) {
         return checked([`no upload to ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`]);
     }
+    return checkHtpasswdHashes(upload, minimumCost);
+}
+
+/**
+ * On a swarm the hashes are Swarm secrets of their own: the proxy's htpasswd file (basic mode;
+ * without one, nginx serves token mode) and the token service's settings.
+ */
+function checkSwarmSecretHashes(resource: ResourceView, minimumCost: number): RuleResult {
+    const role = swarmFileRole(resource);
+    const [file] = filesOf(resource);
+    if (role === roles.proxy && file?.file === nginxPaths.htpasswd) return checkHtpasswdHashes(file, minimumCost);
+    if (role === roles.tokenService && file?.file === tokenServiceFiles.settings) return checkTokenServiceHashes(resource, minimumCost);
+    return notApplicable("only the Swarm secrets that hold the htpasswd file or the token service's settings");
+}
+
+/** The entries of an htpasswd file: at least one, each bcrypt of at least `minimumCost`. */
+function checkHtpasswdHashes(upload: Upload, minimumCost: number): RuleResult {
     const content = upload.content();
     if (typeof content !== "string") {
         return checked([`${nginxPaths.htpasswd} has no text content; its hashes cannot be checked`]);

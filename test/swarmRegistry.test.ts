@@ -148,7 +148,13 @@ test("nginx gets the shared config and material as content-named configs and sec
     });
     const configObject = byName("sw-nginx-registry-conf").inputs;
     expect(Buffer.from(configObject.data, "base64").toString()).toBe(config);
-    expect(configObject.name).toBe(components.swarmObjectName("sw-nginx", "/etc/nginx/conf.d/registry.conf", config));
+    // Labelled with where it belongs and the path it is read at, and nothing that changes with other settings.
+    expect(configObject.labels).toEqual([
+        { label: "authenticated-registry.instance", value: "sw" },
+        { label: "authenticated-registry.role", value: "proxy" },
+        { label: "authenticated-registry.file", value: "/etc/nginx/conf.d/registry.conf" },
+    ]);
+    expect(configObject.name).toBe(components.swarmObjectName("sw-nginx", "/etc/nginx/conf.d/registry.conf", config, configObject.labels));
     const password = byName("sw-nginx-registry-password").inputs;
     expect(isSecretInput(password.data)).toBe(true);
     expect(Buffer.from(plain(password.data), "base64").toString()).toBe(await valueOf(registry.htpasswd));
@@ -160,7 +166,11 @@ test("nginx gets the shared config and material as content-named configs and sec
     expect(JSON.stringify(found.map((r) => r.inputs))).not.toMatch(/ci-password/);
 });
 
-test("a file's object name changes with its content, so new content rolls the service onto a new object", () => {
+test("a file's object name changes with its content and labels, so any change rolls the service onto a new object", () => {
+    const labelled = (value: string) => [{ label: "authenticated-registry.role", value }];
+    expect(components.swarmObjectName("s", "/f", "same", labelled("proxy"))).not.toBe(
+        components.swarmObjectName("s", "/f", "same", labelled("edge")),
+    );
     const name = components.swarmObjectName;
     expect(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one")).toMatch(/^sw-nginx-domain\.key-[0-9a-f]{12}$/);
     expect(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one")).toBe(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one"));

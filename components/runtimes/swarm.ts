@@ -3,6 +3,7 @@ import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { componentLabels, logSettings } from "../containerSettings";
+import { labelKeys } from "../defaults";
 import { RoleFile, RoleSpec } from "../roles/spec";
 
 /** How Swarm finds a service's tasks: a virtual IP balanced by IPVS, or DNS round robin. */
@@ -31,14 +32,22 @@ export interface ServicePlacement {
 const contentHashLength = 12;
 
 /**
- * The Swarm object name of a file: the service, the file's name and a hash of its content.
- * Swarm secrets and configs cannot change, so new content is a new object: its resource is
- * replaced (the new one made first), the service rolls onto it, and the old one, no longer
- * referenced, is removed. The hash is of high-entropy material (keys, bcrypt hashes), and
- * only a prefix is used.
+ * The Swarm object name of a file: the service, the file's name and a hash of its content and
+ * labels. Swarm secrets and configs cannot change, so any change is a new object under a new
+ * name: its resource is replaced (the new one made first), the service rolls onto it, and the
+ * old one, no longer referenced, is removed. The hash is of high-entropy material (keys, bcrypt
+ * hashes), and only a prefix is used.
  */
-export function swarmObjectName(serviceName: string, filePath: string, content: string): string {
-    const digest = createHash("sha256").update(content).digest("hex").slice(0, contentHashLength);
+export function swarmObjectName(
+    serviceName: string,
+    filePath: string,
+    content: string,
+    labels: readonly { label: string; value: string }[] = [],
+): string {
+    const digest = createHash("sha256")
+        .update(JSON.stringify([content, labels]))
+        .digest("hex")
+        .slice(0, contentHashLength);
     return `${serviceName}-${path.basename(filePath).replace(/[^A-Za-z0-9_.-]/g, "-")}-${digest}`;
 }
 
@@ -115,22 +124,32 @@ export function roleService(
     const labels = [...componentLabels(placement.instance, spec.role), ...spec.labels];
     const environment = splitEnvironment(spec);
     const files = environment.files.map((file) => {
+        // Where the file belongs, and nothing that changes with other settings (such as grants).
+        const objectLabels = [
+            { label: labelKeys.instance, value: placement.instance },
+            { label: labelKeys.role, value: spec.role },
+            { label: labelKeys.file, value: file.path },
+        ];
         // A name is no secret: a hash prefix of high-entropy content; unmarked, the service that
         // names it stays readable in previews.
         const objectName = pulumi.unsecret(
-            pulumi.output(file.content).apply((content) => swarmObjectName(placement.serviceName, file.path, content)),
+            pulumi.output(file.content).apply((content) => swarmObjectName(placement.serviceName, file.path, content, objectLabels)),
         );
         const data = pulumi.output(file.content).apply((content) => Buffer.from(content).toString("base64"));
         const resourceName = `${name}-${path.basename(file.path).replace(/[^A-Za-z0-9-]/g, "-")}`;
         if (file.secret) {
             const secret = new docker.Secret(
                 resourceName,
-                { name: objectName, data: pulumi.secret(data), labels },
+                { name: objectName, data: pulumi.secret(data), labels: objectLabels },
                 { parent, additionalSecretOutputs: ["data"], deleteBeforeReplace: false },
             );
             return { kind: "secret" as const, file, id: secret.id, name: secret.name };
         }
-        const config = new docker.ServiceConfig(resourceName, { name: objectName, data, labels }, { parent, deleteBeforeReplace: false });
+        const config = new docker.ServiceConfig(
+            resourceName,
+            { name: objectName, data, labels: objectLabels },
+            { parent, deleteBeforeReplace: false },
+        );
         return { kind: "config" as const, file, id: config.id, name: config.name };
     });
     const mode = (file: { mode: string }) => parseInt(file.mode, 8);
