@@ -10,6 +10,9 @@ import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
 import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
+
+// Defined beside the arguments both runtimes share; still importable from here.
+export { checkDeleteEnabled } from "./registryArgs";
 import { TlsMaterial } from "./tlsMaterial";
 import { StorageKind } from "./storage";
 
