@@ -132,28 +132,65 @@ sweep() { # INSTANCE
   return 0
 }
 
+# Waits until the engine answers (at most 180 s): it may be restarting under another run.
+docker_ready() {
+  local i
+  for ((i = 0; i < 90; i++)); do
+    docker info --format '{{.ID}}' >/dev/null 2>&1 && return 0
+    sleep 2
+  done
+  return 1
+}
+
+# What this run made and is still there, one line each.
+leftovers() {
+  local kind filter
+  for kind in "${KINDS[@]}"; do
+    filter=label=authenticated-registry.instance=registry-${STACK[$kind]}
+    docker service ls --filter "$filter" --format 'service {{.Name}}'
+    docker ps -a --filter "$filter" --format 'container {{.Names}}'
+    docker secret ls --filter "$filter" --format 'secret {{.Name}}'
+    docker config ls --filter "$filter" --format 'config {{.Name}}'
+    docker network ls --filter "$filter" --format 'network {{.Name}}'
+    docker volume ls --filter "$filter" --format 'volume {{.Name}}'
+    [[ ! -e /etc/docker/certs.d/$(host "$kind") ]] || printf 'trust dir /etc/docker/certs.d/%s\n' "$(host "$kind")"
+  done
+  docker image ls --format 'image {{.Repository}}:{{.Tag}}' | grep -E "^image localhost:(${PORT[swarm]}|${PORT[single]})/" || true
+}
+
 cleanup() {
-  local status=$? kind pid ref
+  local status=$? kind pid ref attempt left
   set +e
   trap - EXIT INT TERM
   for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
   log "cleaning up"
   for kind in "${KINDS[@]}"; do
+    rm -rf "/etc/docker/certs.d/$(host "$kind")"
     [[ -n ${INITIALISED[$kind]:-} ]] || continue
     # The stack init's salt file in the checkout, if the run stopped before moving it.
     [[ ${INITIALISED[$kind]} == salt ]] && rm -f "$repo/Pulumi.${STACK[$kind]}.yaml"
-    if ! plc "$kind" destroy --yes --skip-preview >"$work/destroy-$kind.log" 2>&1; then
+    for ((attempt = 1; attempt <= 3; attempt++)); do
+      docker_ready || step "the Docker engine does not answer"
+      plc "$kind" destroy --yes --skip-preview >"$work/destroy-$kind.log" 2>&1 && break
       # An interrupted `up` leaves the stack locked in the file backend.
       rm -rf "$work/state/.pulumi/locks"
-      plc "$kind" destroy --yes --skip-preview >>"$work/destroy-$kind.log" 2>&1 || tail -n 20 "$work/destroy-$kind.log" >&2
-    fi
-    sweep "registry-${STACK[$kind]}"
-    pl "$kind" stack rm --yes --force >/dev/null 2>&1
-    rm -rf "/etc/docker/certs.d/$(host "$kind")"
+      step "pulumi destroy of ${STACK[$kind]} failed (attempt $attempt): $(grep -m1 -i 'error' "$work/destroy-$kind.log")"
+    done
+    docker_ready && sweep "registry-${STACK[$kind]}"
   done
+  docker_ready
   while read -r ref; do docker rmi --force "$ref" >/dev/null 2>&1; done < <(docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -E "^localhost:(${PORT[swarm]}|${PORT[single]})/")
   for ref in "${BUILT[@]}"; do docker rmi --force "$ref" >/dev/null 2>&1; done
-  rm -rf "$work"
+  if left=$(docker_ready && leftovers) && [[ -z $left ]]; then
+    for kind in "${KINDS[@]}"; do [[ -z ${INITIALISED[$kind]:-} ]] || pl "$kind" stack rm --yes --force >/dev/null 2>&1; done
+    rm -rf "$work"
+    step "nothing left behind"
+  else
+    # Keep the state, so that the stacks can still be destroyed by hand.
+    printf 'left behind (the stacks\x27 state is kept in %s; destroy with PULUMI_BACKEND_URL=file://%s/state PULUMI_CONFIG_PASSPHRASE=bench pulumi destroy --stack NAME --config-file %s/Pulumi.NAME.yaml):\n%s\n' \
+      "$work" "$work" "$work" "${left:-the Docker engine does not answer}" >&2
+    ((status != 0)) || status=1
+  fi
   exit "$status"
 }
 trap cleanup EXIT
@@ -424,16 +461,18 @@ const result = {
 result.passwordChange.ratioSwarmOverSingleHostUpSeconds = ratios("up_s_swarm", "up_s_single");
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
 const f = (s) => `${s.median} (${s.min}–${s.max})`;
-const R = result.replicas, P = result.passwordChange;
-console.log(`
-Replicas (medians, ranges; ${reps} repetitions)       1 + 1               2 + 2               2/1 per repetition
-  wrk blob GET req/s (${clients} conns)        ${f(R.one.wrkRequestsPerSecond).padEnd(20)}${f(R.two.wrkRequestsPerSecond).padEnd(20)}${R.ratioTwoOverOne.wrkRequestsPerSecond.perRepetition.join(", ")} -> ${R.ratioTwoOverOne.wrkRequestsPerSecond.median}
-  wrk blob GET MiB/s                   ${f(R.one.wrkMiBPerSecond).padEnd(20)}${f(R.two.wrkMiBPerSecond).padEnd(20)}${R.ratioTwoOverOne.wrkMiBPerSecond.perRepetition.join(", ")} -> ${R.ratioTwoOverOne.wrkMiBPerSecond.median}
-  ${pulls} parallel docker pulls, s        ${f(R.one.parallelPullSeconds).padEnd(20)}${f(R.two.parallelPullSeconds).padEnd(20)}${R.ratioTwoOverOne.parallelPullSeconds.perRepetition.join(", ")} -> ${R.ratioTwoOverOne.parallelPullSeconds.median}
-Password change                        swarm               single host         swarm/single per repetition
-  pulumi up, s                         ${f(P.swarm.upSeconds).padEnd(20)}${f(P.singleHost.upSeconds).padEnd(20)}${P.ratioSwarmOverSingleHostUpSeconds.perRepetition.join(", ")} -> ${P.ratioSwarmOverSingleHostUpSeconds.median}
-  failed probes (per repetition)       ${P.swarm.failedProbes.join(", ").padEnd(20)}${P.singleHost.failedProbes.join(", ")}
-  probes (per repetition)              ${P.swarm.probes.join(", ").padEnd(20)}${P.singleHost.probes.join(", ")}
-  longest without a 200, s             ${f(P.swarm.longestGapWithout200Seconds).padEnd(20)}${f(P.singleHost.longestGapWithout200Seconds)}
-whole run ${wall} s; written to ${out}`);
+const row = (label, a, b, c) => console.log(`  ${label.padEnd(34)}${String(a).padEnd(26)}${String(b).padEnd(26)}${c}`);
+const per = (r) => `${r.perRepetition.join(", ")}; median ${r.median}`;
+const R = result.replicas, P = result.passwordChange, Q = R.ratioTwoOverOne;
+console.log(`\nmedians (range) of ${reps} repetitions`);
+row("replicas per role", "1", "2", "2 / 1, per repetition");
+row(`wrk blob GET, ${clients} conns: req/s`, f(R.one.wrkRequestsPerSecond), f(R.two.wrkRequestsPerSecond), per(Q.wrkRequestsPerSecond));
+row("wrk blob GET: MiB/s", f(R.one.wrkMiBPerSecond), f(R.two.wrkMiBPerSecond), per(Q.wrkMiBPerSecond));
+row(`${pulls} parallel docker pulls: s`, f(R.one.parallelPullSeconds), f(R.two.parallelPullSeconds), per(Q.parallelPullSeconds));
+row("password change", "swarm (2 per role)", "single host", "swarm / single, per repetition");
+row("pulumi up: s", f(P.swarm.upSeconds), f(P.singleHost.upSeconds), per(P.ratioSwarmOverSingleHostUpSeconds));
+row("failed probes / probes", P.swarm.failedProbes.map((x, i) => `${x}/${P.swarm.probes[i]}`).join(", "),
+  P.singleHost.failedProbes.map((x, i) => `${x}/${P.singleHost.probes[i]}`).join(", "), "");
+row("longest without a 200: s", f(P.swarm.longestGapWithout200Seconds), f(P.singleHost.longestGapWithout200Seconds), "");
+console.log(`whole run ${wall} s; written to ${out}`);
 EOF

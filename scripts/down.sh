@@ -58,6 +58,11 @@ step "the data volume $volume, with every image pushed to it"
 [[ -e $passphrase ]] && step "the passphrase file $passphrase"
 
 pulumi destroy --yes --stack "$stack"
+# A swarm removes a service's containers after the service; the volume is free once they are gone.
+for _ in $(seq 60); do
+  [[ -z $(docker ps --all --quiet --filter "label=authenticated-registry.instance=registry-$stack") ]] && break
+  sleep 0.5
+done
 if docker volume rm "$volume" >/dev/null 2>&1; then step "removed volume $volume"; else step "volume $volume: not present"; fi
 for image in "${images[@]}"; do
   if ! docker image inspect "$image" >/dev/null 2>&1; then continue; fi
