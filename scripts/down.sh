@@ -68,6 +68,12 @@ for image in "${images[@]}"; do
   if ! docker image inspect "$image" >/dev/null 2>&1; then continue; fi
   if docker rmi "$image" >/dev/null 2>&1; then step "removed image $image"; else step "image $image: kept, a container still uses it"; fi
 done
-pulumi stack rm --yes --stack "$stack" >/dev/null && step "removed stack $stack and its state"
+# The stack's Pulumi.STACK.yaml is the project's, committed: kept, without the encryptionsalt
+# of the passphrase removed below (a new stack of that name gets its own).
+pulumi stack rm --yes --preserve-config --stack "$stack" >/dev/null && step "removed stack $stack and its state (its Pulumi.$stack.yaml is kept)"
+stack_file=$here/../Pulumi.$stack.yaml
+if [[ -f $stack_file ]] && grep -q '^encryptionsalt:' "$stack_file"; then
+  sed -i '/^encryptionsalt:/d' "$stack_file" && step "removed the encryptionsalt from Pulumi.$stack.yaml"
+fi
 if [[ -e $passphrase ]]; then rm -f "$passphrase" && step "removed $passphrase"; fi
 if [[ -n $trust_dir && -e $trust_dir ]]; then rm -rf "$trust_dir" && step "removed $trust_dir"; fi
