@@ -16,6 +16,7 @@ const env: NodeJS.ProcessEnv = {
     PULUMI_CONFIG_PASSPHRASE_DEV: crypto.randomBytes(16).toString("hex"),
     // The passphrase the worked example's secure values were encrypted with (Pulumi.prod.yaml).
     PULUMI_CONFIG_PASSPHRASE_PROD: "worked-example-only",
+    PULUMI_CONFIG_PASSPHRASE_SWARM: crypto.randomBytes(16).toString("hex"),
     ...offlinePulumiEnv,
 };
 const run = (command: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
@@ -59,8 +60,10 @@ beforeAll(() => {
     ok("npm", ["run", "prepare"], { cwd: copy });
     fs.mkdirSync(path.join(copy, ".state"));
     // A developer's own dev salt belongs to their passphrase; this copy gets a fresh one.
-    fs.writeFileSync(devConfig, fs.readFileSync(devConfig, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
-    for (const stack of ["dev", "prod"]) {
+    for (const file of [devConfig, path.join(copy, "Pulumi.swarm.yaml")]) {
+        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/^encryptionsalt: .*\n?/m, ""));
+    }
+    for (const stack of ["dev", "prod", "swarm"]) {
         const passphrase = env[`PULUMI_CONFIG_PASSPHRASE_${stack.toUpperCase()}`];
         const init = run("pulumi", ["stack", "init", stack, "--secrets-provider", "passphrase", "--non-interactive"], {
             PULUMI_CONFIG_PASSPHRASE: passphrase,
@@ -89,6 +92,21 @@ test("npm run preview previews dev and prod with the policy pack, and both pass"
     // The worked example's supplied key never appears, only its secret marker.
     expect(output).not.toContain("BEGIN PRIVATE KEY");
     expect(output).toContain("uploads                                : [secret]");
+});
+
+test("npm run preview pins the swarm stack to this node and previews its services with the policy pack", () => {
+    const node = ok("docker", ["info", "--format", "{{.Name}}"]).trim();
+    const result = run("npm", ["run", "preview", "--", "swarm"]);
+    const output = result.stdout + result.stderr;
+    expect({ status: result.status, tail: result.status === 0 ? "" : output.slice(-3000) }).toEqual({ status: 0, tail: "" });
+    expect(output).toContain(`pinned stack swarm's tasks to this node (${node}), which holds its data volume`);
+    expect(fs.readFileSync(path.join(copy, "Pulumi.swarm.yaml"), "utf8")).toContain(`node.hostname==${node}`);
+    for (const service of ["registry-swarm-nginx", "registry-swarm-registry", "registry-swarm-edge"]) {
+        expect(output).toMatch(new RegExp(`\\+\\s+docker:index/service:Service: \\(create\\)[\\s\\S]*name\\s*: "${service}"`));
+    }
+    expect(output).not.toContain("docker:index/container:Container");
+    expect(output).not.toContain("BEGIN PRIVATE KEY");
+    expect(output).toContain("==> previews passed: swarm");
 });
 
 test("the policy pack rejects an unpinned image that the components accept", () => {
