@@ -218,3 +218,41 @@ test("scaled from 2 to 3 registry tasks and back by pulumi up", () => {
     docker.ok(["rmi", "--force", pulledRef]);
     docker.ok(["pull", pulledRef]);
 });
+
+test("switched to token mode by pulumi up: two token service tasks, the image kept, no token for a wrong password", () => {
+    stack.setConfig("auth.mode", "token");
+    stack.setConfig("auth.tokenServiceImage", standInImages.node);
+    stack.up();
+    outputs = stack.outputs();
+    expect(outputs.tokenServiceName).toBe(`registry-${stack.name}-token`);
+    expect(runningTasks(outputs.tokenServiceName)).toHaveLength(2);
+    // The image pushed in basic mode is served in token mode.
+    const client = new DockerClient();
+    expect(client.login(host, puller, outputs.passwords[puller]).status).toBe(0);
+    client.ok(["pull", pulledRef]);
+    // A token for another user's password is refused; the registry refuses a request without one.
+    const token = exec("curl", [
+        "--silent",
+        "--output",
+        "/dev/null",
+        "--write-out",
+        "%{http_code}",
+        "--cacert",
+        caFile,
+        "--user",
+        `${puller}:not the password`,
+        `https://${host}/token?service=${host}&scope=repository:team/payload:pull`,
+    ]);
+    expect(token.stdout).toBe("401");
+    const anonymous = exec("curl", [
+        "--silent",
+        "--output",
+        "/dev/null",
+        "--write-out",
+        "%{http_code}",
+        "--cacert",
+        caFile,
+        `https://${host}/v2/`,
+    ]);
+    expect(anonymous.stdout).toBe("401");
+});
