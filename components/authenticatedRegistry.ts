@@ -1,11 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, RestartPolicy } from "./containerSettings";
+import { RestartPolicy } from "./containerSettings";
 import { AuthMode } from "./auth";
 import { TokenRoute } from "./nginxConfig";
 import { tokenPath } from "./tokenService/files";
 import { TokenService } from "./tokenServer";
-import { HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
@@ -13,8 +12,7 @@ import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
 
 // Defined beside the arguments both runtimes share; still importable from here.
 export { checkDeleteEnabled } from "./registryArgs";
-import { TlsMaterial } from "./tlsMaterial";
-import { StorageKind } from "./storage";
+import { registryFoundation } from "./registryFoundation";
 
 /** Arguments of {@link AuthenticatedRegistry}: the shared ones, and where its containers listen. */
 export interface AuthenticatedRegistryArgs extends RegistryArgs {
@@ -93,27 +91,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         });
         const { users, deleteEnabled, auth, storage } = checked;
         const host = registryHost(args.domain, checked.port);
-        const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
-        const credentials = new HtpasswdCredentials(
-            `${name}-credentials`,
-            { users: args.users, bcryptCost: checked.bcryptCost },
-            { parent: this },
-        );
-
-        const network = new docker.Network(
-            `${name}-network`,
-            { name: `${name}-network`, driver: "bridge", labels: componentLabels(name) },
-            { parent: this, deleteBeforeReplace: true },
-        );
-        // Only filesystem storage has a volume. A switch to s3 leaves it on the host (retained), with its images.
-        const volume =
-            storage.kind === StorageKind.Filesystem
-                ? new docker.Volume(
-                      `${name}-data`,
-                      { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
-                      { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
-                  )
-                : undefined;
+        const { tls, credentials, network, volume } = registryFoundation(name, args, checked, { driver: "bridge" }, this);
         // Images already on the host are used as they are; keepLocally leaves them there on destroy.
         const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: checked.nginxImage, keepLocally: true }, { parent: this });
         const registryImage = new docker.RemoteImage(

@@ -2,8 +2,6 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AuthMode } from "./auth";
-import { componentLabels } from "./containerSettings";
-import { HtpasswdCredentials } from "./htpasswdCredentials";
 import { checkNow, typeToken } from "./inputs";
 import { renderNginxConfig, TokenRoute } from "./nginxConfig";
 import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
@@ -21,7 +19,7 @@ import {
     validatePublishMode,
     validateSwarmReplicas,
 } from "./swarmSettings";
-import { TlsMaterial } from "./tlsMaterial";
+import { registryFoundation } from "./registryFoundation";
 import { defaultTokenIssuer, tokenServiceProgram, tokenServiceSettings, tokenSigningMaterial } from "./tokenServer";
 import { tokenPath, tokenServicePort } from "./tokenService/files";
 import { validateImageReference } from "./validation";
@@ -127,27 +125,15 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             endpointMode: "dnsrr" as const,
         });
 
-        const tls = new TlsMaterial(`${name}-tls`, { ...args.tls, domain: args.domain }, { parent: this });
-        const credentials = new HtpasswdCredentials(
-            `${name}-credentials`,
-            { users: args.users, bcryptCost: checked.bcryptCost },
-            { parent: this },
+        // Attachable, so one-off containers (a backup, garbage collection) can reach the services;
+        // with filesystem storage, the volume is local to the node the constraints pin every task to.
+        const { tls, credentials, network, volume } = registryFoundation(
+            name,
+            args,
+            checked,
+            { driver: "overlay", attachable: true },
+            this,
         );
-        // Attachable, so one-off containers (a backup, garbage collection) can reach the services.
-        const network = new docker.Network(
-            `${name}-network`,
-            { name: `${name}-network`, driver: "overlay", attachable: true, labels: componentLabels(name) },
-            { parent: this, deleteBeforeReplace: true },
-        );
-        // A local volume on the node the constraints pin every task to.
-        const volume =
-            storage.kind === StorageKind.Filesystem
-                ? new docker.Volume(
-                      `${name}-data`,
-                      { name: args.dataVolumeName ?? `${name}-data`, labels: componentLabels(name) },
-                      { parent: this, retainOnDelete: !(args.deleteDataOnDestroy ?? false), deleteBeforeReplace: true },
-                  )
-                : undefined;
         // One secret for every registry task, or an upload begun on one task fails on another.
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
 
