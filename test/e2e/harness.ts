@@ -375,9 +375,15 @@ export class PullLoop {
     }
 }
 
+/** Pulls that must succeed after the change, before the loop stops, and the bound on waiting for them. */
+const pullsAfterChange = 2;
+const pullsAfterChangeBoundMs = 60_000;
+
 /**
- * Runs `change` while a pull loop pulls `ref` with `client`; asserts that not one pull failed and
- * that pulls ran throughout the change.
+ * Runs `change` while a pull loop pulls `ref` with `client`, then lets the loop go on until
+ * {@link pullsAfterChange} more pulls have finished; asserts that not one pull failed. A pull in
+ * flight when a task dies may take seconds longer (the docker client retries a broken layer
+ * download after 5 s), so what is counted is failures, never speed.
  */
 export async function withoutFailedPulls(
     what: string,
@@ -389,15 +395,20 @@ export async function withoutFailedPulls(
     const loop = new PullLoop(ref, client, workDir);
     const started = Date.now();
     let duringChange: number;
+    let changeMs: number;
     try {
         change();
+        changeMs = Date.now() - started;
         duringChange = loop.results().length;
+        waitUntil(`${pullsAfterChange} pulls after the change (${what})`, pullsAfterChangeBoundMs, () => ({
+            done: loop.results().length >= duringChange + pullsAfterChange,
+            seen: loop.results().slice(duringChange),
+        }));
     } finally {
         await loop.stop();
     }
     const results = loop.results();
     const failed = results.filter((line) => line !== "ok");
-    console.log(`${what}: ${results.length} pulls (${duringChange} during ${Date.now() - started} ms of change), ${failed.length} failed`);
+    console.log(`${what}: ${results.length} pulls (${duringChange} by the end of ${changeMs} ms of change), ${failed.length} failed`);
     expect(failed).toEqual([]);
-    expect(duringChange).toBeGreaterThan(1);
 }
