@@ -4,6 +4,7 @@
  * token it issues. Both enforce the same grants.
  */
 import { defaults } from "./defaults";
+import type { TokenRoute } from "./nginxConfig";
 import { describe, InvalidArgumentError, validateImageReference } from "./validation";
 
 /** The authentication modes. */
@@ -108,4 +109,9 @@ export function validateAuth(field: string, value: unknown): CheckedAuth {
 /** The bcrypt cost a mode uses when none is given. */
 export function defaultBcryptCostFor(mode: AuthMode): number {
     return mode === AuthMode.Token ? defaults.tokenBcryptCost : defaults.bcryptCost;
+}
+
+/** Where nginx sends `/token` in token mode, and at what rate per client. */
+export function tokenRouteFor(auth: CheckedAuth & { readonly mode: typeof AuthMode.Token }, upstream: string): TokenRoute {
+    return { upstream, requestsPerMinute: auth.tokenRequestsPerMinute, burst: auth.tokenRequestBurst };
 }

@@ -1,13 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RestartPolicy } from "./containerSettings";
-import { AuthMode } from "./auth";
+import { AuthMode, tokenRouteFor } from "./auth";
 import { TokenRoute } from "./nginxConfig";
-import { tokenPath } from "./tokenService/files";
 import { TokenService } from "./tokenServer";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
 import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
+import { registryTokenAuth } from "./roles/registry";
 import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
 
 // Defined beside the arguments both runtimes share; still importable from here.
@@ -86,7 +86,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         const checked = checkNow(this, () => {
             const checked = checkRegistryArgs(args);
             checkRegistryServerArgs(args);
-            checkNginxAuthProxyArgs(args);
+            // Where the proxy listens; the users' grants were checked with the shared arguments.
+            checkNginxAuthProxyArgs({ ...args, users: undefined });
             return checked;
         });
         const { users, deleteEnabled, auth, storage } = checked;
@@ -123,8 +124,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            const route = { upstream: service.upstream, requestsPerMinute: auth.tokenRequestsPerMinute, burst: auth.tokenRequestBurst };
-            token = { service, route };
+            token = { service, route: tokenRouteFor(auth, service.upstream) };
         }
 
         const registry = new RegistryServer(
@@ -141,14 +141,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 deleteEnabled,
                 metrics: args.metricsPort !== undefined,
                 tokenAuth:
-                    token === undefined
-                        ? undefined
-                        : {
-                              realm: `https://${host}${tokenPath}`,
-                              service: host,
-                              issuer: token.service.issuer,
-                              signingCertificatePem: token.service.signingCertificatePem,
-                          },
+                    token === undefined ? undefined : registryTokenAuth(host, token.service.issuer, token.service.signingCertificatePem),
             },
             { parent: this },
         );

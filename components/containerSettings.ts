@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { defaults, labelKeys } from "./defaults";
-import { describe, InvalidArgumentError } from "./validation";
+import { validateOneOf } from "./validation";
 
 /** When Docker restarts a container; the docker provider's own default is "no". */
 export const RestartPolicy = {
@@ -18,13 +17,7 @@ export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 
 /** A restart policy Docker knows; Docker itself would refuse others only at `pulumi up`. */
 export function validateRestartPolicy(field: string, value: unknown): RestartPolicy {
-    if (!Object.values(RestartPolicy).includes(value as RestartPolicy)) {
-        throw new InvalidArgumentError(
-            field,
-            `${describe(value)} is not a restart policy; expected one of ${Object.values(RestartPolicy).join(", ")}`,
-        );
-    }
-    return value as RestartPolicy;
+    return validateOneOf(field, value, RestartPolicy, "a restart policy");
 }
 
 /** The restart policy both containers use unless told otherwise. */
@@ -36,7 +29,13 @@ export const defaultRestartPolicy: RestartPolicy = defaults.restart;
  * `start_interval`), and the provider looks every second, so the interval bounds how long `up`
  * waits for each container: 1 s, at the price of one cheap probe a second (BENCHMARKS.md).
  */
-export function healthCheck(command: string[]): docker.types.input.ContainerHealthcheck {
+export function healthCheck(command: string[]): {
+    tests: string[];
+    interval: string;
+    timeout: string;
+    retries: number;
+    startPeriod: string;
+} {
     return { tests: ["CMD", ...command], interval: "1s", timeout: "5s", retries: 3, startPeriod: "10s" };
 }
 
@@ -50,7 +49,7 @@ export const logSettings = {
  * Labels that mark a resource as part of one registry, for `docker ps --filter label=...`;
  * containers also carry their role (`registry` or `proxy`), which the policy pack reads.
  */
-export function componentLabels(instance: string, role?: string): docker.types.input.ContainerLabel[] {
+export function componentLabels(instance: string, role?: string): { label: string; value: string }[] {
     const labels = [{ label: labelKeys.instance, value: instance }];
     return role === undefined ? labels : [...labels, { label: labelKeys.role, value: role }];
 }

@@ -1,13 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AuthMode } from "./auth";
+import { AuthMode, tokenRouteFor } from "./auth";
 import { checkNow, typeToken } from "./inputs";
 import { renderNginxConfig, TokenRoute } from "./nginxConfig";
 import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
 import { edgeRole } from "./roles/edge";
 import { proxyListenPort, proxyRole } from "./roles/proxy";
-import { registryDataPath, registryPort, registryRole } from "./roles/registry";
+import { registryDataPath, registryPort, registryRole, registryTokenAuth, RegistryTokenAuth } from "./roles/registry";
 import { tokenServiceRole } from "./roles/tokenService";
 import { roleService } from "./runtimes/swarm";
 import { StorageKind } from "./storage";
@@ -21,7 +21,7 @@ import {
 } from "./swarmSettings";
 import { registryFoundation } from "./registryFoundation";
 import { defaultTokenIssuer, tokenServiceProgram, tokenServiceSettings, tokenSigningMaterial } from "./tokenServer";
-import { tokenPath, tokenServicePort } from "./tokenService/files";
+import { tokenServicePort } from "./tokenService/files";
 import { validateImageReference } from "./validation";
 import { defaults } from "./defaults";
 
@@ -109,6 +109,15 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         const checked = checkNow(this, () => checkSwarmRegistryArgs(args));
         const { users, auth, storage, replicas, constraints } = checked;
         const host = registryHost(args.domain, checked.port);
+        // Attachable, so one-off containers (a backup, garbage collection) can reach the services;
+        // with filesystem storage, the volume is local to the node the constraints pin every task to.
+        const { tls, credentials, network, volume } = registryFoundation(
+            name,
+            args,
+            checked,
+            { driver: "overlay", attachable: true },
+            this,
+        );
         const serviceName = (role: string) => `${name}-${role}`;
         // The object store's network, by name in the arguments, by ID for the services.
         const storageNetwork =
@@ -125,21 +134,12 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             endpointMode: "dnsrr" as const,
         });
 
-        // Attachable, so one-off containers (a backup, garbage collection) can reach the services;
-        // with filesystem storage, the volume is local to the node the constraints pin every task to.
-        const { tls, credentials, network, volume } = registryFoundation(
-            name,
-            args,
-            checked,
-            { driver: "overlay", attachable: true },
-            this,
-        );
         // One secret for every registry task, or an upload begun on one task fails on another.
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
 
         let tokenRoute: TokenRoute | undefined;
         let tokenService: docker.Service | undefined;
-        let tokenAuth;
+        let tokenAuth: RegistryTokenAuth | undefined;
         if (auth.mode === AuthMode.Token) {
             const issuer = defaultTokenIssuer;
             const { key, certificate } = tokenSigningMaterial(`${name}-token`, { issuer }, this);
@@ -161,12 +161,8 @@ export class SwarmRegistry extends pulumi.ComponentResource {
                 placement("token", replicas.tokenService),
                 this,
             );
-            tokenRoute = {
-                upstream: `${serviceName("token")}:${tokenServicePort}`,
-                requestsPerMinute: auth.tokenRequestsPerMinute,
-                burst: auth.tokenRequestBurst,
-            };
-            tokenAuth = { realm: `https://${host}${tokenPath}`, service: host, issuer, signingCertificatePem: certificate.certPem };
+            tokenRoute = tokenRouteFor(auth, `${serviceName("token")}:${tokenServicePort}`);
+            tokenAuth = registryTokenAuth(host, issuer, certificate.certPem);
         }
 
         const registry = roleService(

@@ -1,5 +1,5 @@
 import { RegistryStorage, StorageKind } from "./storage";
-import { describe, InvalidArgumentError } from "./validation";
+import { describe, InvalidArgumentError, validateOneOf } from "./validation";
 
 /** How the HTTPS port reaches the proxy's tasks. */
 export const PublishMode = {
@@ -86,13 +86,7 @@ export function validateConstraints(field: string, value: unknown): string[] {
 
 /** `ingress` or `host`. */
 export function validatePublishMode(field: string, value: unknown): PublishMode {
-    if (!Object.values(PublishMode).includes(value as PublishMode)) {
-        throw new InvalidArgumentError(
-            field,
-            `${describe(value)} is not a publish mode; expected one of ${Object.values(PublishMode).join(", ")}`,
-        );
-    }
-    return value as PublishMode;
+    return validateOneOf(field, value, PublishMode, "a publish mode");
 }
 
 /**

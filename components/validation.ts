@@ -27,6 +27,18 @@ export function describe(value: unknown): string {
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+/**
+ * One of a fixed set of string values (the values of an `as const` object such as
+ * `RestartPolicy`), else a refusal naming `what` and every accepted value.
+ */
+export function validateOneOf<T extends string>(field: string, value: unknown, accepted: Record<string, T>, what: string): T {
+    const values = Object.values(accepted);
+    if (!values.includes(value as T)) {
+        throw new InvalidArgumentError(field, `${describe(value)} is not ${what}; expected one of ${values.join(", ")}`);
+    }
+    return value as T;
+}
+
 const dnsLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 
 /** True for an RFC 1123 host name such as `registry.example.com` or `localhost`. */

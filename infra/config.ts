@@ -21,6 +21,7 @@ import {
     validateConstraints,
     validatePublishMode,
     validateImageReference,
+    validateOneOf,
 } from "../components";
 
 /** The config namespace: the project name in Pulumi.yaml. */
@@ -132,13 +133,7 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
 
 /** The runtime is one of two, and each refuses the other's settings. */
 function checkRuntime(values: Record<string, unknown>, namespace: string): void {
-    const runtime = values.runtime ?? Runtime.Container;
-    if (!Object.values(Runtime).includes(runtime as Runtime)) {
-        throw new InvalidArgumentError(
-            `${namespace}:runtime`,
-            `${JSON.stringify(runtime)} is not a runtime; expected one of ${Object.values(Runtime).join(", ")}`,
-        );
-    }
+    const runtime = validateOneOf(`${namespace}:runtime`, values.runtime ?? Runtime.Container, Runtime, "a runtime");
     if (runtime === Runtime.Container && values.swarm !== undefined) {
         throw new InvalidArgumentError(`${namespace}:swarm`, "applies to runtime swarm only; set runtime: swarm or remove it");
     }

@@ -2,7 +2,7 @@ import { createHash } from "crypto";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, logSettings } from "../containerSettings";
+import { componentLabels, healthCheck, logSettings } from "../containerSettings";
 import { labelKeys } from "../defaults";
 import { RoleFile, RoleSpec } from "../roles/spec";
 
@@ -51,15 +51,21 @@ export function swarmObjectName(
     return `${serviceName}-${path.basename(filePath).replace(/[^A-Za-z0-9_.-]/g, "-")}-${digest}`;
 }
 
+/** A `NAME=value` entry as its name and value. */
+function splitEntry(entry: string): [string, string] {
+    const at = entry.indexOf("=");
+    return [entry.slice(0, at), entry.slice(at + 1)];
+}
+
 /** `NAME=value` entries as Swarm's environment map. */
 function environmentMap(entries: string[]): Record<string, string> {
-    return Object.fromEntries(entries.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+    return Object.fromEntries(entries.map(splitEntry));
 }
 
 /** `NAME=value` as a shell assignment, the value single-quoted. */
 export function shellAssignment(entry: string): string {
-    const at = entry.indexOf("=");
-    return `${entry.slice(0, at)}='${entry.slice(at + 1).replace(/'/g, `'\\''`)}'`;
+    const [name, value] = splitEntry(entry);
+    return `${name}='${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Where a role's secret environment is mounted, as a Swarm secret. */
@@ -86,13 +92,13 @@ function splitEnvironment(spec: RoleSpec): { plain: string[]; files: RoleFile[];
 }
 
 /**
- * The update and rollback policy: one task at a time, the new task started (and healthy)
- * before the old one stops, so a change never leaves a role without a serving task; a task
- * that fails its health check within the monitor period rolls the service back.
+ * The update and rollback policy: one task at a time, in the order {@link updateOrder} gives
+ * (start-first: the new task started, and healthy, before the old one stops, so a change never
+ * leaves a role without a serving task); a task that fails its health check within the monitor
+ * period rolls the service back.
  */
 export const rollingUpdate = {
     parallelism: 1,
-    order: "start-first",
     failureAction: "rollback",
     monitor: "5s",
     delay: "1s",
@@ -112,7 +118,7 @@ export function updateOrder(ports: readonly docker.types.input.ServiceEndpointSp
 /**
  * One role as a `docker.Service`: files as Swarm secrets (secret ones) and configs (the rest),
  * named by content; the role's probe as the tasks' health check, which start-first waits on.
- * `pulumi up` waits until the service has converged.
+ * `pulumi up` waits until a replicated service has converged.
  */
 export function roleService(
     name: string,
@@ -125,11 +131,7 @@ export function roleService(
     const environment = splitEnvironment(spec);
     const files = environment.files.map((file) => {
         // Where the file belongs, and nothing that changes with other settings (such as grants).
-        const objectLabels = [
-            { label: labelKeys.instance, value: placement.instance },
-            { label: labelKeys.role, value: spec.role },
-            { label: labelKeys.file, value: file.path },
-        ];
+        const objectLabels = [...componentLabels(placement.instance, spec.role), { label: labelKeys.file, value: file.path }];
         // A name is no secret: a hash prefix of high-entropy content; unmarked, the service that
         // names it stays readable in previews.
         const objectName = pulumi.unsecret(
@@ -174,7 +176,7 @@ export function roleService(
                         .filter((file) => file.kind === "config")
                         .map((file) => ({ configId: file.id, configName: file.name, fileName: file.file.path, fileMode: mode(file.file) })),
                     ...(placement.mounts === undefined ? {} : { mounts: placement.mounts }),
-                    healthcheck: { tests: ["CMD", ...spec.healthCommand], interval: "1s", timeout: "5s", retries: 3, startPeriod: "10s" },
+                    healthcheck: healthCheck(spec.healthCommand),
                     ...(spec.stopSignal === undefined ? {} : { stopSignal: spec.stopSignal }),
                     // Long enough for a blob download in flight to finish on SIGQUIT.
                     stopGracePeriod: "30s",
