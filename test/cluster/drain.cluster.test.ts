@@ -17,7 +17,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { DockerClient, exec, ok, offlinePulumiEnv, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
+import { DockerClient, exec, ok, offlinePulumiEnv, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
 
 // The docker client commands of this test go to this host's engine; the cluster's, by --host.
 if (process.env.DOCKER_HOST?.startsWith("tcp://172.31.250.")) delete process.env.DOCKER_HOST;
@@ -93,24 +93,9 @@ function containersOn(node: string): string[] {
         .filter(Boolean);
 }
 
-/** A request to MinIO from this host, signed with AWS SigV4 by curl. */
+/** A request to MinIO from this host. */
 function s3(method: string, urlPath: string): { status: number; body: string } {
-    const result = exec("curl", [
-        "--silent",
-        "--max-time",
-        "5",
-        "--write-out",
-        "\n%{http_code}",
-        "--aws-sigv4",
-        "aws:amz:us-east-1:s3",
-        "--user",
-        `${accessKey}:${secretKey}`,
-        "--request",
-        method,
-        `http://${managerAddress}:${minioPort}${urlPath}`,
-    ]);
-    const split = result.stdout.lastIndexOf("\n");
-    return { status: Number(result.stdout.slice(split + 1)), body: result.stdout.slice(0, split) };
+    return s3Request(`http://${managerAddress}:${minioPort}`, accessKey, secretKey, method, urlPath);
 }
 
 function stackConfig(): string {

@@ -205,6 +205,28 @@ function parseAnswer(raw: string): HttpAnswer {
     return { status: Number(head[0].split(" ")[1]), headers, body: out.slice(split + 4) };
 }
 
+/**
+ * A plain HTTP request with curl (5 s at most): its status and body; `args` adds curl options.
+ * A request that gets no answer has status 0.
+ */
+export function plainHttp(url: string, args: string[] = []): { status: number; body: string } {
+    const result = exec("curl", ["--silent", "--max-time", "5", "--write-out", "\n%{http_code}", ...args, url]);
+    const split = result.stdout.lastIndexOf("\n");
+    return { status: Number(result.stdout.slice(split + 1)), body: result.stdout.slice(0, split) };
+}
+
+/** A request to an S3-compatible server at `endpoint`, signed with AWS SigV4 (us-east-1) by curl. */
+export function s3Request(endpoint: string, accessKey: string, secretKey: string, method: string, urlPath: string) {
+    return plainHttp(`${endpoint}${urlPath}`, [
+        "--aws-sigv4",
+        "aws:amz:us-east-1:s3",
+        "--user",
+        `${accessKey}:${secretKey}`,
+        "--request",
+        method,
+    ]);
+}
+
 /** The offline stand-in images that scripts/images.sh builds; the e2e stacks use them. */
 export const standInImages = {
     nginx: "authenticated-registry/nginx:1.22-bookworm",

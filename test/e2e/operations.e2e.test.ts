@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, exec, loopbackStackConfig, ok, pushImageByApi, Stack, tryCurl, waitUntil } from "./harness";
+import { curl, exec, loopbackStackConfig, ok, plainHttp, pushImageByApi, Stack, tryCurl, waitUntil } from "./harness";
 
 const port = 22043;
 const metricsPort = 22113;
@@ -18,16 +18,7 @@ let registryContainer: string;
 
 /** A plain HTTP GET of the metrics port. */
 function scrape(urlPath: string): { status: number; body: string } {
-    const result = exec("curl", [
-        "--silent",
-        "--max-time",
-        "5",
-        "--write-out",
-        "\n%{http_code}",
-        `http://127.0.0.1:${metricsPort}${urlPath}`,
-    ]);
-    const split = result.stdout.lastIndexOf("\n");
-    return { status: Number(result.stdout.slice(split + 1)), body: result.stdout.slice(0, split) };
+    return plainHttp(`http://127.0.0.1:${metricsPort}${urlPath}`);
 }
 
 /** The sum of a Prometheus counter's samples whose labels contain `labels`. */

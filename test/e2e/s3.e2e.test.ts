@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, ok, sleep, Stack, standInImages } from "./harness";
+import { curl, DockerClient, exec, loopbackStackConfig, ok, s3Request, sleep, Stack, standInImages } from "./harness";
 
 const port = 24043;
 const minioPort = 24900;
@@ -25,22 +25,9 @@ const secretKey = crypto.randomBytes(18).toString("hex");
 const bucket = "registry-images";
 const ids: Record<string, string> = {};
 
-/** A request to MinIO from the host, signed with AWS SigV4 by curl. */
+/** A request to MinIO from the host. */
 function s3(method: string, urlPath: string): { status: number; body: string } {
-    const result = exec("curl", [
-        "--silent",
-        "--write-out",
-        "\n%{http_code}",
-        "--aws-sigv4",
-        "aws:amz:us-east-1:s3",
-        "--user",
-        `${accessKey}:${secretKey}`,
-        "--request",
-        method,
-        `http://127.0.0.1:${minioPort}${urlPath}`,
-    ]);
-    const split = result.stdout.lastIndexOf("\n");
-    return { status: Number(result.stdout.slice(split + 1)), body: result.stdout.slice(0, split) };
+    return s3Request(`http://127.0.0.1:${minioPort}`, accessKey, secretKey, method, urlPath);
 }
 
 function tagged(tag: string): string {
