@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RestartPolicy } from "./containerSettings";
 import { AuthMode, tokenRouteFor } from "./auth";
-import { TokenRoute } from "./nginxConfig";
+import { GuardRoute, TokenRoute } from "./nginxConfig";
+import { RegistryGuard } from "./registryGuard";
 import { TokenService } from "./tokenServer";
 import { checkNow, typeToken } from "./inputs";
 import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
@@ -79,6 +80,8 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     public readonly authMode: AuthMode;
     /** The token service container's name; token mode only. */
     public readonly tokenServiceContainerName: pulumi.Output<string> | undefined;
+    /** The guard's container's name: basic mode's guard, or in token mode the token service. */
+    public readonly guardContainerName: pulumi.Output<string>;
 
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("AuthenticatedRegistry"), name, {}, opts);
@@ -121,11 +124,39 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                     passwordHashes: credentials.passwordHashes,
                     restart: args.restart,
                     instance: name,
+                    loginThrottle: args.loginThrottle,
+                    writeHoldSeconds: args.writeHoldSeconds,
                 },
                 { parent: this },
             );
             token = { service, route: tokenRouteFor(auth, service.upstream) };
         }
+        // Basic mode's guard limits failed logins at nginx and holds writes during garbage
+        // collection; in token mode the token service does both.
+        const guard =
+            token === undefined
+                ? new RegistryGuard(
+                      `${name}-guard`,
+                      {
+                          image: new docker.RemoteImage(
+                              `${name}-guard-image`,
+                              { name: checked.guardImage, keepLocally: true },
+                              { parent: this },
+                          ).imageId,
+                          networkName: network.name,
+                          loginThrottle: args.loginThrottle,
+                          writeHoldSeconds: args.writeHoldSeconds,
+                          restart: args.restart,
+                          instance: name,
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+        const guardRoute: GuardRoute = {
+            upstream: guard?.upstream ?? token!.service.upstream,
+            loginThrottle: guard?.loginThrottle ?? false,
+            writeHoldSeconds: checked.writeHoldSeconds,
+        };
 
         const registry = new RegistryServer(
             `${name}-registry`,
@@ -155,6 +186,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 privateKeyPem: tls.privateKeyPem,
                 htpasswd: token === undefined ? credentials.htpasswd : undefined,
                 token: token?.route,
+                guard: guardRoute,
                 upstream: registry.upstream,
                 metricsPort: args.metricsPort,
                 metricsAddress: args.metricsAddress,
@@ -180,7 +212,9 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         this.registryContainerName = registry.containerName;
         this.authMode = auth.mode;
         this.tokenServiceContainerName = token?.service.containerName;
+        this.guardContainerName = guard?.containerName ?? token!.service.containerName;
         this.registerOutputs({
+            guardContainerName: this.guardContainerName,
             authMode: this.authMode,
             tokenServiceContainerName: this.tokenServiceContainerName,
             url: this.url,

@@ -38,6 +38,8 @@ export const defaults = {
     restart: "unless-stopped",
     nginxImage: defaultImages.nginx,
     registryImage: defaultImages.registry,
+    /** Basic mode's guard runs the token service's program, on the same image. */
+    guardImage: defaultImages.tokenService,
     /** Keep the data volume on destroy. */
     deleteDataOnDestroy: false,
     auth: {
@@ -50,6 +52,24 @@ export const defaults = {
         tokenRequestBurst: 20,
         tokenServiceImage: defaultImages.tokenService,
     },
+    /** Failed logins are counted and guessing is refused before any password is checked, out of the box. */
+    loginThrottle: {
+        enabled: true,
+        /** Ten wrong passwords for one user from one address in a minute: more than a person mistypes. */
+        maxFailures: 10,
+        /** Thirty for any users from one address: a password tried against many names. */
+        maxFailuresPerAddress: 30,
+        windowSeconds: 60,
+        /** The first refusal; each repeated offence within a day doubles it. */
+        cooldownSeconds: 60,
+        /** One hour at most. */
+        maxCooldownSeconds: 3600,
+    },
+    /**
+     * How long a write waits while garbage collection holds the registry, in seconds, before it
+     * gets 503: long enough for a nightly collection of a mid-sized registry.
+     */
+    writeHoldSeconds: 120,
     tls: {
         mode: "generated",
         /** One year. */
@@ -91,6 +111,12 @@ export const proxyDefaults = {
     registryMetricsPort: 5001,
 } as const;
 
+/** Limits of the login throttle that are not settings. */
+export const loginThrottleDefaults = {
+    /** Addresses and user-address pairs remembered at once: some megabytes at most. */
+    maxEntries: 100_000,
+} as const;
+
 /** The labels every resource of one registry carries, for `docker ps --filter label=...`. */
 export const labelKeys = {
     /** The `AuthenticatedRegistry` (or standalone component) the resource belongs to. */
@@ -99,11 +125,9 @@ export const labelKeys = {
     role: "authenticated-registry.role",
     /** On the proxy: each user's grants as JSON, so previews show them and the policy pack checks them. */
     access: "authenticated-registry.access",
-    /** On the proxy: the file whose existence makes the registry read-only (`scripts/gc.sh` reads it). */
-    readOnlyFlag: "authenticated-registry.read-only-flag",
     /** On a Swarm secret or config: the path its role reads it at; the policy pack reads it. */
     file: "authenticated-registry.file",
 } as const;
 
 /** The `authenticated-registry.role` values of the containers. */
-export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service", edge: "edge" } as const;
+export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service", guard: "guard", edge: "edge" } as const;

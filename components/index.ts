@@ -12,6 +12,8 @@ export * from "./tlsMaterial";
 export * from "./validation";
 export * from "./auth";
 export * from "./tokenServer";
+export * from "./guard";
+export * from "./registryGuard";
 export * from "./storage";
 export * from "./swarmRegistry";
 export * from "./swarmSettings";

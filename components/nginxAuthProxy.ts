@@ -4,7 +4,7 @@ import { defaultRestartPolicy, RestartPolicy, validateRestartPolicy } from "./co
 import { UserAccess, validateUserAccess } from "./access";
 import { defaults, proxyDefaults } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
-import { renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { GuardRoute, renderNginxConfig, TokenRoute } from "./nginxConfig";
 import { proxyListenPort, proxyRole } from "./roles/proxy";
 import { roleContainer } from "./runtimes/container";
 import { InvalidArgumentError, validateDomain, validateIpAddress, validateLoopbackAddress, validatePort } from "./validation";
@@ -33,6 +33,12 @@ export interface NginxAuthProxyArgs {
     readonly token?: TokenRoute;
     /** The registry as nginx reaches it, `host:port`. */
     readonly upstream: string;
+    /**
+     * The guard nginx asks before writes (held during garbage collection) and, in basic mode,
+     * around password checks (`RegistryGuard`, or the token service in token mode).
+     * @default undefined (writes go straight on; failed logins are not limited)
+     */
+    readonly guard?: GuardRoute;
     /**
      * Ignored. nginx now looks the upstream up by name on every request, so it follows the
      * registry to a new address without being recreated.
@@ -162,6 +168,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
             listenPort: proxyListenPort,
             users,
             token: args.token,
+            guard: args.guard,
             metrics: metrics === undefined ? undefined : { registryMetrics: args.registryMetrics! },
         });
 

@@ -9,6 +9,7 @@
 import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./access";
 import { proxyDefaults } from "./defaults";
 import { tokenPath } from "./tokenService/files";
+import { guardPaths, throttledAnswer } from "./tokenService/guard";
 
 /** Where nginx finds what the proxy container is given; the seed mounts all of it here. */
 export const nginxPaths: NginxPaths = {
@@ -43,17 +44,13 @@ export const nginxStatusPath = "/nginx_status";
 /** The registry's Prometheus metrics, on the metrics port only. */
 export const metricsPath = "/metrics";
 
-/**
- * While this file exists in the proxy container, writes (`POST`, `PUT`, `PATCH`, `DELETE`) get
- * 503 and reads go on: `scripts/gc.sh` creates it around the registry's garbage collection.
- * nginx looks for it on every request, so no reload is needed.
- */
-export const readOnlyFlagPath = "/run/registry-read-only";
-
-/** What a write gets while the registry is read-only. */
+/** What a write gets when it waited for garbage collection longer than the hold allows. */
 export const readOnlyBody = JSON.stringify({
     errors: [{ code: "UNAVAILABLE", message: "the registry is read-only for maintenance", detail: "writes resume shortly; retry" }],
 });
+
+/** What an attempt gets when its address is refused for too many failed logins. */
+export const throttledBody = JSON.stringify(throttledAnswer);
 
 /** Options of {@link renderNginxConfig}. */
 export interface NginxConfigOptions {
@@ -91,15 +88,27 @@ export interface NginxConfigOptions {
      */
     readonly metrics?: { readonly registryMetrics: string };
     /**
-     * The file whose existence makes the registry read-only; only tests change it.
-     * @default "/run/registry-read-only"
+     * The guard nginx asks before every write (held while garbage collection runs) and, in basic
+     * mode with `loginThrottle`, before and after every password check. In token mode it is the
+     * token service.
+     * @default undefined (no guard: writes go straight on, and basic mode limits no failed logins)
      */
-    readonly readOnlyFlag?: string;
+    readonly guard?: GuardRoute;
     /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
      */
     readonly paths?: NginxPaths;
+}
+
+/** Where nginx finds the guard (`tokenService/guard.ts`) and what it asks it. */
+export interface GuardRoute {
+    /** The guard as nginx reaches it on the private network, `host:port`. */
+    readonly upstream: string;
+    /** Basic mode: ask before each password check whether the address may try, and report each refused password. */
+    readonly loginThrottle: boolean;
+    /** How long a write may wait during garbage collection, in seconds; nginx waits a little longer for the answer. */
+    readonly writeHoldSeconds: number;
 }
 
 /** How nginx routes token requests in token mode. */
@@ -116,6 +125,9 @@ export interface TokenRoute {
 export const tooManyRequestsBody = JSON.stringify({
     errors: [{ code: "TOOMANYREQUESTS", message: "too many token requests from this address; retry shortly" }],
 });
+
+/** The answer to a refused password when the guard does not answer. */
+export const unauthorizedBody = JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
 
 /** The answer nginx gives in the registry's own error format when the registry does not answer. */
 export const unavailableBody = JSON.stringify({
@@ -234,19 +246,30 @@ ${ruleLines.join("\n")}
 }
 
 /**
- * Where an authenticated request goes: its grant's location, except that a write while the
- * registry is read-only goes to @registry_read_only (a refused request stays refused).
+ * Where an authenticated request goes: its grant's location, except that a granted write goes to
+ * @registry_write first, where the guard holds it while garbage collection runs.
  */
-function renderTargetMaps(token: boolean): string {
-    return `# Writes while the registry is read-only (scripts/gc.sh) are held back with 503; reads go on.
-map "$registry_read_only:$request_method" $registry_write_held {
-  default 0;
-  "~^1:(?:POST|PUT|PATCH|DELETE)$" 1;
-}
-
-map "$registry_write_held:${token ? "allowed" : "$registry_access"}" $registry_target {
-  default ${token ? "allowed" : "$registry_access"};
-  "1:allowed" read_only;
+function renderTargetMaps(token: boolean, guarded: boolean): string {
+    const grant = token ? "allowed" : "$registry_access";
+    if (!guarded) {
+        return `# Without a guard, writes go straight on.
+map ${grant === "allowed" ? "$request_method" : grant} $registry_target {
+  default ${grant};
+}`;
+    }
+    return token
+        ? `# Writes ask the guard first; the registry checks each request's token.
+map $request_method $registry_target {
+  default allowed;
+  POST write;
+  PUT write;
+  PATCH write;
+  DELETE write;
+}`
+        : `# Granted writes ask the guard first; a refused request stays refused.
+map "$request_method:$registry_access" $registry_target {
+  default $registry_access;
+  "~^(?:POST|PUT|PATCH|DELETE):allowed$" write;
 }`;
 }
 
@@ -287,28 +310,145 @@ function renderTokenLocation(token: TokenRoute): string {
 `;
 }
 
+/**
+ * The user name the guard is told: empty without credentials; a name no user can have (with
+ * whitespace, a colon or a control character, which must never reach a header) becomes "-".
+ */
+const guardUserMap = `# The user name the guard counts failures under; the password never leaves nginx.
+map $remote_user $guard_user {
+  "" "";
+  "~^[^\\s:\\x00-\\x1f\\x7f]{1,256}$" $remote_user;
+  default "-";
+}`;
+
+/** How nginx asks the guard: a subrequest without the client's body, from the client's address. */
+function guardRequest(timeoutSeconds: number): string {
+    return `    proxy_pass                          http://$guard_upstream;
+    proxy_method                        GET;
+    proxy_pass_request_body             off;
+    proxy_set_header  Content-Length    "";
+    proxy_set_header  X-Real-IP         $remote_addr;
+    # The password stays here: the guard is told the user name alone.
+    proxy_set_header  Authorization     "";
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    proxy_read_timeout                  ${timeoutSeconds};`;
+}
+
+/** Basic mode with the login throttle: the password check, the guard's two questions, and the 429. */
+function renderLoginLocations(passwordCheck: string): string {
+    return `  # Only an address the guard let try gets here. A refused password goes to the guard, which
+  # counts it and answers the 401; auth_basic's challenge stays on it.
+  location @registry_login {
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+    ${passwordCheck}
+    error_page 401 = @login_failed;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_$registry_target;
+  }
+
+  location = ${guardPaths.login} {
+    internal;
+${guardRequest(5)}
+    proxy_set_header  X-Registry-User   $guard_user;
+    # Without an answer from the guard nginx still checks every password: attempts go on.
+    error_page 502 504 = @guard_lets_try;
+  }
+
+  location @guard_lets_try {
+    return 204;
+  }
+
+  location @login_failed {
+    rewrite ^ ${guardPaths.failure} break;
+${guardRequest(5)}
+    proxy_set_header  X-Registry-User   $guard_user;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    error_page 502 504 = @login_refused;
+  }
+
+  location @login_refused {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    return 401 '${unauthorizedBody}\\n';
+  }
+
+  location @login_throttled {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    add_header 'Retry-After' $guard_retry_after always;
+    return 429 '${throttledBody}\\n';
+  }
+
+`;
+}
+
+/** Every granted write asks the guard first, which holds it while garbage collection runs. */
+function renderWriteLocations(guard: GuardRoute): string {
+    return `  # A granted write waits here while garbage collection holds the registry, and goes on when
+  # it ends; past the hold the guard answers 403, which becomes 503 with Retry-After.
+  location @registry_write {
+    set $registry_write_method $request_method;
+    auth_request ${guardPaths.write};
+    error_page 403 = @registry_read_only;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_allowed;
+  }
+
+  location = ${guardPaths.write} {
+    internal;
+${guardRequest(guard.writeHoldSeconds + 10)}
+    proxy_set_header  X-Original-Method $registry_write_method;
+    proxy_set_header  X-Original-URI    $request_uri;
+    # Without an answer from the guard, nobody can tell whether a collection runs: the write waits
+    # for a retry rather than risk its layers.
+    error_page 502 504 = @guard_holds;
+  }
+
+  location @guard_holds {
+    return 403;
+  }
+
+`;
+}
+
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
+    // Blocks left out leave their blank lines behind; one blank line separates blocks.
+    return renderBlocks(options).replace(/\n{3,}/g, "\n\n");
+}
+
+function renderBlocks(options: NginxConfigOptions): string {
     const { serverName, upstream, realm, listenPort, token } = options;
     const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
     const timeout = proxyDefaults.upstreamTimeoutSeconds;
-    const readOnlyFlag = options.readOnlyFlag ?? readOnlyFlagPath;
+    const guard = options.guard;
+    const passwordCheck = `auth_basic "${realm}";
+    auth_basic_user_file ${paths.htpasswd};`;
     const v2Access =
-        token === undefined
-            ? `    # To add basic authentication to v2 use auth_basic setting plus add_header
-    auth_basic "${realm}";
-    auth_basic_user_file ${paths.htpasswd};
+        token !== undefined
+            ? `    # Token mode: the registry checks each request's token and answers 401 with the token
+    # realm when there is none. The file never exists.
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_$registry_target;`
+            : guard?.loginThrottle
+              ? `    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+    # Before any password is checked, the guard says whether this address may try: 403 (with
+    # Retry-After) becomes 429. auth_request runs after auth_basic within one location, so the
+    # password is checked in the next one.
+    auth_request ${guardPaths.login};
+    auth_request_set $guard_retry_after $upstream_http_retry_after;
+    error_page 403 = @login_throttled;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_login;`
+              : `    # To add basic authentication to v2 use auth_basic setting plus add_header
+    ${passwordCheck}
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
 
     # try_files runs after the access phase, so only a user auth_basic accepted gets here; the
     # grant decides where the request goes. (An "if" would run before auth_basic and tell an
     # anonymous client what a user name may do.) The file never exists.
-    root /nonexistent;
-    try_files /.authenticated-registry @registry_$registry_target;`
-            : `    # Token mode: the registry checks each request's token and answers 401 with the token
-    # realm when there is none. The file never exists.
-    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
     root /nonexistent;
     try_files /.authenticated-registry @registry_$registry_target;`;
     return `# Rendered by authenticated-registry. Included inside nginx's http {} block.
@@ -320,8 +460,9 @@ map $upstream_http_docker_distribution_api_version $docker_distribution_api_vers
 }
 
 ${token === undefined ? renderAccessMaps(options.users) : renderTokenMaps(token)}
+${token === undefined && guard?.loginThrottle ? guardUserMap : ""}
 
-${renderTargetMaps(token !== undefined)}
+${renderTargetMaps(token !== undefined, guard !== undefined)}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -335,14 +476,12 @@ server {
   # for ${proxyDefaults.resolverValidSeconds} s, and starts (and keeps its TLS listener) while the registry is down.
   resolver ${resolver} valid=${proxyDefaults.resolverValidSeconds}s ipv6=off;
   resolver_timeout 2s;
-  set $registry_upstream ${upstream};${token === undefined ? "" : `\n  set $token_upstream ${token.upstream};`}
+  ${[
+      `set $registry_upstream ${upstream};`,
+      ...(guard === undefined ? [] : [`set $guard_upstream ${guard.upstream};`]),
+      ...(token === undefined ? [] : [`set $token_upstream ${token.upstream};`]),
+  ].join("\n  ")}
 
-  # Read-only while the flag file exists: a stat per request, at server level, where an "if"
-  # that only sets a variable creates no nested location.
-  set $registry_read_only 0;
-  if (-f ${readOnlyFlag}) {
-    set $registry_read_only 1;
-  }
 
   # SSL
   ssl_certificate ${paths.certificate};
@@ -411,6 +550,7 @@ ${
     return 403 '${deniedBody}\\n';
   }
 
+${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard)}
   location @registry_read_only {
     default_type application/json;
     add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;

@@ -1,6 +1,8 @@
 import { anyDeleteGranted, RegistryUser, UserAccess, validateUserAccess } from "./access";
-import { CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
+import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
 import { defaults } from "./defaults";
+import { LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
+import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
 import { checkHtpasswdArgs } from "./htpasswdCredentials";
 import { RegistryStorage, StorageKind, validateStorage } from "./storage";
 import { checkTlsMaterialArgs, TlsMaterialArgs } from "./tlsMaterial";
@@ -75,6 +77,26 @@ export interface RegistryArgs {
      * @default false, or true when a user has a grant of delete
      */
     readonly deleteEnabled?: boolean;
+    /**
+     * Limits on failed logins, in both auth modes: past them an address is refused with 429 and
+     * `Retry-After` before any password is checked.
+     * @default { enabled: true, maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 }
+     */
+    readonly loginThrottle?: LoginThrottleArgs;
+    /**
+     * How long a write waits while garbage collection holds the registry (`scripts/gc.sh`), in
+     * seconds, 1 to 3600, before it gets 503 with `Retry-After`.
+     * @default 120
+     */
+    readonly writeHoldSeconds?: number;
+    /**
+     * The image of the guard, which limits failed logins and holds writes during garbage
+     * collection: any Node.js 20 or later with `node` on the PATH; pin a tag or digest. In token
+     * mode the token service is the guard, and runs on this image unless `auth.tokenServiceImage`
+     * names another.
+     * @default "node:22.23.5-bookworm-slim"
+     */
+    readonly guardImage?: string;
 }
 
 /** {@link RegistryArgs} checked, with defaults. */
@@ -88,6 +110,11 @@ export interface CheckedRegistryArgs {
     readonly port: number;
     readonly storage: RegistryStorage;
     readonly bcryptCost: number;
+    /** The failed-login limits; undefined when turned off. */
+    readonly loginThrottle: LoginThrottleSettings | undefined;
+    readonly writeHoldSeconds: number;
+    /** The guard's image: basic mode's guard, and in token mode the token service unless `auth.tokenServiceImage` says. */
+    readonly guardImage: string;
 }
 
 /**
@@ -119,15 +146,23 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
     const bcryptCost = args.bcryptCost ?? defaultBcryptCostFor(auth.mode);
     checkHtpasswdArgs({ users: args.users, bcryptCost });
     const users = validateUserAccess("users", args.users);
+    const guardImage = validateImageReference("guardImage", args.guardImage ?? defaults.guardImage);
     return {
         nginxImage: validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
         registryImage: validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
         users,
         deleteEnabled: checkDeleteEnabled(args.deleteEnabled, users),
-        auth,
+        // In token mode the token service is the guard: it runs on guardImage unless told otherwise.
+        auth:
+            auth.mode === AuthMode.Token && args.auth?.tokenServiceImage === undefined && args.guardImage !== undefined
+                ? { ...auth, tokenServiceImage: guardImage }
+                : auth,
         port: validatePort("port", args.port ?? defaults.port),
         storage,
         bcryptCost,
+        loginThrottle: validateLoginThrottle("loginThrottle", args.loginThrottle),
+        writeHoldSeconds: validateWriteHoldSeconds("writeHoldSeconds", args.writeHoldSeconds),
+        guardImage,
     };
 }
 

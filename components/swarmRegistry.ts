@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AuthMode, tokenRouteFor } from "./auth";
 import { checkNow, typeToken } from "./inputs";
-import { renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { GuardRoute, renderNginxConfig, TokenRoute } from "./nginxConfig";
+import { guardSettings } from "./guard";
 import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
 import { edgeRole } from "./roles/edge";
 import { proxyListenPort, proxyRole } from "./roles/proxy";
 import { registryDataPath, registryPort, registryRole, registryTokenAuth, RegistryTokenAuth } from "./roles/registry";
-import { tokenServiceRole } from "./roles/tokenService";
+import { guardRole, tokenServiceRole } from "./roles/tokenService";
 import { roleService } from "./runtimes/swarm";
 import { StorageKind } from "./storage";
 import {
@@ -99,6 +100,8 @@ export class SwarmRegistry extends pulumi.ComponentResource {
     public readonly registryServiceName: pulumi.Output<string>;
     /** The token service's service name; token mode only. */
     public readonly tokenServiceName: pulumi.Output<string> | undefined;
+    /** The guard's service name: basic mode's guard, or in token mode the token service. */
+    public readonly guardServiceName: pulumi.Output<string>;
     /** The edge service's name; host publish mode only. */
     public readonly edgeServiceName: pulumi.Output<string> | undefined;
     /** `basic` or `token`. */
@@ -137,6 +140,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         // One secret for every registry task, or an upload begun on one task fails on another.
         const httpSecret = new random.RandomPassword(`${name}-http-secret`, { length: 48, special: false }, { parent: this });
 
+        const guard = guardSettings(checked.loginThrottle, checked.writeHoldSeconds);
         let tokenRoute: TokenRoute | undefined;
         let tokenService: docker.Service | undefined;
         let tokenAuth: RegistryTokenAuth | undefined;
@@ -154,6 +158,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
                         lifetimeSeconds: auth.tokenLifetimeSeconds,
                         users,
                         passwordHashes: credentials.passwordHashes,
+                        guard,
                     }),
                     privateKeyPem: key.privateKeyPemPkcs8,
                     certificatePem: certificate.certPem,
@@ -182,6 +187,23 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             this,
         );
 
+        // Basic mode's guard: one task, so that its counts of failed logins and its hold on writes
+        // are whole; in token mode each token service task guards the requests it is given.
+        const guardService =
+            tokenRoute === undefined
+                ? roleService(
+                      `${name}-guard`,
+                      guardRole({ image: checked.guardImage, program: tokenServiceProgram(), settings: JSON.stringify(guard, null, 2) }),
+                      placement("guard", 1),
+                      this,
+                  )
+                : undefined;
+        const guardRoute: GuardRoute = {
+            upstream: `${serviceName(guardService === undefined ? "token" : "guard")}:${tokenServicePort}`,
+            loginThrottle: guardService !== undefined && guard.loginThrottle !== undefined,
+            writeHoldSeconds: guard.writeHoldSeconds,
+        };
+
         const published = { targetPort: proxyListenPort, publishedPort: checked.port, protocol: "tcp" };
         const config = renderNginxConfig({
             serverName: args.domain,
@@ -190,6 +212,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             listenPort: proxyListenPort,
             users,
             token: tokenRoute,
+            guard: guardRoute,
         });
         const proxy = roleService(
             `${name}-nginx`,
@@ -206,7 +229,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
                   { ...placement("nginx", replicas.proxy), endpointMode: "vip", ports: [{ ...published, publishMode: "ingress" }] }
                 : placement("nginx", replicas.proxy),
             this,
-            { dependsOn: [registry] },
+            { dependsOn: [registry, ...(guardService === undefined ? [] : [guardService])] },
         );
         const edge =
             checked.publishMode === PublishMode.Host
@@ -236,6 +259,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         this.registryServiceName = registry.name;
         this.tokenServiceName = tokenService?.name;
         this.edgeServiceName = edge?.name;
+        this.guardServiceName = (guardService ?? tokenService)!.name;
         this.authMode = auth.mode;
         this.registerOutputs({
             url: this.url,
@@ -250,6 +274,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
             registryServiceName: this.registryServiceName,
             tokenServiceName: this.tokenServiceName,
             edgeServiceName: this.edgeServiceName,
+            guardServiceName: this.guardServiceName,
             authMode: this.authMode,
         });
     }

@@ -10,6 +10,8 @@ import { checkNow, typeToken } from "./inputs";
 // Only types from the service's handler: the components do not load jose or the service itself.
 import type { TokenServiceSettings } from "./tokenService/handler";
 import { tokenServicePort } from "./tokenService/files";
+import type { GuardSettings } from "./tokenService/guard";
+import { guardSettings, LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
 import { tokenServiceRole } from "./roles/tokenService";
 import { roleContainer } from "./runtimes/container";
 
@@ -61,6 +63,16 @@ export interface TokenServiceArgs {
      * @default "unless-stopped"
      */
     readonly restart?: RestartPolicy;
+    /**
+     * Limits on failed logins: past them an address gets 429 before its password is checked.
+     * @default on, with the defaults of {@link LoginThrottleArgs}
+     */
+    readonly loginThrottle?: LoginThrottleArgs;
+    /**
+     * How long a write waits while garbage collection holds the registry, in seconds.
+     * @default 120
+     */
+    readonly writeHoldSeconds?: number;
 }
 
 /** The default `iss` of the tokens. */
@@ -103,13 +115,18 @@ export function tokenSigningMaterial(
     return { key, certificate };
 }
 
-/** The service's settings file: who may log in with which hash, and what each may do. */
+/** The service's settings file: who may log in with which hash, what each may do, and the guard's limits. */
 export function tokenServiceSettings(
-    args: Pick<TokenServiceArgs, "service" | "users" | "passwordHashes"> & { issuer: string; lifetimeSeconds: number },
+    args: Pick<TokenServiceArgs, "service" | "users" | "passwordHashes"> & {
+        issuer: string;
+        lifetimeSeconds: number;
+        guard: GuardSettings;
+    },
 ): pulumi.Output<string> {
     return pulumi.output(args.passwordHashes).apply((hashes) =>
         JSON.stringify(
             {
+                ...args.guard,
                 issuer: args.issuer,
                 service: args.service,
                 lifetimeSeconds: args.lifetimeSeconds,
@@ -140,17 +157,21 @@ export class TokenService extends pulumi.ComponentResource {
         super(typeToken("TokenService"), name, {}, opts);
         const alias = args.networkAlias ?? "token-service";
         const issuer = args.issuer ?? defaultTokenIssuer;
-        const [lifetimeSeconds, restart] = checkNow(
+        const [lifetimeSeconds, restart, guard] = checkNow(
             this,
             () =>
                 [
                     validateTokenLifetime("lifetimeSeconds", args.lifetimeSeconds ?? defaults.auth.tokenLifetimeSeconds),
                     validateRestartPolicy("restart", args.restart ?? defaultRestartPolicy),
+                    guardSettings(
+                        validateLoginThrottle("loginThrottle", args.loginThrottle),
+                        validateWriteHoldSeconds("writeHoldSeconds", args.writeHoldSeconds),
+                    ),
                 ] as const,
         );
 
         const { key, certificate } = tokenSigningMaterial(name, { ...args, issuer }, this);
-        const settings = tokenServiceSettings({ ...args, issuer, lifetimeSeconds });
+        const settings = tokenServiceSettings({ ...args, issuer, lifetimeSeconds, guard });
 
         const spec = tokenServiceRole({
             image: args.image,

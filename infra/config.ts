@@ -13,6 +13,8 @@ import {
     TlsMode,
     validateRestartPolicy,
     validateAuth,
+    validateLoginThrottle,
+    validateWriteHoldSeconds,
     validateStorage,
     validateUserAccess,
     SwarmRegistryArgs,
@@ -27,7 +29,7 @@ import {
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "swarm";
+type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "swarm" | "loginThrottle";
 
 /** Every key the stack reads, with its type and whether it may be left out. */
 export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
@@ -56,6 +58,15 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     deleteEnabled: { kind: "boolean", description: "turn on the registry's delete API (default: on when a user has a delete grant)" },
     deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },
     restart: { kind: "string", description: `container restart policy (default ${defaults.restart})` },
+    loginThrottle: {
+        kind: "loginThrottle",
+        description: `failed-login limits: {enabled?, maxFailures?, maxFailuresPerAddress?, windowSeconds?, cooldownSeconds?, maxCooldownSeconds?} (default on: ${defaults.loginThrottle.maxFailures} per user and address per ${defaults.loginThrottle.windowSeconds} s)`,
+    },
+    writeHoldSeconds: {
+        kind: "integer",
+        description: `how long a write waits during garbage collection (default ${defaults.writeHoldSeconds})`,
+    },
+    guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
     runtime: { kind: "string", description: "where the registry runs: container (one Docker host, the default) or swarm" },
     swarm: {
         kind: "swarm",
@@ -126,6 +137,9 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
     }
     if (values.restart !== undefined) {
         validateRestartPolicy(`${namespace}:restart`, values.restart);
+    }
+    if (values.writeHoldSeconds !== undefined) {
+        validateWriteHoldSeconds(`${namespace}:writeHoldSeconds`, values.writeHoldSeconds);
     }
     checkRuntime(values, namespace);
     return values as unknown as StackSettings;
@@ -199,6 +213,11 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             const value = json(field, raw, "an object such as {mode: token}");
             // Checked here to name the config key; the component fills in the defaults.
             validateAuth(field, value);
+            return value;
+        }
+        case "loginThrottle": {
+            const value = json(field, raw, "an object such as {maxFailures: 10}");
+            validateLoginThrottle(field, value);
             return value;
         }
     }

@@ -37,8 +37,14 @@ const outputs: Record<string, pulumi.Output<unknown>> = registry instanceof Swar
           ...common,
           proxyServiceName: registry.proxyServiceName,
           registryServiceName: registry.registryServiceName,
+          guardServiceName: registry.guardServiceName,
           ...(registry.edgeServiceName === undefined ? {} : { edgeServiceName: registry.edgeServiceName }),
           ...(registry.tokenServiceName === undefined ? {} : { tokenServiceName: registry.tokenServiceName }),
       }
-    : { ...common, proxyContainerName: registry.proxyContainerName, registryContainerName: registry.registryContainerName };
+    : {
+          ...common,
+          proxyContainerName: registry.proxyContainerName,
+          registryContainerName: registry.registryContainerName,
+          guardContainerName: registry.guardContainerName,
+      };
 export = outputs;

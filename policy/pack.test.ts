@@ -195,7 +195,7 @@ test("the swarm registries pass every policy, which check their services, config
             .filter((r) => r.type === "docker:index/service:Service")
             .map((r) => r.name)
             .sort(),
-    ).toEqual(["sw-edge", "sw-nginx", "sw-registry", "swt-nginx", "swt-registry", "swt-token"].sort());
+    ).toEqual(["sw-edge", "sw-guard", "sw-nginx", "sw-registry", "swt-nginx", "swt-registry", "swt-token"].sort());
     for (const resource of swarmResources) {
         expect({ name: resource.name, ...(await analyzeRegistered(resource)) }).toMatchObject({ name: resource.name, diagnostics: [] });
     }

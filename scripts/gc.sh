@@ -4,15 +4,22 @@
 #   ./scripts/gc.sh [--delete-untagged] [--quiet-seconds N] [--wait-seconds N] [STACK]
 #   npm run gc -- [OPTIONS] [STACK]                       (STACK defaults to dev)
 #
-#   1. makes the registry read-only at the proxy: writes (POST, PUT, PATCH, DELETE) get 503 with
-#      a registry-style JSON error and Retry-After, pulls go on (a flag file nginx looks for on
-#      every request; no reload, no restart);
-#   2. waits for uploads in flight: until no upload in the data volume has changed for
-#      --quiet-seconds (default 3), at most --wait-seconds (default 300; then it stops without
-#      collecting, and the registry is writable again);
-#   3. runs the registry's own `registry garbage-collect` in its container, with
-#      --delete-untagged when asked (manifests no tag points to are deleted too);
-#   4. makes the registry writable again, whatever happened, and prints the space it freed.
+#   1. drains writes: the guard (the token service in token mode) lets pushes under way go on to
+#      their manifest, and holds new pushes and deletes; they wait, the client sees no error;
+#   2. waits until no push has written for --quiet-seconds (default 3) and, with filesystem
+#      storage, no upload in the data volume has changed for as long, at most --wait-seconds
+#      (default 300; then it stops without collecting, and the held writes go on);
+#   3. holds every write, waits --quiet-seconds for requests already past the guard, and runs the
+#      registry's own `registry garbage-collect` in its container, with --delete-untagged when
+#      asked (manifests no tag points to are deleted too);
+#   4. lets the held writes go on, whatever happened, and prints the space it freed.
+# Pulls go on throughout. A write held longer than the stack's writeHoldSeconds (default 120)
+# gets 503 with Retry-After. The hold is a lease this script renews every few seconds: if it is
+# killed, writes resume within 30 s.
+#
+# On a swarm stack it runs where the guard's and a registry's tasks are: every task of the guard
+# service must be on this node (basic mode's guard is one task; in token mode, pin the token
+# service or run this on its node), and the registry's storage must be what every task sees.
 #
 # The registry keeps no blob cache that could go stale (the components turn it off), so an image
 # pushed again after a collection is stored again. A cron line, nightly at 03:17:
@@ -31,7 +38,7 @@ while (($#)); do
     --delete-untagged) delete_untagged=true ;;
     --quiet-seconds) quiet_seconds=${2:?--quiet-seconds needs a number}; shift ;;
     --wait-seconds) wait_seconds=${2:?--wait-seconds needs a number}; shift ;;
-    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     -*) die "unknown option $1 (expected --delete-untagged, --quiet-seconds N, --wait-seconds N)" ;;
     *) stack=$1 ;;
   esac
@@ -41,51 +48,101 @@ done
 
 # shellcheck source=stack-env.sh
 source "$here/stack-env.sh" "$stack"
-proxy=$(pulumi stack output proxyContainerName --stack "$stack" 2>/dev/null) || die "stack $stack has no proxyContainerName output: is it up?"
-registry=$(pulumi stack output registryContainerName --stack "$stack" 2>/dev/null) || die "stack $stack has no registryContainerName output"
-# The proxy names the flag file its nginx looks for in a label.
-flag=$(docker inspect --format '{{ index .Config.Labels "authenticated-registry.read-only-flag" }}' "$proxy") ||
-  die "no container $proxy: is stack $stack up?"
-[[ -n $flag ]] || die "$proxy has no read-only flag label: it predates read-only support; run ./scripts/up.sh $stack first"
+# The containers to work in: by name on one host, or this node's tasks of each service on a swarm.
+outputs=$(pulumi stack output --json --stack "$stack" 2>/dev/null) || die "stack $stack has no outputs: is it up?"
+output() { node -e 'const o = JSON.parse(process.argv[1]); process.stdout.write(o[process.argv[2]] ?? "")' "$outputs" "$1"; }
+local_tasks() { docker ps --filter "label=com.docker.swarm.service.name=$1" --format '{{.Names}}'; }
+if [[ -n $(output registryServiceName) ]]; then
+  registry=$(local_tasks "$(output registryServiceName)" | head -n 1)
+  [[ -n $registry ]] || die "no task of $(output registryServiceName) runs on this node; run this where one does"
+  guard_service=$(output guardServiceName)
+  [[ -n $guard_service ]] || die "stack $stack has no guardServiceName output: it predates the write hold; run ./scripts/up.sh $stack first"
+  mapfile -t guards < <(local_tasks "$guard_service")
+  running=$(docker service ps --filter desired-state=running --quiet "$guard_service" | wc -l)
+  ((${#guards[@]} == running && running > 0)) ||
+    die "$running task(s) of $guard_service run, ${#guards[@]} on this node: the hold must reach every one; run this on the node that has them all"
+else
+  registry=$(output registryContainerName)
+  guards=("$(output guardContainerName)")
+  [[ -n ${guards[0]} ]] || die "stack $stack has no guardContainerName output: it predates the write hold; run ./scripts/up.sh $stack first"
+fi
 data=/data/docker/registry/v2
+# The guard's port inside its container (tokenServicePort in components/tokenService/files.ts).
+guard_port=5001
+lease_seconds=30
 
 in_registry() { docker exec "$registry" "$@"; }
 used_kib() { in_registry du -sk "$data" 2>/dev/null | cut -f1 || echo 0; }
 
-writable() {
-  docker exec --user 0 "$proxy" rm -f "$flag" && step "registry writable again"
+# maintenance PHASE: sets every guard's phase for a lease; prints the first one's
+# "PHASE PUSHES_UNDER_WAY WAITING". The endpoint answers on loopback only, hence docker exec.
+maintenance() {
+  local guard state first=
+  for guard in "${guards[@]}"; do
+    state=$(docker exec "$guard" node -e '
+      const [port, phase, lease, quiet] = process.argv.slice(1);
+      fetch(`http://127.0.0.1:${port}/_guard/maintenance?phase=${phase}&leaseSeconds=${lease}&quietSeconds=${quiet}`)
+        .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
+        .then((s) => console.log(`${s.phase} ${s.pushesUnderWay} ${s.waiting}`))
+        .catch((e) => { console.error(e.message); process.exit(1); });
+    ' "$guard_port" "$1" "$lease_seconds" "$quiet_seconds") || return 1
+    first=${first:-$state}
+  done
+  printf '%s\n' "$first"
 }
-trap writable EXIT
 
-log "Garbage collection of stack $stack ($registry behind $proxy)"
-docker exec --user 0 "$proxy" touch "$flag" || die "could not make the registry read-only at $proxy"
-step "registry read-only: writes get 503, pulls go on"
+phase_file=$(mktemp)
+renewer=
+open_again() {
+  [[ -n $renewer ]] && kill "$renewer" 2>/dev/null
+  maintenance open >/dev/null && step "writes go on"
+  rm -f "$phase_file"
+}
+trap open_again EXIT
 
-# Uploads in flight write under repositories/*/_uploads/; wait until none has changed for a while.
-# With S3 storage that directory is in the bucket, out of sight: wait the quiet time once instead.
+log "Garbage collection of stack $stack ($registry; guard ${guards[*]})"
+echo draining >"$phase_file"
+maintenance draining >/dev/null || die "could not reach the guard in ${guards[*]}"
+# Renews the lease in the current phase until this script ends.
+(while sleep 5; do maintenance "$(cat "$phase_file")" >/dev/null || true; done) &
+renewer=$!
+step "draining: pushes under way finish, new pushes and deletes wait"
+
+# Uploads in flight write under repositories/*/_uploads/ (a long layer streams in one request the
+# guard saw only at its start): with filesystem storage, also wait until none has changed for a
+# while. With S3 storage that directory is in the bucket, out of sight.
 on_volume=true
 if docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$registry" | grep -qx 'REGISTRY_STORAGE=s3'; then
   on_volume=false
 fi
-if $on_volume; then
-  mark=/tmp/authenticated-registry-gc-mark
-  start=$SECONDS
-  while :; do
-    in_registry touch "$mark"
-    sleep "$quiet_seconds"
-    if [[ -z $(in_registry find "$data/repositories" -path '*/_uploads/*' -newer "$mark" -print 2>/dev/null | head -n 1) ]]; then
-      break
-    fi
-    if ((SECONDS - start >= wait_seconds)); then
-      die "uploads were still being written after ${wait_seconds} s; nothing collected (retry later, or raise --wait-seconds)"
-    fi
-    step "uploads in flight; waiting"
-  done
-  step "no upload has changed for ${quiet_seconds} s"
-else
-  step "object storage: waiting ${quiet_seconds} s for uploads in flight to finish"
+# quiet_round: true when, over the quiet time, no push wrote and no upload on the volume changed.
+mark=/tmp/authenticated-registry-gc-mark
+quiet_round() {
+  if $on_volume; then in_registry touch "$mark"; fi
   sleep "$quiet_seconds"
-fi
+  local state
+  state=$(maintenance "$(cat "$phase_file")") || die "could not reach the guard in ${guards[*]}"
+  if $on_volume && [[ -n $(in_registry find "$data/repositories" -path '*/_uploads/*' -newer "$mark" -print 2>/dev/null | head -n 1) ]]; then
+    return 1
+  fi
+  [[ $(cut -d' ' -f2 <<<"$state") == 0 ]]
+}
+start=$SECONDS
+until quiet_round; do
+  if ((SECONDS - start >= wait_seconds)); then
+    die "pushes were still under way after ${wait_seconds} s; nothing collected (retry later, or raise --wait-seconds)"
+  fi
+  step "pushes under way; waiting"
+done
+echo closed >"$phase_file"
+maintenance closed >/dev/null || die "could not reach the guard in ${guards[*]}"
+step "every write waits; ${quiet_seconds} s for requests already past the guard"
+until quiet_round; do
+  if ((SECONDS - start >= wait_seconds)); then
+    die "uploads were still being written after ${wait_seconds} s; nothing collected (retry later, or raise --wait-seconds)"
+  fi
+  step "uploads in flight; waiting"
+done
 
 # The config file is where each line's image keeps it: registry 3 and 2.8 differ.
 config=
@@ -97,7 +154,9 @@ args=(garbage-collect)
 $delete_untagged && args+=(--delete-untagged)
 $on_volume && before=$(used_kib)
 log "registry ${args[*]} $config"
-in_registry registry "${args[@]}" "$config" | tail -n 5 >&2
+# A swarm task keeps its secret environment (object storage keys) in a file its start reads.
+in_registry sh -c 'if [ -f /run/secrets/environment ]; then set -a && . /run/secrets/environment && set +a; fi; exec "$@"' sh \
+  registry "${args[@]}" "$config" | tail -n 5 >&2
 if $on_volume; then
   after=$(used_kib)
   step "data: $((before / 1024)) MiB before, $((after / 1024)) MiB after ($(((before - after) / 1024)) MiB freed)"

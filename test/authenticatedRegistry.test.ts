@@ -72,6 +72,9 @@ test("creates exactly the expected resources, each under the right parent", () =
             ["docker:index/container:Container", "reg-registry-container", "authenticated-registry:index:RegistryServer"],
             ["authenticated-registry:index:NginxAuthProxy", "reg-nginx", top],
             ["docker:index/container:Container", "reg-nginx-container", "authenticated-registry:index:NginxAuthProxy"],
+            ["docker:index/remoteImage:RemoteImage", "reg-guard-image", top],
+            ["authenticated-registry:index:RegistryGuard", "reg-guard", top],
+            ["docker:index/container:Container", "reg-guard-container", "authenticated-registry:index:RegistryGuard"],
         ].sort(),
     );
 });
@@ -97,7 +100,7 @@ test("the network and the volume have fixed names and the volume is kept on dest
 });
 
 test("containers with fixed names and ports are deleted before they are replaced", () => {
-    for (const container of ["reg-nginx-container", "reg-registry-container"]) {
+    for (const container of ["reg-nginx-container", "reg-registry-container", "reg-guard-container"]) {
         expect(options.get(container)).toMatchObject({
             deleteBeforeReplace: true,
             additionalSecretOutputs: ["uploads", "envs"],
@@ -171,6 +174,7 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
             upstream: "registry:5000",
             listenPort: 443,
             users: components.validateUserAccess("users", [{ username: "alice" }, { username: "bob" }]),
+            guard: { upstream: "guard:5001", loginThrottle: true, writeHoldSeconds: 120 },
         }),
     );
     expect(uploads[1].content).toBe(emptyDefaultSite);
@@ -192,9 +196,31 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
                 })),
             ),
         },
-        // The flag file that makes the registry read-only, for scripts/gc.sh.
-        { label: "authenticated-registry.read-only-flag", value: "/run/registry-read-only" },
     ]);
+});
+
+test("basic mode's guard runs the bundled program with its limits, on the network only, as guard:5001", () => {
+    expect(byName("reg-guard-image").inputs).toEqual({ name: "node:22.23.5-bookworm-slim", keepLocally: true });
+    const inputs = byName("reg-guard-container").inputs;
+    expect(inputs.name).toBe("reg-guard");
+    expect(inputs.command).toEqual(["node", "/opt/token-service/token-service.js"]);
+    expect(inputs.networksAdvanced).toEqual([{ name: "reg-network", aliases: ["guard"] }]);
+    expect(inputs.ports).toBeUndefined();
+    expect(inputs.labels).toEqual([
+        { label: "authenticated-registry.instance", value: "reg" },
+        { label: "authenticated-registry.role", value: "guard" },
+    ]);
+    const uploads = inputs.uploads as { file: string; content: string; permissions: string }[];
+    expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
+        ["/opt/token-service/token-service.js", "0644"],
+        ["/etc/token-service/settings.json", "0644"],
+    ]);
+    expect(uploads[0].content).toBe(components.tokenServiceProgram());
+    // Limits only: the guard knows no user, hash or key.
+    expect(JSON.parse(uploads[1].content)).toEqual({
+        loginThrottle: { maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 },
+        writeHoldSeconds: 120,
+    });
 });
 
 test("the network, the volume and both containers carry one instance label, the registry's name", () => {
@@ -356,6 +382,9 @@ describe("token mode", () => {
             ].sort(),
         );
         expect(find("tok-token-image").inputs).toEqual({ name: "authenticated-registry/node:22-bookworm", keepLocally: true });
+        // The token service is the guard: no guard of basic mode's, and nginx asks the token service.
+        expect(token.filter((r) => r.name.startsWith("tok-guard"))).toEqual([]);
+        expect(uploadsOf("tok-nginx-container")[0].content).toContain("set $guard_upstream token-service:5001;");
         expect(find("tok-token-signing-key").inputs).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
         expect(find("tok-token-signing-certificate").inputs).toMatchObject({
             subject: { commonName: "authenticated-registry token service" },
@@ -388,6 +417,8 @@ describe("token mode", () => {
         // The hash is of bob's own password, at token mode's default cost.
         expect(bcrypt.compareSync("correct horse battery staple", settings.users[1].passwordHash)).toBe(true);
         expect(settings).toEqual({
+            loginThrottle: { maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 },
+            writeHoldSeconds: 120,
             issuer: "authenticated-registry token service",
             service: "registry.example.com:5443",
             lifetimeSeconds: 600,

@@ -108,6 +108,15 @@ const cases: [string, Args, string, RegExp][] = [
         /not an image reference; expected \[registry\/\]name\[:tag\]/,
     ],
     ["malformed registry image", { ...good, registryImage: "registry:" }, "registryImage", /not an image reference/],
+    ["malformed guard image", { ...good, guardImage: "Node:LTS" }, "guardImage", /not an image reference/],
+    [
+        "login throttle of a fractional count",
+        { ...good, loginThrottle: { maxFailures: 2.5 } },
+        "loginThrottle.maxFailures",
+        /expected an integer from 1 to 1000/,
+    ],
+    ["login throttle that is a number", { ...good, loginThrottle: 10 as never }, "loginThrottle", /not an object/],
+    ["write hold of a day", { ...good, writeHoldSeconds: 86400 }, "writeHoldSeconds", /expected an integer from 1 to 3600/],
     [
         "unknown restart policy",
         { ...good, restart: "sometimes" as never },

@@ -4,6 +4,7 @@
  * (certificate, key, password file) are placed there through `renderNginxConfig`'s `paths`.
  */
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { NginxPaths } from "../components/nginxConfig";
@@ -52,4 +53,27 @@ export function localNginx(commonName: string): LocalNginx {
 export function nginxCheck(nginx: LocalNginx): { status: number | null; stderr: string } {
     const result = run("nginx", ["-t", "-p", nginx.dir, "-e", "stderr", "-c", nginx.mainConfig]);
     return { status: result.status, stderr: result.stderr };
+}
+
+/** A TCP port on loopback that nothing listens on now. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const server = net.createServer().listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+/** Waits until nginx listens on `port`; fails with its error log (in `dir`) after 5 s. */
+export async function waitForPort(port: number, dir: string): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+        const open = await new Promise<boolean>((resolve) => {
+            const socket = net.connect(port, "127.0.0.1", () => resolve(!!socket.end()));
+            socket.on("error", () => resolve(false));
+        });
+        if (open) return;
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`nginx did not listen on ${port}; error log:\n${fs.readFileSync(path.join(dir, "error.log"), "utf8")}`);
 }

@@ -9,11 +9,11 @@ import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
-import * as path from "path";
 import { UserAccess, validateUserAccess } from "../components/access";
 import { deniedBody, readOnlyBody, renderNginxConfig } from "../components/nginxConfig";
+import { createGuardHandler } from "../components/tokenService/handler";
 import { accessExample } from "./accessExample";
-import { localNginx } from "./localNginx";
+import { freePort, localNginx, waitForPort } from "./localNginx";
 import { run, toolPath } from "./tools";
 
 /** The example's users, plus one whose name is an nginx keyword, with passwords. */
@@ -27,33 +27,12 @@ interface Seen {
 }
 const seen: Seen[] = [];
 let upstream: http.Server;
+let guard: http.Server;
+let guardPort: number;
 let nginx: ChildProcess;
 let port: number;
 let dir: string;
 let ca: Buffer;
-
-function freePort(): Promise<number> {
-    return new Promise((resolve) => {
-        const server = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port: p } = server.address() as net.AddressInfo;
-            server.close(() => resolve(p));
-        });
-    });
-}
-
-async function waitForPort(p: number): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-        const open = await new Promise<boolean>((resolve) => {
-            const socket = net.connect(p, "127.0.0.1", () => resolve(!!socket.end()));
-            socket.on("error", () => resolve(false));
-        });
-        if (open) {
-            return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`nginx did not listen on ${p}; error log:\n${fs.readFileSync(path.join(dir, "error.log"), "utf8")}`);
-}
 
 beforeAll(async () => {
     const local = localNginx("localhost");
@@ -74,6 +53,11 @@ beforeAll(async () => {
     await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
     const upstreamPort = (upstream.address() as net.AddressInfo).port;
 
+    // The real guard, with a short hold; no login throttle here (nginxThrottle.test.ts has it).
+    guard = http.createServer(createGuardHandler({ writeHoldSeconds: 2 }));
+    await new Promise<void>((resolve) => guard.listen(0, "127.0.0.1", resolve));
+    guardPort = (guard.address() as net.AddressInfo).port;
+
     port = await freePort();
     fs.writeFileSync(
         paths.config,
@@ -84,16 +68,17 @@ beforeAll(async () => {
             listenPort: port,
             users: validateUserAccess("users", users),
             paths,
-            readOnlyFlag: path.join(dir, "read-only"),
+            guard: { upstream: `127.0.0.1:${guardPort}`, loginThrottle: false, writeHoldSeconds: 2 },
         }),
     );
     nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-    await waitForPort(port);
+    await waitForPort(port, dir);
 });
 
 afterAll(async () => {
     nginx?.kill("SIGTERM");
     await new Promise((r) => upstream?.close(r));
+    await new Promise((r) => guard?.close(r));
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -240,9 +225,14 @@ test("a wrong password gets 401 even where the user's grants would refuse: no gr
     expect(anonymous.status).toBe(401);
 });
 
-describe("read-only, as scripts/gc.sh sets it", () => {
-    const flag = () => path.join(dir, "read-only");
-    afterEach(() => fs.rmSync(flag(), { force: true }));
+/** Sets the guard's maintenance phase, as scripts/gc.sh does from inside its container. */
+async function maintenance(phase: string): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${guardPort}/_guard/maintenance?phase=${phase}&leaseSeconds=60&quietSeconds=3`);
+    expect(res.status).toBe(200);
+}
+
+describe("held while garbage collection runs, as scripts/gc.sh sets it", () => {
+    afterEach(() => maintenance("open"));
 
     test.each<Case>([
         ["ci", "POST", `/v2/team-b/app${upload}`],
@@ -250,32 +240,51 @@ describe("read-only, as scripts/gc.sh sets it", () => {
         ["ci", "PUT", `/v2/team-b/app${upload}some-upload-id?digest=${digest}`],
         ["ci", "PUT", "/v2/anything/manifests/v1"],
         ["team-a", "DELETE", `/v2/team-a/app/manifests/${digest}`],
-    ])("%s's %s %s is held back with 503 and Retry-After, and never reaches the registry", async (...[user, method, target]: Case) => {
-        fs.writeFileSync(flag(), "");
+    ])("%s's %s %s waits, and reaches the registry once the collection ends", async (...[user, method, target]: Case) => {
+        await maintenance("closed");
         const before = seen.length;
-        const answer = await request(user, method, target);
+        const answer = request(user, method, target);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(seen.slice(before)).toEqual([]);
+        await maintenance("open");
+        expect((await answer).status).toBe(200);
+        expect(seen.slice(before)).toEqual([expect.objectContaining({ method, url: target })]);
+    });
+
+    test("a write held past the hold gets 503 with Retry-After, and never reaches the registry", async () => {
+        await maintenance("closed");
+        const before = seen.length;
+        const answer = await request("ci", "PUT", "/v2/anything/manifests/v1");
         expect({ status: answer.status, apiVersion: answer.apiVersion, body: JSON.parse(answer.body) }).toEqual({
             status: 503,
             apiVersion: "registry/2.0",
             body: JSON.parse(readOnlyBody),
         });
         expect(seen.slice(before)).toEqual([]);
-        // Without the flag the same request goes through.
-        fs.rmSync(flag());
-        expect((await request(user, method, target)).status).toBe(200);
     });
 
     test("reads go on, refusals stay refusals and a wrong password stays 401", async () => {
-        fs.writeFileSync(flag(), "");
+        await maintenance("closed");
         expect((await request("node", "GET", "/v2/base/debian/manifests/latest")).status).toBe(200);
         expect((await request("node", "HEAD", `/v2/base/debian/blobs/${digest}`)).status).toBe(200);
         expect((await request("node", "PUT", "/v2/base/debian/manifests/latest")).status).toBe(403);
         expect((await request("ci", "POST", `/v2/team-b/app${upload}`, {}, "wrong")).status).toBe(401);
     });
+
+    test("the maintenance endpoint is not served through nginx", async () => {
+        expect((await request("ci", "GET", "/_guard/maintenance?phase=closed")).status).toBe(404);
+        expect((await request("ci", "GET", "/_guard/write")).status).toBe(404);
+    });
 });
 
 test("without a user list every authenticated user pulls and pushes everywhere, as before grants existed", () => {
-    const config = renderNginxConfig({ serverName: "r", realm: "r", upstream: "registry:5000", listenPort: 443 });
+    const config = renderNginxConfig({
+        serverName: "r",
+        realm: "r",
+        upstream: "registry:5000",
+        listenPort: 443,
+        guard: { upstream: "guard:5001", loginThrottle: true, writeHoldSeconds: 120 },
+    });
     expect(config).toContain("map $remote_user $registry_user {\n  default u;\n}");
     expect(config).toContain('"~^u (?:base|catalog)$" allowed;');
     expect(config).not.toMatch(/"~\^u delete /);

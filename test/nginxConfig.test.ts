@@ -6,12 +6,22 @@ import { accessExample } from "./accessExample";
 import { localNginx, nginxCheck } from "./localNginx";
 import { run } from "./tools";
 
-const options = { serverName: "registry.example.com", realm: "registry.example.com", upstream: "registry:5000", listenPort: 443 };
+const options = {
+    serverName: "registry.example.com",
+    realm: "registry.example.com",
+    upstream: "registry:5000",
+    listenPort: 443,
+    guard: { upstream: "guard:5001", loginThrottle: true, writeHoldSeconds: 120 },
+};
 const golden = path.join(__dirname, "golden", "registry.conf");
 const accessGolden = path.join(__dirname, "golden", "registry-access.conf");
 const accessOptions = { ...options, users: validateUserAccess("users", accessExample) };
 const tokenGolden = path.join(__dirname, "golden", "registry-token.conf");
-const tokenOptions = { ...options, token: { upstream: "token-service:5001", requestsPerMinute: 300, burst: 20 } };
+const tokenOptions = {
+    ...options,
+    guard: { upstream: "token-service:5001", loginThrottle: false, writeHoldSeconds: 120 },
+    token: { upstream: "token-service:5001", requestsPerMinute: 300, burst: 20 },
+};
 
 /** Compares with a golden file; `UPDATE_GOLDEN=1 npx jest` rewrites it after a deliberate change. */
 function expectGolden(rendered: string, file: string): void {
@@ -51,11 +61,16 @@ describe("keeps the seed's directives and fixes its defects", () => {
     });
 
     test("the API-version header is added once, only where the registry did not send it", () => {
-        // One per location that answers: /v2/ (nginx's 401 and 404), the proxied location, and
-        // nginx's own refusal, read-only and unavailable answers; each passes through one of them.
+        // One per location that answers: /v2/ and the password check (nginx's 401 and 404), the
+        // guard's 401, the refused-password, throttled, proxied, refusal, read-only and unavailable
+        // answers; each passes through one of them.
         expect(lines.filter((l) => l.startsWith("add_header 'Docker-Distribution-Api-Version'"))).toEqual([
             "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
             "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
+            "add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
+            "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
             "add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;",
@@ -167,7 +182,7 @@ describe("token mode", () => {
         expect(config).not.toMatch(/auth_basic/);
         expect(config).not.toMatch(/\$registry_access|\$remote_user/);
         has("try_files /.authenticated-registry @registry_$registry_target;");
-        has('map "$registry_write_held:allowed" $registry_target {');
+        has("map $request_method $registry_target {");
     });
 
     test("passes only a bearer token on to the registry", () => {
@@ -175,7 +190,9 @@ describe("token mode", () => {
         has('default "";');
         has('"~^Bearer\\s" $http_authorization;');
         has("proxy_set_header Authorization $registry_bearer;");
-        expect(config).not.toContain('proxy_set_header  Authorization     "";');
+        // Only the guard's write question drops the header; the registry's location passes the bearer.
+        const allowed = config.slice(config.indexOf("location @registry_allowed {"), config.indexOf("location @registry_denied {"));
+        expect(allowed).not.toContain('proxy_set_header  Authorization     "";');
     });
 
     test("routes /token to the token service by name, rate limited per client address with 429", () => {

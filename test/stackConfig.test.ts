@@ -144,6 +144,31 @@ test.each([
         { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify({ constraints: ["hostname=vm"] }) },
         `${ns}:swarm.constraints[0]: "hostname=vm" is not a placement constraint`,
     ],
+    [
+        "a login throttle that refuses nobody",
+        { ...minimal, [`${ns}:loginThrottle`]: JSON.stringify({ maxFailures: 0 }) },
+        `${ns}:loginThrottle.maxFailures: 0 is not valid; expected an integer from 1 to 1000`,
+    ],
+    [
+        "an unknown login throttle setting",
+        { ...minimal, [`${ns}:loginThrottle`]: JSON.stringify({ banSeconds: 60 }) },
+        `${ns}:loginThrottle.banSeconds: is not a login throttle setting; expected one of enabled, maxFailures`,
+    ],
+    [
+        "a cap shorter than the first cooling-off",
+        { ...minimal, [`${ns}:loginThrottle`]: JSON.stringify({ cooldownSeconds: 600, maxCooldownSeconds: 60 }) },
+        `${ns}:loginThrottle.maxCooldownSeconds: 60 is shorter than cooldownSeconds (600); expected at least that`,
+    ],
+    [
+        "a throttle switch that is not a boolean",
+        { ...minimal, [`${ns}:loginThrottle`]: JSON.stringify({ enabled: "no" }) },
+        `${ns}:loginThrottle.enabled: "no" is not a boolean; expected true or false`,
+    ],
+    [
+        "a write hold of no time",
+        { ...minimal, [`${ns}:writeHoldSeconds`]: "0" },
+        `${ns}:writeHoldSeconds: 0 is not valid; expected an integer from 1 to 3600`,
+    ],
 ])("refuses %s, naming the key", (_what, config, message) => {
     expect(() => parseStackConfig(config)).toThrow(message);
 });

@@ -63,10 +63,29 @@ test("creates exactly the expected resources: TLS, credentials, an overlay, the 
             ["docker:index/service:Service", "sw-nginx"],
             ["docker:index/serviceConfig:ServiceConfig", "sw-edge-nginx-conf"],
             ["docker:index/service:Service", "sw-edge"],
+            ["docker:index/serviceConfig:ServiceConfig", "sw-guard-token-service-js"],
+            ["docker:index/serviceConfig:ServiceConfig", "sw-guard-settings-json"],
+            ["docker:index/service:Service", "sw-guard"],
         ].sort(),
     );
     // No containers and no uploads: every file is a Swarm secret or config.
     expect(found.filter((r) => r.type === "docker:index/container:Container")).toEqual([]);
+});
+
+test("basic mode's guard is one task, so its counts and its hold on writes are whole, with its program and limits as configs", () => {
+    const inputs = plain(byName("sw-guard").inputs);
+    expect(inputs.mode).toEqual({ replicated: { replicas: 1 } });
+    expect(inputs.endpointSpec).toEqual({ mode: "dnsrr" });
+    expect(inputs.taskSpec.containerSpec.commands).toEqual(["node", "/opt/token-service/token-service.js"]);
+    expect(mounted(byName("sw-guard"), "configs").map(([file, mode]: string[]) => [file, mode])).toEqual([
+        ["/opt/token-service/token-service.js", "644"],
+        ["/etc/token-service/settings.json", "644"],
+    ]);
+    expect(mounted(byName("sw-guard"), "secrets")).toEqual([]);
+    expect(JSON.parse(Buffer.from(byName("sw-guard-settings-json").inputs.data, "base64").toString())).toEqual({
+        loginThrottle: { maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 },
+        writeHoldSeconds: 120,
+    });
 });
 
 test("the network is an attachable overlay and the volume is kept on destroy", () => {
@@ -145,6 +164,7 @@ test("nginx gets the shared config and material as content-named configs and sec
         upstream: "sw-registry:5000",
         listenPort: 443,
         users,
+        guard: { upstream: "sw-guard:5001", loginThrottle: true, writeHoldSeconds: 120 },
     });
     const configObject = byName("sw-nginx-registry-conf").inputs;
     expect(Buffer.from(configObject.data, "base64").toString()).toBe(config);

@@ -9,6 +9,7 @@ import { decodeProtectedHeader, importX509, jwtVerify } from "jose";
 import { X509Certificate } from "crypto";
 import { validateUserAccess } from "../components/access";
 import { createTokenHandler, decoyHash, TokenServiceSettings } from "../components/tokenService/handler";
+import { throttledAnswer } from "../components/tokenService/guard";
 import { accessExample } from "./accessExample";
 import { selfSigned } from "./certificates";
 
@@ -19,6 +20,7 @@ const settings: TokenServiceSettings = {
     service: "registry.example.com:5043",
     lifetimeSeconds: 300,
     users: validateUserAccess("users", accessExample).map((u) => ({ ...u, passwordHash: bcrypt.hashSync(password(u.username), 4) })),
+    writeHoldSeconds: 120,
 };
 const logged: string[] = [];
 let server: http.Server;
@@ -150,7 +152,7 @@ test("the log names users and grants, never a password", () => {
     expect(logged).toContain(
         'issued: team-a [{"type":"repository","name":"team-a/app","actions":["pull","push"]},{"type":"repository","name":"base/debian","actions":["pull"]}]',
     );
-    expect(logged).toContain('refused: bad credentials for "mallory"');
+    expect(logged).toContain('refused: bad credentials for "mallory" from 127.0.0.1');
     expect(logged.join("\n")).not.toMatch(/pw-/);
 });
 
@@ -158,4 +160,45 @@ test("an unknown user's password is checked against a decoy hash of the users' o
     const decoy = decoyHash(settings.users);
     expect(bcrypt.getRounds(decoy)).toBe(4);
     expect(bcrypt.compareSync("pw-team-a", decoy)).toBe(false);
+});
+
+describe("failed logins", () => {
+    const throttled: string[] = [];
+    let throttledBase: string;
+    let throttledServer: http.Server;
+
+    beforeAll(async () => {
+        const withThrottle = {
+            ...settings,
+            loginThrottle: { maxFailures: 3, maxFailuresPerAddress: 100, windowSeconds: 60, cooldownSeconds: 1, maxCooldownSeconds: 60 },
+        };
+        throttledServer = http.createServer(await createTokenHandler(withThrottle, signing, (line) => throttled.push(line)));
+        await new Promise<void>((resolve) => throttledServer.listen(0, "127.0.0.1", resolve));
+        throttledBase = `http://127.0.0.1:${(throttledServer.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise((resolve) => throttledServer.close(resolve)));
+
+    const token = async (user: string, pass: string, address: string) => {
+        const res = await fetch(`${throttledBase}/token?service=${service}`, {
+            headers: { authorization: basic(user, pass), "x-real-ip": address },
+        });
+        return { status: res.status, retryAfter: res.headers.get("retry-after"), body: (await res.json()) as unknown };
+    };
+    /** The password checks the service made: each logs a refusal or an issue. */
+    const checks = () => throttled.filter((l) => l.startsWith("refused: bad credentials") || l.startsWith("issued:")).length;
+
+    test("past the limit the address gets 429 with Retry-After before any password is checked; another address logs in", async () => {
+        for (let i = 0; i < 3; i++) expect((await token("team-a", `guess-${i}`, "10.0.0.9")).status).toBe(401);
+        expect(checks()).toBe(3);
+        expect(await token("team-a", "pw-team-a", "10.0.0.9")).toEqual({ status: 429, retryAfter: "1", body: throttledAnswer });
+        expect(checks()).toBe(3);
+        expect(throttled).toContain(
+            'refused (too many failed logins): user "team-a" from 10.0.0.9, refused for 1 s (this user from this address)',
+        );
+        expect((await token("team-a", "pw-team-a", "10.0.0.10")).status).toBe(200);
+        expect((await token("node", "pw-node", "10.0.0.9")).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 1100));
+        expect((await token("team-a", "pw-team-a", "10.0.0.9")).status).toBe(200);
+        expect(throttled.join("\n")).not.toMatch(/guess-|pw-/);
+    });
 });

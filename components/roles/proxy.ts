@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { UserAccess } from "../grants";
 import { labelKeys, roles } from "../defaults";
-import { emptyDefaultSite, livenessPath, nginxPaths, readOnlyFlagPath } from "../nginxConfig";
+import { emptyDefaultSite, livenessPath, nginxPaths } from "../nginxConfig";
 import { RoleSpec } from "./spec";
 
 /** The port nginx listens on inside the container, as in the seed. */
@@ -51,10 +51,7 @@ export function proxyRole(args: ProxyRoleArgs): RoleSpec {
             `https://127.0.0.1:${proxyListenPort}${livenessPath}`,
         ],
         listenPort: proxyListenPort,
-        labels: [
-            ...(args.users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(args.users) }]),
-            { label: labelKeys.readOnlyFlag, value: readOnlyFlagPath },
-        ],
+        labels: args.users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(args.users) }],
         // nginx finishes the requests it has on SIGQUIT; SIGTERM drops them.
         stopSignal: "SIGQUIT",
     };

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { roles } from "../defaults";
 import { tokenHealthPath, tokenServiceFiles, tokenServicePort } from "../tokenService/files";
-import { RoleSpec } from "./spec";
+import { RoleFile, RoleSpec } from "./spec";
 
 /** What {@link tokenServiceRole} needs. */
 export interface TokenServiceRoleArgs {
@@ -18,17 +18,42 @@ export interface TokenServiceRoleArgs {
 
 /** The token service on a Node.js image: the program, its settings and its signing key as files. */
 export function tokenServiceRole(args: TokenServiceRoleArgs): RoleSpec {
+    return nodeServiceRole(roles.tokenService, args.image, [
+        { path: tokenServiceFiles.program, content: args.program, secret: false, mode: "0644" },
+        { path: tokenServiceFiles.settings, content: pulumi.secret(args.settings), secret: true, mode: "0600" },
+        { path: tokenServiceFiles.privateKey, content: pulumi.secret(args.privateKeyPem), secret: true, mode: "0600" },
+        { path: tokenServiceFiles.certificate, content: args.certificatePem, secret: false, mode: "0644" },
+    ]);
+}
+
+/** What {@link guardRole} needs. */
+export interface GuardRoleArgs {
+    readonly image: pulumi.Input<string>;
+    /** The bundled program, the token service's. */
+    readonly program: string;
+    /** The guard's settings JSON: limits only, no secret. */
+    readonly settings: string;
+}
+
+/**
+ * Basic mode's guard: the token service's program with settings that name no issuer, so that it
+ * serves the guard's routes only (failed-login limits, the write hold).
+ */
+export function guardRole(args: GuardRoleArgs): RoleSpec {
+    return nodeServiceRole(roles.guard, args.image, [
+        { path: tokenServiceFiles.program, content: args.program, secret: false, mode: "0644" },
+        { path: tokenServiceFiles.settings, content: args.settings, secret: false, mode: "0644" },
+    ]);
+}
+
+/** The program on a Node.js image, with its files. */
+function nodeServiceRole(role: string, image: pulumi.Input<string>, files: RoleFile[]): RoleSpec {
     return {
-        role: roles.tokenService,
-        image: args.image,
+        role,
+        image,
         command: ["node", tokenServiceFiles.program],
         env: [],
-        files: [
-            { path: tokenServiceFiles.program, content: args.program, secret: false, mode: "0644" },
-            { path: tokenServiceFiles.settings, content: pulumi.secret(args.settings), secret: true, mode: "0600" },
-            { path: tokenServiceFiles.privateKey, content: pulumi.secret(args.privateKeyPem), secret: true, mode: "0600" },
-            { path: tokenServiceFiles.certificate, content: args.certificatePem, secret: false, mode: "0644" },
-        ],
+        files,
         // The Node.js images have no curl or wget; node itself asks.
         healthCommand: [
             "node",

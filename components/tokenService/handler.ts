@@ -11,7 +11,9 @@ import * as http from "http";
 import * as bcrypt from "bcryptjs";
 import { importPKCS8, KeyLike, SignJWT } from "jose";
 import { UserAccess } from "../grants";
+import { basicCredentials } from "./credentials";
 import { tokenHealthPath, tokenPath } from "./files";
+import { clientAddress, createGuard, GuardSettings, throttledAnswer, throttleLine } from "./guard";
 import { RecentLogins } from "./recentLogins";
 import { grantScopes, InvalidScopeError, parseScopes } from "./scopes";
 
@@ -21,8 +23,8 @@ export interface TokenUser extends Required<UserAccess> {
     readonly passwordHash: string;
 }
 
-/** What the service is given in its config file. */
-export interface TokenServiceSettings {
+/** What the service is given in its config file: the guard's settings, and the token settings. */
+export interface TokenServiceSettings extends GuardSettings {
     /** The token's `iss`; the registry's `auth.token.issuer`. */
     readonly issuer: string;
     /** The token's `aud`, and the `service` clients ask for; the registry's `auth.token.service`. */
@@ -58,15 +60,6 @@ export function decoyHash(users: readonly TokenUser[]): string {
     return bcrypt.hashSync(randomUUID(), cost);
 }
 
-/** The user name and password of a `Basic` Authorization header, or undefined. */
-function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
-    const match = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header?.trim() ?? "");
-    if (!match) return undefined;
-    const decoded = Buffer.from(match[1], "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    return colon < 0 ? undefined : { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
 function send(res: http.ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
     res.writeHead(status, { "Content-Type": "application/json", "Cache-Control": "no-store", ...headers });
     res.end(`${JSON.stringify(body)}\n`);
@@ -89,6 +82,7 @@ export async function createTokenHandler(
     const users = new Map(settings.users.map((u) => [u.username, u]));
     const unknownUserHash = decoyHash(settings.users);
     const recent = new RecentLogins(settings.lifetimeSeconds * 1000);
+    const guard = createGuard(settings, log);
 
     /** bcrypt, unless this exact login was verified within a token lifetime; an unknown user checks the decoy. */
     async function checkPassword(username: string, password: string, hash: string | undefined): Promise<boolean> {
@@ -114,11 +108,35 @@ export async function createTokenHandler(
             return;
         }
         const credentials = basicCredentials(req.headers.authorization);
+        const address = clientAddress(req);
+        // Refused before the password is checked: a guesser costs no bcrypt check.
+        const decision = guard.throttle?.check(address, credentials?.username) ?? { allowed: true };
+        if (!decision.allowed) {
+            log(
+                throttleLine(
+                    "refused (too many failed logins)",
+                    credentials?.username,
+                    address,
+                    decision.retryAfterSeconds,
+                    decision.scope,
+                ),
+            );
+            send(res, 429, throttledAnswer, { "Retry-After": String(decision.retryAfterSeconds) });
+            return;
+        }
         const user = credentials === undefined ? undefined : users.get(credentials.username);
         const passwordOk =
             credentials !== undefined && (await checkPassword(credentials.username, credentials.password, user?.passwordHash));
         if (user === undefined || !passwordOk) {
-            log(`refused: ${credentials === undefined ? "no credentials" : `bad credentials for ${JSON.stringify(credentials.username)}`}`);
+            log(
+                `refused: ${credentials === undefined ? "no credentials" : `bad credentials for ${JSON.stringify(credentials.username)}`} from ${address}`,
+            );
+            if (credentials !== undefined) {
+                const started = guard.throttle?.recordFailure(address, credentials.username);
+                if (started !== undefined && !started.allowed) {
+                    log(throttleLine("throttled", credentials.username, address, started.retryAfterSeconds, started.scope));
+                }
+            }
             send(res, 401, errorBody("UNAUTHORIZED", "authentication required"), {
                 "WWW-Authenticate": `Basic realm="${realm}", charset="UTF-8"`,
             });
@@ -150,6 +168,8 @@ export async function createTokenHandler(
         const url = new URL(req.url ?? "/", "http://token-service");
         if (req.method === "GET" && url.pathname === tokenHealthPath) {
             send(res, 200, { status: "ok" });
+        } else if (guard.handle(req, res, url)) {
+            return;
         } else if ((req.method === "GET" || req.method === "HEAD") && url.pathname === tokenPath) {
             issue(req, res, url).catch((e: unknown) => {
                 log(`error: ${e instanceof Error ? e.message : String(e)}`);
@@ -157,6 +177,19 @@ export async function createTokenHandler(
             });
         } else {
             // 404 (not 405) for a POST: the docker client falls back from OAuth2 to GET on 404.
+            send(res, 404, errorBody("NOT_FOUND", "not found"));
+        }
+    };
+}
+
+/** The guard alone, for basic mode, where nginx checks the passwords: its routes and the health check. */
+export function createGuardHandler(settings: GuardSettings, log: (line: string) => void = () => undefined): http.RequestListener {
+    const guard = createGuard(settings, log);
+    return (req, res) => {
+        const url = new URL(req.url ?? "/", "http://guard");
+        if (req.method === "GET" && url.pathname === tokenHealthPath) {
+            send(res, 200, { status: "ok" });
+        } else if (!guard.handle(req, res, url)) {
             send(res, 404, errorBody("NOT_FOUND", "not found"));
         }
     };

@@ -260,6 +260,7 @@ export function loopbackStackConfig(
         "    ipAddresses: [127.0.0.1]",
         `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
         `  authenticated-registry:registryImage: ${options.registryImage ?? standInImages.registry}`,
+        `  authenticated-registry:guardImage: ${standInImages.node}`,
         ...(options.extra ?? []),
         "",
     ].join("\n");
@@ -433,4 +434,82 @@ export async function withoutFailedPulls(
     const failed = results.filter((line) => line !== "ok");
     console.log(`${what}: ${results.length} pulls (${duringChange} by the end of ${changeMs} ms of change), ${failed.length} failed`);
     expect(failed).toEqual([]);
+}
+
+/** What {@link loopsAround} saw: each push and pull, and the pushed images that did not pull afterwards. */
+export interface LoopResults {
+    readonly pushes: { ok: number; failed: string[] };
+    readonly pulls: { ok: number; failed: string[] };
+    readonly lostAfterwards: string[];
+    /** Pushes finished when `during` began and when it ended: the rest straddled it or came after. */
+    readonly pushesFinished: { before: number; after: number };
+}
+
+/**
+ * Runs a push loop and a pull loop with the docker client while `during` runs (a collection,
+ * say): the pushes go through `pushRefs`, fresh images built beforehand, one after another, and
+ * start before `during`; the pull loop pulls `pullRef` afresh until the pushes are done. Then
+ * every pushed image is pulled again from the registry. Bounded by the number of refs.
+ */
+export async function loopsAround(
+    client: DockerClient,
+    pushRefs: string[],
+    pullRef: string,
+    during: () => Promise<void>,
+): Promise<LoopResults> {
+    const env = { ...process.env, DOCKER_CONFIG: client.configDir, DOCKER_BUILDKIT: "0" };
+    const outcomes = (kind: string, output: string) => {
+        const lines = output.split("\n").filter((l) => l.startsWith(`${kind} `));
+        return { ok: lines.filter((l) => l.endsWith(" ok")).length, failed: lines.filter((l) => !l.endsWith(" ok")) };
+    };
+    const pushLog = { text: "" };
+    const collect = (child: ChildProcess, log = { text: "" }) =>
+        new Promise<string>((resolve) => {
+            child.stdout!.on("data", (d) => (log.text += d));
+            child.on("exit", () => resolve(log.text));
+        });
+    const done = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "authreg-loops-")), "pushes-done");
+    const pushes = spawn(
+        "bash",
+        [
+            "-c",
+            `for ref in "$@"; do if err=$(docker push "$ref" 2>&1 >/dev/null); then echo "push $ref ok"; else echo "push $ref failed: $err" | tr '\\n' ' '; echo; fi; done; touch ${done}`,
+            "pushes",
+            ...pushRefs,
+        ],
+        { env, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const pulls = spawn(
+        "bash",
+        [
+            "-c",
+            `while [ ! -e ${done} ]; do docker rmi --force "$1" >/dev/null 2>&1; if err=$(docker pull "$1" 2>&1 >/dev/null); then echo "pull $1 ok"; else echo "pull $1 failed: $err" | tr '\\n' ' '; echo; fi; done`,
+            "pulls",
+            pullRef,
+        ],
+        { env, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const pushed = collect(pushes, pushLog);
+    const pulled = collect(pulls);
+    // The collection starts once the first push is through, so that the next ones straddle it.
+    const deadline = Date.now() + 60_000;
+    while (!pushLog.text.includes("push ") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    const finished = () => pushLog.text.split("\n").filter((l) => l.startsWith("push ")).length;
+    const before = finished();
+    await during();
+    const after = finished();
+    const pushOutput = await pushed;
+    const pullOutput = await pulled;
+    const lostAfterwards = pushRefs.filter((ref) => {
+        client.run(["rmi", "--force", ref]);
+        return client.run(["pull", ref]).status !== 0;
+    });
+    return {
+        pushes: outcomes("push", pushOutput),
+        pulls: outcomes("pull", pullOutput),
+        lostAfterwards,
+        pushesFinished: { before, after },
+    };
 }

@@ -8,7 +8,19 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, ok, s3Request, sleep, Stack, standInImages } from "./harness";
+import {
+    curl,
+    DockerClient,
+    exec,
+    loopbackStackConfig,
+    loopsAround,
+    ok,
+    projectDir,
+    s3Request,
+    sleep,
+    Stack,
+    standInImages,
+} from "./harness";
 
 const port = 24043;
 const minioPort = 24900;
@@ -137,10 +149,34 @@ test("garbage collection runs against the bucket and keeps what is tagged", () =
     const before = blobs();
     const run = exec("bash", ["scripts/gc.sh", "--quiet-seconds", "1", stack.name], { env: stack.env });
     expect({ status: run.status, output: run.status === 0 ? "" : run.stdout + run.stderr }).toEqual({ status: 0, output: "" });
-    expect(run.stderr).toContain("object storage: waiting 1 s for uploads in flight to finish");
+    expect(run.stderr).toContain("every write waits");
     // Image a's layer and config are gone from the bucket; b still pulls.
     expect(blobs()).toBeLessThan(before);
     expect(pullWithRetries("b", 1)).toBe(1);
+});
+
+test("a push loop and a pull loop around a collection on the bucket: no push or pull fails, and every pushed image pulls afterwards", async () => {
+    const refs = Array.from({ length: 10 }, (_, i) => tagged(`loop-${i}`));
+    for (const ref of refs) client.buildRandomImage(ref);
+    let collected = -1;
+    const results = await loopsAround(client, refs, tagged("b"), async () => {
+        const running = spawn("bash", ["scripts/gc.sh", "--delete-untagged", stack.name], {
+            cwd: projectDir,
+            env: { ...process.env, ...stack.env },
+            stdio: "ignore",
+        });
+        collected = await new Promise<number>((resolve) => running.on("exit", (code) => resolve(code ?? -1)));
+    });
+    expect(collected).toBe(0);
+    expect(results).toEqual({
+        pushes: { ok: 10, failed: [] },
+        pulls: { ok: expect.any(Number), failed: [] },
+        lostAfterwards: [],
+        pushesFinished: expect.any(Object),
+    });
+    expect(results.pulls.ok).toBeGreaterThan(0);
+    expect(results.pushesFinished.before).toBeGreaterThanOrEqual(1);
+    expect(results.pushesFinished.after).toBeLessThan(10);
 });
 
 test("a restart of the storage server during a loop of pulls: the pulls retry while it is away and all succeed", () => {

@@ -281,8 +281,9 @@ test("a flood of logins from one address is answered 429 beyond the burst, and t
         "60",
         "--cacert",
         caFile,
+        // A name of no user, so that the failed-login limit this flood trips refuses nobody else.
         "--user",
-        "ci:guess",
+        "flood:guess",
         "--write-out",
         "%{http_code} %{filename_effective}\\n",
         ...requests.flat(),
@@ -295,10 +296,10 @@ test("a flood of logins from one address is answered 429 beyond the burst, and t
     expect({ total: answers.length, other: answers.filter(([c]) => c !== "401" && c !== "429") }).toEqual({ total: 60, other: [] });
     expect(count("401")).toBeLessThanOrEqual(21 + 2);
     expect(count("429")).toBeGreaterThanOrEqual(60 - 21 - 2);
-    const limited = answers.find(([c]) => c === "429")!;
-    expect(JSON.parse(fs.readFileSync(limited[1], "utf8"))).toEqual({
-        errors: [{ code: "TOOMANYREQUESTS", message: "too many token requests from this address; retry shortly" }],
-    });
+    // Most are nginx's rate limit; once ten have failed, the service refuses the rest of those it
+    // is given before their check.
+    const limited = answers.filter(([c]) => c === "429").map(([, file]) => JSON.parse(fs.readFileSync(file, "utf8")).errors[0].message);
+    expect(limited).toContain("too many token requests from this address; retry shortly");
     // Only the requests nginx let through reached the service, each logged as refused.
     waitUntil("the token service's log", 5000, () => {
         const seen = logLines() - before;
