@@ -35,6 +35,7 @@ const baseDevSettings: Record<string, string> = {
     tls: "\n    mode: generated\n    ipAddresses: [127.0.0.1]",
     nginxImage: "authenticated-registry/nginx:1.22-bookworm",
     registryImage: "authenticated-registry/registry:3.1-bookworm",
+    guardImage: "authenticated-registry/node:22-bookworm",
 };
 
 /** Writes the dev stack's config: the base settings without `drop`, plus `lines`, under this copy's salt. */

@@ -81,6 +81,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
             "    users,",
             '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
             '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
+            '    guardImage: "authenticated-registry/node:22-bookworm",',
             "});",
             "export const url = registry.url;",
             "// Token mode needs the bundled token service the package ships.",
@@ -118,6 +119,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     });
     expect(preview.stdout).toMatch(/\+ +authenticated-registry:index:AuthenticatedRegistry +shared +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
+    expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-guard-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
     // 20 resources and the stack for the basic registry; 19 and 5 of token mode for the other.
     expect(preview.stdout).toMatch(/\+ 45 to create/);

@@ -73,13 +73,13 @@ test("preview, then up, then a preview that shows no changes", () => {
     fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
 });
 
-test("docker's label filter finds both containers, the network and the volume of this registry", () => {
+test("docker's label filter finds the three containers, the network and the volume of this registry", () => {
     const filter = ["--filter", `label=authenticated-registry.instance=registry-${stack.name}`];
     const containers = ok("docker", ["ps", "--all", ...filter, "--format", "{{.Names}}"])
         .trim()
         .split("\n")
         .sort();
-    expect(containers).toEqual([outputs.proxyContainerName, outputs.registryContainerName].sort());
+    expect(containers).toEqual([outputs.proxyContainerName, outputs.registryContainerName, outputs.guardContainerName].sort());
     expect(ok("docker", ["network", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.networkName);
     expect(ok("docker", ["volume", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.volumeName);
 });

@@ -63,6 +63,7 @@ function stackConfig(): string {
         "    ipAddresses: [127.0.0.1]",
         `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
         `  authenticated-registry:registryImage: ${standInImages.registry}`,
+        `  authenticated-registry:guardImage: ${standInImages.node}`,
         "  authenticated-registry:swarm:",
         "    replicas: {proxy: 2, registry: 2}",
         `    constraints: [node.hostname==${node}]`,
@@ -219,6 +220,22 @@ test("scaled from 2 to 3 registry tasks and back by pulumi up", () => {
     docker.ok(["pull", pulledRef]);
 });
 
+/** Runs scripts/gc.sh on the stack; returns its status and output. */
+function collect(): { status: number; output: string } {
+    const run = exec("bash", ["scripts/gc.sh", "--quiet-seconds", "1", stack.name], { env: stack.env });
+    return { status: run.status, output: run.stdout + run.stderr };
+}
+
+test("garbage collection of the swarm stack holds writes at the guard's one task and collects in a registry task", () => {
+    expect(runningTasks(outputs.guardServiceName)).toHaveLength(1);
+    const run = collect();
+    expect({ status: run.status, output: run.status === 0 ? "" : run.output }).toEqual({ status: 0, output: "" });
+    expect(run.output).toContain("every write waits");
+    expect(run.output).toContain("writes go on");
+    docker.ok(["rmi", "--force", pulledRef]);
+    docker.ok(["pull", pulledRef]);
+});
+
 test("switched to token mode by pulumi up: two token service tasks, the image kept, no token for a wrong password", () => {
     stack.setConfig("auth.mode", "token");
     stack.setConfig("auth.tokenServiceImage", standInImages.node);
@@ -234,4 +251,10 @@ test("switched to token mode by pulumi up: two token service tasks, the image ke
     const wrongPassword = ["--user", `${puller}:not the password`];
     expect(curl(`https://${host}/token?service=${host}&scope=repository:team/payload:pull`, caFile, wrongPassword).status).toBe(401);
     expect(curl(`https://${host}/v2/`, caFile).status).toBe(401);
+    // The token service's two tasks are the guard now: the collection holds writes at both.
+    expect(outputs.guardServiceName).toBe(outputs.tokenServiceName);
+    const run = collect();
+    expect({ status: run.status, output: run.status === 0 ? "" : run.output }).toEqual({ status: 0, output: "" });
+    client.ok(["rmi", "--force", pulledRef]);
+    client.ok(["pull", pulledRef]);
 });

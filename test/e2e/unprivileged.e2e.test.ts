@@ -56,6 +56,7 @@ beforeAll(() => {
             "    ipAddresses: [127.0.0.1]",
             "  authenticated-registry:nginxImage: authenticated-registry/nginx:1.22-bookworm",
             `  authenticated-registry:registryImage: ${standInImages.registry}`,
+            `  authenticated-registry:guardImage: ${standInImages.node}`,
             "",
         ].join("\n"),
     );
