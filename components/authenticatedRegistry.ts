@@ -131,32 +131,42 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             );
             token = { service, route: tokenRouteFor(auth, service.upstream) };
         }
-        // Basic mode's guard limits failed logins at nginx and holds writes during garbage
-        // collection; in token mode the token service does both.
-        const guard =
-            token === undefined
-                ? new RegistryGuard(
-                      `${name}-guard`,
-                      {
-                          image: new docker.RemoteImage(
-                              `${name}-guard-image`,
-                              { name: checked.guardImage, keepLocally: true },
-                              { parent: this },
-                          ).imageId,
-                          networkName: network.name,
-                          loginThrottle: args.loginThrottle,
-                          writeHoldSeconds: args.writeHoldSeconds,
-                          restart: args.restart,
-                          instance: name,
-                      },
-                      { parent: this },
-                  )
-                : undefined;
-        const guardRoute: GuardRoute = {
-            upstream: guard?.upstream ?? token!.service.upstream,
-            loginThrottle: guard?.loginThrottle ?? false,
-            writeHoldSeconds: checked.writeHoldSeconds,
-        };
+        // The guard limits failed logins and holds writes during garbage collection: the token
+        // service in token mode, which checks the passwords; in basic mode a container of its own,
+        // which nginx asks around each password check.
+        let guard: { route: GuardRoute; containerName: pulumi.Output<string> };
+        if (token === undefined) {
+            const guardImage = new docker.RemoteImage(
+                `${name}-guard-image`,
+                { name: checked.guardImage, keepLocally: true },
+                { parent: this },
+            );
+            const basicGuard = new RegistryGuard(
+                `${name}-guard`,
+                {
+                    image: guardImage.imageId,
+                    networkName: network.name,
+                    loginThrottle: args.loginThrottle,
+                    writeHoldSeconds: args.writeHoldSeconds,
+                    restart: args.restart,
+                    instance: name,
+                },
+                { parent: this },
+            );
+            guard = {
+                route: {
+                    upstream: basicGuard.upstream,
+                    loginThrottle: basicGuard.loginThrottle,
+                    writeHoldSeconds: basicGuard.writeHoldSeconds,
+                },
+                containerName: basicGuard.containerName,
+            };
+        } else {
+            guard = {
+                route: { upstream: token.service.upstream, loginThrottle: false, writeHoldSeconds: checked.writeHoldSeconds },
+                containerName: token.service.containerName,
+            };
+        }
 
         const registry = new RegistryServer(
             `${name}-registry`,
@@ -186,7 +196,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
                 privateKeyPem: tls.privateKeyPem,
                 htpasswd: token === undefined ? credentials.htpasswd : undefined,
                 token: token?.route,
-                guard: guardRoute,
+                guard: guard.route,
                 upstream: registry.upstream,
                 metricsPort: args.metricsPort,
                 metricsAddress: args.metricsAddress,
@@ -212,7 +222,7 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
         this.registryContainerName = registry.containerName;
         this.authMode = auth.mode;
         this.tokenServiceContainerName = token?.service.containerName;
-        this.guardContainerName = guard?.containerName ?? token!.service.containerName;
+        this.guardContainerName = guard.containerName;
         this.registerOutputs({
             guardContainerName: this.guardContainerName,
             authMode: this.authMode,

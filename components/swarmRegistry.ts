@@ -190,17 +190,17 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         // Basic mode's guard: one task, so that its counts of failed logins and its hold on writes
         // are whole; in token mode each token service task guards the requests it is given.
         const guardService =
-            tokenRoute === undefined
-                ? roleService(
-                      `${name}-guard`,
-                      guardRole({ image: checked.guardImage, program: tokenServiceProgram(), settings: JSON.stringify(guard, null, 2) }),
-                      placement("guard", 1),
-                      this,
-                  )
-                : undefined;
+            tokenService ??
+            roleService(
+                `${name}-guard`,
+                guardRole({ image: checked.guardImage, program: tokenServiceProgram(), settings: JSON.stringify(guard, null, 2) }),
+                placement("guard", 1),
+                this,
+            );
         const guardRoute: GuardRoute = {
-            upstream: `${serviceName(guardService === undefined ? "token" : "guard")}:${tokenServicePort}`,
-            loginThrottle: guardService !== undefined && guard.loginThrottle !== undefined,
+            upstream: `${serviceName(tokenService === undefined ? "guard" : "token")}:${tokenServicePort}`,
+            // Token mode's token service checks the passwords and counts the failures itself.
+            loginThrottle: tokenService === undefined && guard.loginThrottle !== undefined,
             writeHoldSeconds: guard.writeHoldSeconds,
         };
 
@@ -229,7 +229,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
                   { ...placement("nginx", replicas.proxy), endpointMode: "vip", ports: [{ ...published, publishMode: "ingress" }] }
                 : placement("nginx", replicas.proxy),
             this,
-            { dependsOn: [registry, ...(guardService === undefined ? [] : [guardService])] },
+            { dependsOn: [registry, guardService] },
         );
         const edge =
             checked.publishMode === PublishMode.Host
@@ -259,7 +259,7 @@ export class SwarmRegistry extends pulumi.ComponentResource {
         this.registryServiceName = registry.name;
         this.tokenServiceName = tokenService?.name;
         this.edgeServiceName = edge?.name;
-        this.guardServiceName = (guardService ?? tokenService)!.name;
+        this.guardServiceName = guardService.name;
         this.authMode = auth.mode;
         this.registerOutputs({
             url: this.url,

@@ -436,80 +436,72 @@ export async function withoutFailedPulls(
     expect(failed).toEqual([]);
 }
 
-/** What {@link loopsAround} saw: each push and pull, and the pushed images that did not pull afterwards. */
-export interface LoopResults {
+/** What {@link collectionAmidLoops} saw. */
+export interface CollectionAmidLoops {
+    /** `scripts/gc.sh`'s exit status. */
+    readonly collection: number;
+    /** Pushes that succeeded, and the failures with the docker client's message. */
     readonly pushes: { ok: number; failed: string[] };
-    readonly pulls: { ok: number; failed: string[] };
+    /** Failed pulls, and whether any succeeded at all. */
+    readonly pulls: { any: boolean; failed: string[] };
+    /** Pushed images that did not pull afterwards. */
     readonly lostAfterwards: string[];
-    /** Pushes finished when `during` began and when it ended: the rest straddled it or came after. */
-    readonly pushesFinished: { before: number; after: number };
+    /** Whether the pushes straddled the collection: some finished before it, some after. */
+    readonly straddled: boolean;
 }
 
 /**
- * Runs a push loop and a pull loop with the docker client while `during` runs (a collection,
- * say): the pushes go through `pushRefs`, fresh images built beforehand, one after another, and
- * start before `during`; the pull loop pulls `pullRef` afresh until the pushes are done. Then
- * every pushed image is pulled again from the registry. Bounded by the number of refs.
+ * Runs `scripts/gc.sh --delete-untagged` on `stack` amid a push loop and a pull loop with the
+ * docker client: `pushCount` fresh images under `repository`, built beforehand and pushed one
+ * after another, the collection starting once the first is through; `pullRef` pulled afresh
+ * until the pushes are done. Then every pushed image is pulled again. Bounded by the count.
  */
-export async function loopsAround(
+export async function collectionAmidLoops(
+    stack: Stack,
     client: DockerClient,
-    pushRefs: string[],
+    repository: string,
+    pushCount: number,
     pullRef: string,
-    during: () => Promise<void>,
-): Promise<LoopResults> {
+): Promise<CollectionAmidLoops> {
+    const refs = Array.from({ length: pushCount }, (_, i) => `${repository}:loop-${i}`);
+    for (const ref of refs) client.buildRandomImage(ref);
     const env = { ...process.env, DOCKER_CONFIG: client.configDir, DOCKER_BUILDKIT: "0" };
-    const outcomes = (kind: string, output: string) => {
-        const lines = output.split("\n").filter((l) => l.startsWith(`${kind} `));
-        return { ok: lines.filter((l) => l.endsWith(" ok")).length, failed: lines.filter((l) => !l.endsWith(" ok")) };
-    };
-    const pushLog = { text: "" };
-    const collect = (child: ChildProcess, log = { text: "" }) =>
-        new Promise<string>((resolve) => {
-            child.stdout!.on("data", (d) => (log.text += d));
-            child.on("exit", () => resolve(log.text));
-        });
     const done = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "authreg-loops-")), "pushes-done");
-    const pushes = spawn(
-        "bash",
-        [
-            "-c",
-            `for ref in "$@"; do if err=$(docker push "$ref" 2>&1 >/dev/null); then echo "push $ref ok"; else echo "push $ref failed: $err" | tr '\\n' ' '; echo; fi; done; touch ${done}`,
-            "pushes",
-            ...pushRefs,
-        ],
-        { env, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    const pulls = spawn(
-        "bash",
-        [
-            "-c",
-            `while [ ! -e ${done} ]; do docker rmi --force "$1" >/dev/null 2>&1; if err=$(docker pull "$1" 2>&1 >/dev/null); then echo "pull $1 ok"; else echo "pull $1 failed: $err" | tr '\\n' ' '; echo; fi; done`,
-            "pulls",
-            pullRef,
-        ],
-        { env, stdio: ["ignore", "pipe", "inherit"] },
-    );
-    const pushed = collect(pushes, pushLog);
-    const pulled = collect(pulls);
-    // The collection starts once the first push is through, so that the next ones straddle it.
+    const loop = (body: string, args: string[]) => {
+        const child = spawn("bash", ["-c", body, "loop", ...args], { env, stdio: ["ignore", "pipe", "inherit"] });
+        const log = { text: "", exited: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
+        child.stdout.on("data", (d) => (log.text += d));
+        return log;
+    };
+    // Each line: "push REF ok" or "push REF failed: MESSAGE" (pulls alike).
+    const report = (kind: string) =>
+        `if err=$(docker ${kind} "$ref" 2>&1 >/dev/null); then echo "${kind} $ref ok"; else echo "${kind} $ref failed: $(tr '\\n' ' ' <<<"$err")"; fi`;
+    const pushes = loop(`for ref in "$@"; do ${report("push")}; done; touch ${done}`, refs);
+    const pulls = loop(`ref=$1; while [ ! -e ${done} ]; do docker rmi --force "$ref" >/dev/null 2>&1; ${report("pull")}; done`, [pullRef]);
+    const finished = () => pushes.text.split("\n").filter((l) => l.startsWith("push ")).length;
     const deadline = Date.now() + 60_000;
-    while (!pushLog.text.includes("push ") && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-    }
-    const finished = () => pushLog.text.split("\n").filter((l) => l.startsWith("push ")).length;
+    while (finished() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const before = finished();
-    await during();
+    const gc = spawn("bash", ["scripts/gc.sh", "--delete-untagged", stack.name], {
+        cwd: projectDir,
+        env: { ...process.env, ...stack.env },
+        stdio: "ignore",
+    });
+    const collection = await new Promise<number>((resolve) => gc.on("exit", (code) => resolve(code ?? -1)));
     const after = finished();
-    const pushOutput = await pushed;
-    const pullOutput = await pulled;
-    const lostAfterwards = pushRefs.filter((ref) => {
+    await Promise.all([pushes.exited, pulls.exited]);
+    const lines = (text: string, kind: string) => text.split("\n").filter((l) => l.startsWith(`${kind} `));
+    const pushLines = lines(pushes.text, "push");
+    const pullLines = lines(pulls.text, "pull");
+    const lostAfterwards = refs.filter((ref) => {
         client.run(["rmi", "--force", ref]);
         return client.run(["pull", ref]).status !== 0;
     });
     return {
-        pushes: outcomes("push", pushOutput),
-        pulls: outcomes("pull", pullOutput),
+        collection,
+        pushes: { ok: pushLines.filter((l) => l.endsWith(" ok")).length, failed: pushLines.filter((l) => !l.endsWith(" ok")) },
+        pulls: { any: pullLines.some((l) => l.endsWith(" ok")), failed: pullLines.filter((l) => !l.endsWith(" ok")) },
         lostAfterwards,
-        pushesFinished: { before, after },
+        straddled: before >= 1 && after < pushCount,
     };
 }
