@@ -119,7 +119,8 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     expect(preview.stdout).toMatch(/\+ +authenticated-registry:index:AuthenticatedRegistry +shared +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
-    // 20 resources and the stack for the basic registry; 19 and 5 of token mode for the other.
-    expect(preview.stdout).toMatch(/\+ 45 to create/);
+    expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-files-writer +create/);
+    // 22 resources and the stack for the basic registry; 21 and 5 of token mode for the other.
+    expect(preview.stdout).toMatch(/\+ 49 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });
