@@ -129,5 +129,15 @@ export const labelKeys = {
     file: "authenticated-registry.file",
 } as const;
 
-/** The `authenticated-registry.role` values of the containers. */
-export const roles = { registry: "registry", proxy: "proxy", tokenService: "token-service", guard: "guard", edge: "edge" } as const;
+/**
+ * The `authenticated-registry.role` values of the containers. `proxy-files` is the one-shot
+ * container that writes the proxy's files into its volume on a single host.
+ */
+export const roles = {
+    registry: "registry",
+    proxy: "proxy",
+    tokenService: "token-service",
+    guard: "guard",
+    edge: "edge",
+    proxyFiles: "proxy-files",
+} as const;

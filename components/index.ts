@@ -20,3 +20,12 @@ export * from "./swarmSettings";
 export * from "./roles/spec";
 export * from "./roles/edge";
 export { EndpointMode, rollingUpdate, secretEnvironmentPath, shellAssignment, swarmObjectName } from "./runtimes/swarm";
+export {
+    filesAppliedTimeoutSeconds,
+    filesMarkers,
+    filesWatcherScript,
+    filesWriterMountPath,
+    filesWriterScript,
+    ReloadingContainer,
+    reloadingRoleContainer,
+} from "./runtimes/container";

@@ -6,10 +6,10 @@ import { defaults, proxyDefaults } from "./defaults";
 import { checkNow, typeToken } from "./inputs";
 import { GuardRoute, renderNginxConfig, TokenRoute } from "./nginxConfig";
 import { proxyListenPort, proxyRole } from "./roles/proxy";
-import { roleContainer } from "./runtimes/container";
+import { reloadingRoleContainer } from "./runtimes/container";
 import { InvalidArgumentError, validateDomain, validateIpAddress, validateLoopbackAddress, validatePort } from "./validation";
 
-export { proxyListenPort } from "./roles/proxy";
+export { proxyListenPort, proxyReload } from "./roles/proxy";
 
 /** Arguments of {@link NginxAuthProxy}. */
 export interface NginxAuthProxyArgs {
@@ -136,8 +136,10 @@ export function checkNginxAuthProxyArgs(
 
 /**
  * nginx terminating TLS (1.2 and 1.3) and enforcing basic auth from a bcrypt htpasswd file in
- * front of the registry. Its config, htpasswd, certificate and key go into the container as
- * uploads under `/etc/nginx/conf.d`, where the seed mounts them; the key is readable by root only.
+ * front of the registry. Its config, htpasswd, certificate and key are in a volume at
+ * `/etc/nginx/conf.d`, where the seed mounts them, written by a one-shot container that has them
+ * as uploads; nginx reloads them gracefully when they change, so a change of users, passwords,
+ * grants or certificate leaves its container running. The key is readable by root only.
  */
 export class NginxAuthProxy extends pulumi.ComponentResource {
     /** The container's name on the Docker host. */
@@ -148,6 +150,11 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
     public readonly bindAddress: string;
     /** The rendered `registry.conf`. */
     public readonly config: string;
+    /**
+     * True once the files are in place and the running nginx has reloaded them; an error, which
+     * fails the deployment, when nginx refused them (it then goes on with the files it had).
+     */
+    public readonly filesApplied: pulumi.Output<boolean>;
 
     constructor(name: string, args: NginxAuthProxyArgs, opts?: pulumi.ComponentResourceOptions) {
         super(typeToken("NginxAuthProxy"), name, {}, opts);
@@ -180,8 +187,8 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
             privateKeyPem: args.privateKeyPem,
             users,
         });
-        const container = roleContainer(
-            `${name}-container`,
+        const { container, applied } = reloadingRoleContainer(
+            name,
             spec,
             {
                 containerName: args.containerName ?? name,
@@ -200,6 +207,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
         this.port = port;
         this.bindAddress = bindAddress;
         this.config = config;
-        this.registerOutputs({ containerName: this.containerName, port, bindAddress, config });
+        this.filesApplied = applied;
+        this.registerOutputs({ containerName: this.containerName, port, bindAddress, config, filesApplied: this.filesApplied });
     }
 }

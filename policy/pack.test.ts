@@ -179,13 +179,24 @@ test("the pack describes itself: every policy mandatory but one advisory, the bc
 });
 
 test("the registry the components build passes every policy, its secrets arriving as secrets", async () => {
-    const proxy = byName("reg-nginx-container");
+    // The proxy's files are the uploads of its files container; the proxy itself has none.
+    const files = byName("reg-nginx-files-writer");
+    expect(byName("reg-nginx-container").inputs.uploads).toBeUndefined();
     // The SDK marks the whole property secret when any part of it is: all of `uploads`, all of `envs`.
-    expect(isSecretInput(proxy.inputs.uploads)).toBe(true);
+    expect(isSecretInput(files.inputs.uploads)).toBe(true);
     expect(isSecretInput(byName("reg-registry-container").inputs.envs)).toBe(true);
     for (const resource of resources) {
         expect({ name: resource.name, ...(await analyzeRegistered(resource)) }).toMatchObject({ name: resource.name, diagnostics: [] });
     }
+    // The rules on nginx's files ran on the files container, not passed by being skipped.
+    const { notApplicable } = await analyzeRegistered(files);
+    for (const policy of ["nginx-tls-1.2-1.3-only", "credentials-secret", "bcrypt-cost-floor", "no-delete-everywhere"]) {
+        expect({ policy, ran: !notApplicable.has(policy) }).toEqual({ policy, ran: true });
+    }
+    expect((await analyzeRegistered(byName("reg-nginx-container"))).notApplicable.get("bcrypt-cost-floor")).toMatch(
+        /^the proxy reads its files from the volume at \/etc\/nginx\/conf\.d/,
+    );
+    expect((await analyzeRegistered(byName("reg-nginx-files"))).notApplicable.get("data-volume-retained")).toMatch(/^only the data volume/);
 });
 
 test("the swarm registries pass every policy, which check their services, configs and secrets", async () => {
@@ -224,7 +235,7 @@ test("the volume's retention cannot be seen by a policy pack, and the pack says 
 test("secret htpasswd content is read in plain text: a floor above its cost is a mandatory violation", async () => {
     await configure(12);
     try {
-        const { diagnostics } = await analyzeRegistered(byName("reg-nginx-container"));
+        const { diagnostics } = await analyzeRegistered(byName("reg-nginx-files-writer"));
         expect(diagnostics).toEqual([
             {
                 policy: "bcrypt-cost-floor",
@@ -272,7 +283,7 @@ test("violations are reported as mandatory, with the policy's description and th
 });
 
 test("on a first preview the htpasswd is unknown: the bcrypt rule is reported as not run, the others run", async () => {
-    const proxy = byName("reg-nginx-container");
+    const proxy = byName("reg-nginx-files-writer");
     const inputs = {
         ...proxy.inputs,
         image: unknown,

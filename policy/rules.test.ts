@@ -200,9 +200,9 @@ describe("nginx-tls-1.2-1.3-only", () => {
         );
     });
 
-    test("applies to the proxy container (and its Swarm configs) only", () => {
+    test("applies to the proxy container (its files container, its Swarm configs) only", () => {
         expect(checkNginxTlsProtocols(registry())).toEqual({
-            notApplicable: "only the nginx container (label authenticated-registry.role=proxy) and its Swarm configs",
+            notApplicable: "only the nginx container (label authenticated-registry.role=proxy), its files container and its Swarm configs",
         });
     });
 
@@ -259,6 +259,17 @@ describe("data-volume-retained", () => {
         );
     });
 
+    test("the proxy's files volume is not the data volume", () => {
+        const files: ResourceView = {
+            type: resourceTypes.volume,
+            props: { name: "reg-nginx-files", labels: labels("proxy-files") },
+            opts: {},
+        };
+        expect(checkDataVolumeRetained(files)).toEqual({
+            notApplicable: "only the data volume; this is the proxy-files volume, rewritten from the stack's state on every change",
+        });
+    });
+
     test("says it cannot decide when the engine does not send retainOnDelete", () => {
         expect(checkDataVolumeRetained(volume({ protect: false, additionalSecretOutputs: [] }))).toEqual({
             notApplicable:
@@ -303,7 +314,7 @@ describe("credentials-secret", () => {
     });
 
     test("applies to the two containers only", () => {
-        const reason = { notApplicable: "only the registry, nginx and token service containers" };
+        const reason = { notApplicable: "only the registry, nginx, nginx files and token service containers" };
         expect(checkCredentialsSecret({ type: container, props: { labels: labels("other") }, opts: {} })).toEqual(reason);
         expect(checkCredentialsSecret({ type: container, props: {}, opts: {} })).toEqual(reason);
     });
@@ -391,7 +402,7 @@ describe("bcrypt-cost-floor", () => {
     });
 
     test("applies to the proxy and token service containers only", () => {
-        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx and token service containers" });
+        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx, nginx files and token service containers" });
     });
 
     test("parses user:hash lines", () => {
@@ -467,6 +478,80 @@ describe("grants", () => {
     test("not applicable to other resources or a proxy without the label", () => {
         expect(checkDeleteEverywhere(registry(), false)).toHaveProperty("notApplicable");
         expect(checkSomeoneOnlyPulls({ type: container, props: { labels: labels("proxy") } })).toHaveProperty("notApplicable");
+    });
+});
+
+describe("one host: the proxy's files container carries the files, the proxy reads them from its volume", () => {
+    const filesWriter = (props: Record<string, unknown> = {}, opts = {}): ResourceView => ({
+        type: container,
+        props: { labels: labels("proxy-files"), uploads: uploads(), ...props },
+        opts,
+    });
+    const volumeProxy: ResourceView = {
+        type: container,
+        props: { labels: labels("proxy"), volumes: [{ volumeName: "reg-nginx-files", containerPath: nginxPaths.directory }] },
+        opts: { additionalSecretOutputs: ["uploads", "envs"] },
+    };
+    const inVolume = {
+        notApplicable:
+            "the proxy reads its files from the volume at /etc/nginx/conf.d; its files container " +
+            "(label authenticated-registry.role=proxy-files), which has them as uploads, is checked instead",
+    };
+
+    test("the files container is judged as the proxy was: its config, its hashes, its secrets, its grants", () => {
+        expect(checkNginxTlsProtocols(filesWriter())).toEqual(passes);
+        const weak = config.replace("ssl_protocols TLSv1.2 TLSv1.3;", "ssl_protocols TLSv1.1 TLSv1.2;");
+        expect(checkNginxTlsProtocols(filesWriter({ uploads: uploads({ [nginxPaths.config]: weak }) }))).toEqual(
+            fails(`${nginxPaths.config}: "ssl_protocols TLSv1.1 TLSv1.2" enables TLSv1.1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+        expect(checkBcryptCost(filesWriter(), 10)).toEqual(passes);
+        expect(checkBcryptCost(filesWriter(), 12)).toEqual(
+            fails(`${nginxPaths.htpasswd} line 1 (user "alice") has bcrypt cost 10; the minimum is 12`),
+        );
+        expect(checkBcryptCost(filesWriter({ uploads: uploads({ [nginxPaths.htpasswd]: undefined }) }), 8)).toEqual(
+            fails(`no upload to ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`),
+        );
+        expect(checkCredentialsSecret(filesWriter({}, containerOptions(undefined as never)))).toEqual(passes);
+        expect(checkCredentialsSecret(filesWriter({}, { additionalSecretOutputs: ["envs"] }))).toEqual(
+            fails(
+                "uploads holds the htpasswd file and the TLS private key but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+            ),
+        );
+        const janitor: UserAccess = { username: "janitor", access: [{ repositories: ["**"], actions: ["pull", "delete"] }] };
+        const access = { label: labelKeys.access, value: JSON.stringify(validateUserAccess("users", [janitor])) };
+        expect(checkDeleteEverywhere(filesWriter({ labels: [...labels("proxy-files"), access] }), false)).toEqual(
+            fails('user "janitor" may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere'),
+        );
+        expect(checkSomeoneOnlyPulls(filesWriter({ labels: [...labels("proxy-files"), access] }))).toEqual(passes);
+    });
+
+    test("the proxy that reads its files from the volume is left to its files container", () => {
+        expect(checkNginxTlsProtocols(volumeProxy)).toEqual(inVolume);
+        expect(checkBcryptCost(volumeProxy, 8)).toEqual(inVolume);
+        expect(checkDeleteEverywhere(volumeProxy, false)).toEqual({
+            notApplicable: "the proxy's grants are on its files container (label authenticated-registry.role=proxy-files), checked there",
+        });
+        // Still a proxy: its port rules and secret options apply as before.
+        expect(checkCredentialsSecret(volumeProxy)).toEqual(passes);
+    });
+
+    test("a proxy with neither uploads nor the volume still has no config, and is refused", () => {
+        expect(checkNginxTlsProtocols(proxy({ uploads: undefined }))).toEqual(
+            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+        );
+        const elsewhere = proxy({ uploads: undefined, volumes: [{ volumeName: "x", containerPath: "/srv" }] });
+        expect(checkNginxTlsProtocols(elsewhere)).toEqual(
+            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+        );
+    });
+
+    test("the files container is judged only as a container", () => {
+        expect(checkBcryptCost({ type: resourceTypes.service, props: { labels: labels("proxy-files") } }, 8)).toHaveProperty(
+            "notApplicable",
+        );
+        expect(checkDeleteEverywhere({ type: resourceTypes.service, props: { labels: labels("proxy-files") } }, false)).toHaveProperty(
+            "notApplicable",
+        );
     });
 });
 

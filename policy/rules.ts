@@ -94,6 +94,33 @@ function swarmFileRole(resource: ResourceView): string | undefined {
     return swarmFileTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
 }
 
+/**
+ * Whether a resource is judged as the carrier of nginx's files: on one host the files container
+ * (role `proxy-files`), which has them as uploads and writes them into the proxy's volume, or a
+ * proxy container that has them as uploads itself, as stacks of earlier releases ran it.
+ */
+function carriesProxyFiles(resource: ResourceView): boolean {
+    const role = containerRole(resource);
+    return (
+        (role === roles.proxy && !readsFilesFromVolume(resource)) ||
+        (role === roles.proxyFiles && resource.type === resourceTypes.container)
+    );
+}
+
+/** A proxy container that mounts a volume at nginx's directory reads the files its files container wrote there. */
+function readsFilesFromVolume(resource: ResourceView): boolean {
+    const volumes = resource.type === resourceTypes.container ? resource.props.volumes : undefined;
+    return (
+        Array.isArray(volumes) &&
+        volumes.some(
+            (v) => typeof v === "object" && v !== null && (v as { containerPath?: unknown }).containerPath === nginxPaths.directory,
+        )
+    );
+}
+
+/** Why a proxy container that reads its files from its volume is not judged by a rule on the files. */
+const filesInVolume = `the proxy reads its files from the volume at ${nginxPaths.directory}; its files container (label authenticated-registry.role=proxy-files), which has them as uploads, is checked instead`;
+
 /** The files a resource carries: a container's uploads, or the one file of a Swarm secret or config. */
 function filesOf(resource: ResourceView): Upload[] {
     if (!swarmFileTypes.includes(resource.type)) return uploadsOf(resource.props);
@@ -280,18 +307,24 @@ export function nginxDirectives(text: string): NginxDirective[] {
 }
 
 /**
- * The proxy's `registry.conf` upload must contain at least one `ssl_protocols` directive, and
+ * The proxy's `registry.conf` upload (on one host, the files container's) must contain at least one `ssl_protocols` directive, and
  * every `ssl_protocols` in any uploaded `.conf` file may list only TLSv1.2 and TLSv1.3 (nginx
  * compares the names without regard to case). Without the directive nginx uses its build's
  * default, which for nginx before 1.23.4 includes TLSv1 and TLSv1.1.
  */
 export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
     const swarmFile = swarmFileRole(resource) === roles.proxy;
-    if (containerRole(resource) !== roles.proxy && !swarmFile) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its Swarm configs");
+    const role = containerRole(resource);
+    if (role !== roles.proxy && role !== roles.proxyFiles && !swarmFile) {
+        return notApplicable(
+            "only the nginx container (label authenticated-registry.role=proxy), its files container and its Swarm configs",
+        );
     }
     if (resource.type === resourceTypes.service) {
         return notApplicable("a Swarm service's nginx config is a Swarm config, checked on its own");
+    }
+    if (!swarmFile && !carriesProxyFiles(resource)) {
+        return notApplicable(filesInVolume);
     }
     const uploads = filesOf(resource);
     if (swarmFile && !uploads.some((u) => u.file === nginxPaths.config)) {
@@ -361,7 +394,7 @@ export function checkImagePinned(resource: ResourceView): RuleResult {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The registry's data volume (a volume labelled `authenticated-registry.instance`) must survive
+ * The registry's data volume (a volume labelled `authenticated-registry.instance`, and no role) must survive
  * `pulumi destroy` and replacement. `retainOnDelete: true` is checked whenever the engine sends
  * it; `protect: true` (which refuses the delete outright) also satisfies the rule. The 3.248.0
  * engine does not send `retainOnDelete` to policy packs, so for an unprotected volume the rule
@@ -371,6 +404,10 @@ export function checkImagePinned(resource: ResourceView): RuleResult {
 export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
     if (resource.type !== resourceTypes.volume || labelValue(resource.props.labels, labelKeys.instance) === undefined) {
         return notApplicable("only docker volumes labelled authenticated-registry.instance");
+    }
+    const role = labelValue(resource.props.labels, labelKeys.role);
+    if (role !== undefined) {
+        return notApplicable(`only the data volume; this is the ${role} volume, rewritten from the stack's state on every change`);
     }
     const opts = resource.opts ?? {};
     if (opts.retainOnDelete === false && opts.protect !== true) {
@@ -394,12 +431,13 @@ export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
 /** What each container keeps that must be stored only encrypted, by role. */
 const secretProperties: Record<string, { property: string; holds: string }> = {
     [roles.proxy]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
+    [roles.proxyFiles]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
     [roles.registry]: { property: "envs", holds: "REGISTRY_HTTP_SECRET" },
     [roles.tokenService]: { property: "uploads", holds: "the users' password hashes and the token signing key" },
 };
 
 /**
- * The proxy's `uploads` and the registry's `envs` must be listed in `additionalSecretOutputs`,
+ * The proxy's (and its files container's) `uploads` and the registry's `envs` must be listed in `additionalSecretOutputs`,
  * so the provider's copy of them in the state is encrypted whatever the inputs were marked. This
  * is what a policy can check: the SDK unwraps secret inputs before a rule sees them, so whether
  * the inputs themselves were `pulumi.secret` is invisible here (the component tests assert it).
@@ -418,7 +456,7 @@ export function checkCredentialsSecret(resource: ResourceView): RuleResult {
     const role = containerRole(resource);
     const wanted = role === undefined ? undefined : secretProperties[role];
     if (wanted === undefined) {
-        return notApplicable("only the registry, nginx and token service containers");
+        return notApplicable("only the registry, nginx, nginx files and token service containers");
     }
     const secretOutputs = resource.opts?.additionalSecretOutputs ?? [];
     if (!secretOutputs.includes(wanted.property)) {
@@ -503,7 +541,8 @@ function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): R
 
 /**
  * Wherever the password hashes are, they must be bcrypt (`$2a$`, `$2b$`, `$2x$` or `$2y$`) of
- * cost `minimumCost` or more: in basic mode the proxy's htpasswd upload, which must have at least
+ * cost `minimumCost` or more: in basic mode the htpasswd upload of the proxy's files container
+ * (or of a proxy container that has its files itself), which must have at least
  * one entry; in token mode the token service's settings (the proxy then checks no password).
  * Messages name users and costs, never hashes.
  */
@@ -512,14 +551,17 @@ export function checkBcryptCost(resource: ResourceView, minimumCost: number): Ru
         return checkSwarmSecretHashes(resource, minimumCost);
     }
     if (resource.type !== resourceTypes.container) {
-        return notApplicable("only the nginx and token service containers, and the Swarm secrets that hold hashes");
+        return notApplicable("only the nginx, nginx files and token service containers, and the Swarm secrets that hold hashes");
     }
     const role = containerRole(resource);
     if (role === roles.tokenService) {
         return checkTokenServiceHashes(resource, minimumCost);
     }
-    if (role !== roles.proxy) {
-        return notApplicable("only the nginx and token service containers");
+    if (role !== roles.proxy && role !== roles.proxyFiles) {
+        return notApplicable("only the nginx, nginx files and token service containers");
+    }
+    if (!carriesProxyFiles(resource)) {
+        return notApplicable(filesInVolume);
     }
     const config = uploadsOf(resource.props)
         .find((u) => u.file === nginxPaths.config)
@@ -576,14 +618,23 @@ function checkHtpasswdHashes(upload: Upload, minimumCost: number): RuleResult {
 // 7. Grants: nobody deletes everything, and someone only pulls.
 // ---------------------------------------------------------------------------------------------
 
-/** A user's grants as the proxy's access label records them. */
+/** A user's grants as the access label (of the proxy's files container, or of the proxy) records them. */
 interface LabelledUser {
     readonly username: string;
     readonly access: { readonly repositories: readonly string[]; readonly actions: readonly string[] }[];
 }
 
+/** Whether the grants' rules judge the resource: the proxy's files container, a proxy, or a proxy service. */
+function carriesGrants(resource: ResourceView): boolean {
+    const role = containerRole(resource);
+    return role === roles.proxy || (role === roles.proxyFiles && resource.type === resourceTypes.container);
+}
+
 /** The users of the proxy's access label, or a message saying why there are none to check. */
 function labelledUsers(resource: ResourceView): LabelledUser[] | string {
+    if (readsFilesFromVolume(resource)) {
+        return `the proxy's grants are on its files container (label authenticated-registry.role=proxy-files), checked there`;
+    }
     const label = labelValue(resource.props.labels, labelKeys.access);
     if (label === undefined) {
         return "the proxy has no access label; grants were not configured through this package";
@@ -604,8 +655,8 @@ function labelledUsers(resource: ResourceView): LabelledUser[] | string {
  * the pack's config allows it (`allowDeleteEverywhere`), for a garbage-collection account say.
  */
 export function checkDeleteEverywhere(resource: ResourceView, allowDeleteEverywhere: boolean): RuleResult {
-    if (containerRole(resource) !== roles.proxy) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    if (!carriesGrants(resource)) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its files container");
     }
     const users = labelledUsers(resource);
     if (typeof users === "string") {
@@ -629,8 +680,8 @@ export function checkDeleteEverywhere(resource: ResourceView, allowDeleteEverywh
  * (cluster nodes, laptops) should only pull. Advisory.
  */
 export function checkSomeoneOnlyPulls(resource: ResourceView): RuleResult {
-    if (containerRole(resource) !== roles.proxy) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy)");
+    if (!carriesGrants(resource)) {
+        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its files container");
     }
     const users = labelledUsers(resource);
     if (typeof users === "string") {

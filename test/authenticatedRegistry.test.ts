@@ -71,6 +71,8 @@ test("creates exactly the expected resources, each under the right parent", () =
             ["random:index/randomPassword:RandomPassword", "reg-registry-http-secret", "authenticated-registry:index:RegistryServer"],
             ["docker:index/container:Container", "reg-registry-container", "authenticated-registry:index:RegistryServer"],
             ["authenticated-registry:index:NginxAuthProxy", "reg-nginx", top],
+            ["docker:index/volume:Volume", "reg-nginx-files", "authenticated-registry:index:NginxAuthProxy"],
+            ["docker:index/container:Container", "reg-nginx-files-writer", "authenticated-registry:index:NginxAuthProxy"],
             ["docker:index/container:Container", "reg-nginx-container", "authenticated-registry:index:NginxAuthProxy"],
             ["docker:index/remoteImage:RemoteImage", "reg-guard-image", top],
             ["authenticated-registry:index:RegistryGuard", "reg-guard", top],
@@ -100,7 +102,7 @@ test("the network and the volume have fixed names and the volume is kept on dest
 });
 
 test("containers with fixed names and ports are deleted before they are replaced", () => {
-    for (const container of ["reg-nginx-container", "reg-registry-container", "reg-guard-container"]) {
+    for (const container of ["reg-nginx-container", "reg-nginx-files-writer", "reg-registry-container", "reg-guard-container"]) {
         expect(options.get(container)).toMatchObject({
             deleteBeforeReplace: true,
             additionalSecretOutputs: ["uploads", "envs"],
@@ -141,9 +143,9 @@ test("the registry keeps data on the volume at /data, reachable only as registry
     expect(inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
 });
 
-test("nginx publishes 443 on the bind address and gets its files as uploads with safe modes", async () => {
+test("nginx publishes 443 on the bind address, reads its files from a volume and reloads them, and carries no secret", () => {
     const inputs = byName("reg-nginx-container").inputs;
-    const { renderNginxConfig, emptyDefaultSite } = components;
+    const { filesWatcherScript, proxyReload } = components;
     expect(inputs.name).toBe("reg-nginx");
     expect(inputs.ports).toEqual([{ internal: 443, external: 5043, ip: "127.0.0.1", protocol: "tcp" }]);
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network" }]);
@@ -158,6 +160,46 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
         "/dev/null",
         "https://127.0.0.1:443/livez",
     ]);
+    // No uploads: a change of files does not touch this container.
+    expect(inputs.uploads).toBeUndefined();
+    expect(inputs.volumes).toEqual([{ volumeName: "reg-nginx-files", containerPath: "/etc/nginx/conf.d" }]);
+    // The watcher starts in the background, then the shell becomes nginx (PID 1, the image's stop signal).
+    expect(inputs.command).toEqual(["/bin/sh", "-c", filesWatcherScript(proxyReload), "files-watcher", "nginx", "-g", "daemon off;"]);
+    expect(inputs.command[2]).toContain("'nginx' '-t' '-q' 2>&1");
+    expect(inputs.command[2]).toContain("'nginx' '-s' 'reload' 2>&1");
+    expect(inputs.wait).toBe(true);
+    // The grants describe the files, so their label is the writer's: the proxy's labels never change.
+    expect(inputs.labels).toEqual([
+        { label: "authenticated-registry.instance", value: "reg" },
+        { label: "authenticated-registry.role", value: "proxy" },
+    ]);
+    // Made after the writer, so nginx starts with its files.
+    expect(options.get("reg-nginx-container")!.dependsOn).toEqual([expect.objectContaining({ __name: "reg-nginx-files-writer" })]);
+});
+
+test("a one-shot writer of the nginx image has the files as uploads with safe modes and puts them into the volume", async () => {
+    const inputs = byName("reg-nginx-files-writer").inputs;
+    const { renderNginxConfig, emptyDefaultSite, filesWriterScript, proxyReload } = components;
+    expect(inputs.name).toBe("reg-nginx-files-writer");
+    expect(inputs.image).toBe(byName("reg-nginx-container").inputs.image);
+    expect(inputs.command).toEqual([
+        "/bin/sh",
+        "-c",
+        filesWriterScript(proxyReload),
+        "files-writer",
+        "registry.conf",
+        "default.conf",
+        "registry.password",
+        "domain.crt",
+        "domain.key",
+    ]);
+    expect(inputs.volumes).toEqual([{ volumeName: "reg-nginx-files", containerPath: "/role-files" }]);
+    // It runs once, without a network, and `up` waits until it has exited; it is never restarted.
+    expect(inputs).toMatchObject({ networkMode: "none", restart: "no", mustRun: false, attach: true });
+    expect(inputs.logs).toBeUndefined();
+    expect(inputs.ports).toBeUndefined();
+    expect(inputs.healthcheck).toBeUndefined();
+    expect(inputs.logDriver).toBe("json-file");
     expect(isSecretInput(inputs.uploads)).toBe(true);
     const uploads = plain(inputs.uploads) as { file: string; content: string; permissions: string }[];
     expect(uploads.map((u) => [u.file, u.permissions])).toEqual([
@@ -181,11 +223,10 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
     expect(uploads[2].content).toBe(await valueOf(registry.htpasswd));
     expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-server\n-----END CERTIFICATE-----\n");
     expect(uploads[4].content).toBe("-----BEGIN PRIVATE KEY-----\nreg-tls-server-key\n-----END PRIVATE KEY-----\n");
-    // No label ties the proxy to the registry container: nginx finds the registry by name on
-    // every request, so replacing the registry leaves the proxy alone.
+    // The grants' label goes with the files, so previews show a change of grants on the writer.
     expect(inputs.labels).toEqual([
         { label: "authenticated-registry.instance", value: "reg" },
-        { label: "authenticated-registry.role", value: "proxy" },
+        { label: "authenticated-registry.role", value: "proxy-files" },
         {
             label: "authenticated-registry.access",
             value: JSON.stringify(
@@ -197,6 +238,7 @@ test("nginx publishes 443 on the bind address and gets its files as uploads with
             ),
         },
     ]);
+    expect(components.roles.proxyFiles).toBe("proxy-files");
 });
 
 test("basic mode's guard runs the bundled program with its limits, on the network only, as guard:5001", () => {
@@ -223,11 +265,32 @@ test("basic mode's guard runs the bundled program with its limits, on the networ
     });
 });
 
-test("the network, the volume and both containers carry one instance label, the registry's name", () => {
-    const instances = ["reg-network", "reg-data", "reg-nginx-container", "reg-registry-container"].map((n) =>
+test("the files volume is named after the proxy container and goes with the stack", () => {
+    expect(byName("reg-nginx-files").inputs).toEqual({
+        name: "reg-nginx-files",
+        labels: [
+            { label: "authenticated-registry.instance", value: "reg" },
+            { label: "authenticated-registry.role", value: "proxy-files" },
+        ],
+    });
+    expect(options.get("reg-nginx-files")).toMatchObject({ deleteBeforeReplace: true });
+    expect(options.get("reg-nginx-files")!.retainOnDelete).toBeUndefined();
+});
+
+test("the network, the volumes and the containers carry one instance label, the registry's name", () => {
+    const named = [
+        "reg-network",
+        "reg-data",
+        "reg-nginx-files",
+        "reg-nginx-files-writer",
+        "reg-nginx-container",
+        "reg-registry-container",
+        "reg-guard-container",
+    ];
+    const instances = named.map((n) =>
         (byName(n).inputs.labels as { label: string; value: string }[]).filter((l) => l.label === "authenticated-registry.instance"),
     );
-    expect(instances).toEqual(Array(4).fill([{ label: "authenticated-registry.instance", value: "reg" }]));
+    expect(instances).toEqual(Array(7).fill([{ label: "authenticated-registry.instance", value: "reg" }]));
     expect(byName("reg-registry-container").inputs.labels).toEqual([
         { label: "authenticated-registry.instance", value: "reg" },
         { label: "authenticated-registry.role", value: "registry" },
@@ -296,7 +359,7 @@ describe("grants", () => {
     });
 
     test("the proxy's config carries each user's grants", () => {
-        const uploads = plain(acl.find((r) => r.name === "acl-nginx-container")!.inputs.uploads) as { file: string; content: string }[];
+        const uploads = plain(acl.find((r) => r.name === "acl-nginx-files-writer")!.inputs.uploads) as { file: string; content: string }[];
         const config = uploads.find((u) => u.file === "/etc/nginx/conf.d/registry.conf")!.content;
         expect(config).toContain('  "\\\\ci" u0;\n  "\\\\team-a" u1;');
         expect(config).toContain('"~^u1 delete (?:team-a(?:/|%2[Ff])(?:[a-z0-9._-]|(?:/|%2[Ff]))+)$" allowed;');
@@ -384,7 +447,8 @@ describe("token mode", () => {
         expect(find("tok-token-image").inputs).toEqual({ name: "authenticated-registry/node:22-bookworm", keepLocally: true });
         // The token service is the guard: no guard of basic mode's, and nginx asks the token service.
         expect(token.filter((r) => r.name.startsWith("tok-guard"))).toEqual([]);
-        expect(uploadsOf("tok-nginx-container")[0].content).toContain("set $guard_upstream token-service:5001;");
+        const nginxConfig = uploadsOf("tok-nginx-files-writer").find((u) => u.file.endsWith("/registry.conf"))!;
+        expect(nginxConfig.content).toContain("set $guard_upstream token-service:5001;");
         expect(find("tok-token-signing-key").inputs).toEqual({ algorithm: "ECDSA", ecdsaCurve: "P256" });
         expect(find("tok-token-signing-certificate").inputs).toMatchObject({
             subject: { commonName: "authenticated-registry token service" },
@@ -462,13 +526,22 @@ describe("token mode", () => {
     });
 
     test("nginx gets no password file and renders token mode's routes", () => {
-        const uploads = uploadsOf("tok-nginx-container");
+        const uploads = uploadsOf("tok-nginx-files-writer");
         expect(uploads.map((u) => u.file)).toEqual([
             "/etc/nginx/conf.d/registry.conf",
             "/etc/nginx/conf.d/default.conf",
             "/etc/nginx/conf.d/domain.crt",
             "/etc/nginx/conf.d/domain.key",
         ]);
+        // The writer publishes what it has, and removes the password file a basic-mode set left.
+        expect(find("tok-nginx-files-writer").inputs.command.slice(3)).toEqual([
+            "files-writer",
+            "registry.conf",
+            "default.conf",
+            "domain.crt",
+            "domain.key",
+        ]);
+        expect(find("tok-nginx-container").inputs.uploads).toBeUndefined();
         const config = uploads[0].content;
         expect(config).toContain("set $token_upstream token-service:5001;");
         expect(config).toContain("limit_req_zone $binary_remote_addr zone=registry_token:1m rate=300r/m;");
@@ -551,7 +624,7 @@ describe("metrics", () => {
             { internal: 443, external: 5043, ip: "0.0.0.0", protocol: "tcp" },
             { internal: 9113, external: 9113, ip: "127.0.0.1", protocol: "tcp" },
         ]);
-        const config = (plain(inputs.uploads) as { file: string; content: string }[]).find((u) =>
+        const config = (plain(find("met-nginx-files-writer").inputs.uploads) as { file: string; content: string }[]).find((u) =>
             u.file.endsWith("registry.conf"),
         )!.content;
         expect(config).toContain("set $registry_metrics registry:5001;");

@@ -34,7 +34,12 @@ test("builds one registry named after the stack and exports its outputs, secrets
             .filter((r) => r.type === "docker:index/container:Container")
             .map((r) => r.name)
             .sort(),
-    ).toEqual(["registry-test-guard-container", "registry-test-nginx-container", "registry-test-registry-container"]);
+    ).toEqual([
+        "registry-test-guard-container",
+        "registry-test-nginx-container",
+        "registry-test-nginx-files-writer",
+        "registry-test-registry-container",
+    ]);
     expect(await valueOf(stack.guardContainerName)).toBe("registry-test-guard");
     // The supplied password reaches the engine only inside secret values.
     const wire = JSON.stringify(resources.map((r) => r.inputs));

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { UserAccess } from "../grants";
 import { labelKeys, roles } from "../defaults";
 import { emptyDefaultSite, livenessPath, nginxPaths } from "../nginxConfig";
-import { RoleSpec } from "./spec";
+import { RoleReload, RoleSpec } from "./spec";
 
 /** The port nginx listens on inside the container, as in the seed. */
 export const proxyListenPort = 443;
@@ -20,6 +20,19 @@ export interface ProxyRoleArgs {
     /** The checked grants, shown as a label so previews show them and the policy pack checks them. */
     readonly users?: readonly UserAccess[];
 }
+
+/**
+ * How nginx takes new files in place: `nginx -t` checks them, `nginx -s reload` makes the master
+ * read them and start new workers, which serve new connections while the old workers finish the
+ * requests they have. The grants' label describes the config, so it goes with the files.
+ */
+export const proxyReload: RoleReload = {
+    directory: nginxPaths.directory,
+    start: ["nginx", "-g", "daemon off;"],
+    check: ["nginx", "-t", "-q"],
+    reload: ["nginx", "-s", "reload"],
+    fileLabels: [labelKeys.access],
+};
 
 /**
  * nginx terminating TLS and enforcing authentication and grants. Its files go where the seed
@@ -54,5 +67,6 @@ export function proxyRole(args: ProxyRoleArgs): RoleSpec {
         labels: args.users === undefined ? [] : [{ label: labelKeys.access, value: JSON.stringify(args.users) }],
         // nginx finishes the requests it has on SIGQUIT; SIGTERM drops them.
         stopSignal: "SIGQUIT",
+        reload: proxyReload,
     };
 }

@@ -16,6 +16,30 @@ export interface RoleFile {
 }
 
 /**
+ * How a process takes new files without being restarted. A runtime that can change the files
+ * under a running process (the single-host runtime, through a volume) uses it; a runtime that
+ * rolls new processes onto new files (Swarm) has no need of it.
+ */
+export interface RoleReload {
+    /** The directory every one of the role's files is in (none in a subdirectory). */
+    readonly directory: string;
+    /** The process's own start command, in the foreground; the runtime starts it after its watcher. */
+    readonly start: string[];
+    /** Checks the files where they are; exits 0 when the process would accept them. */
+    readonly check: string[];
+    /**
+     * Makes the running process read its files again without dropping a request. The new files
+     * are in effect once the process has started a new child after it (nginx: its new workers).
+     */
+    readonly reload: string[];
+    /**
+     * Keys of the role's labels that describe its files (grants, say): they go with the files,
+     * so that a change of them changes what carries the files rather than the process.
+     */
+    readonly fileLabels: readonly string[];
+}
+
+/**
  * What one process of the registry is, independent of how it runs: its image, command,
  * environment, files, health probe and labels. A runtime (`runtimes/container.ts`,
  * `runtimes/swarm.ts`) turns it into Docker resources; the roles themselves create nothing.
@@ -51,4 +75,9 @@ export interface RoleSpec {
      * @default the image's
      */
     readonly stopSignal?: string;
+    /**
+     * How the process takes new files in place; runtimes that can, use it.
+     * @default undefined (a change of files replaces the process)
+     */
+    readonly reload?: RoleReload;
 }

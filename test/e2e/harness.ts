@@ -505,3 +505,89 @@ export async function collectionAmidLoops(
         straddled: before >= 1 && after < pushCount,
     };
 }
+
+/** One answer of a {@link ProbeLoop}: when it was asked (ms since the epoch) and its HTTP status (0: no answer). */
+export interface Probe {
+    readonly at: number;
+    readonly status: number;
+    /** curl's error when there was no answer. */
+    readonly error?: string;
+}
+
+/**
+ * A loop of authenticated `GET /v2/` requests with curl, one started every `everyMs` whether or
+ * not the one before has been answered, each on a new connection, at most `maxProbes` and
+ * `maxSeconds`, until `stop()`; each answer is one line of its log, with the time it was asked.
+ */
+export class ProbeLoop {
+    private readonly log: string;
+    private readonly stopFile: string;
+    private readonly child: ChildProcess;
+
+    constructor(
+        url: string,
+        caFile: string,
+        user: string,
+        password: string,
+        workDir: string,
+        everyMs = 100,
+        maxProbes = 3000,
+        maxSeconds = 300,
+    ) {
+        this.log = path.join(workDir, `probes-${Date.now()}.log`);
+        this.stopFile = `${this.log}.stop`;
+        const script = [
+            "probe() {",
+            '  out=$(curl --silent --show-error --max-time 5 --cacert "$CA" --user "$AUTH" --output /dev/null --write-out "%{http_code}" "$URL" 2>&1)',
+            // One write per answer, so that answers arriving together do not mix their lines.
+            '  printf "%s %s\\n" "$1" "$(echo "$out" | tr "\\n" " ")" >>"$LOG"',
+            "}",
+            "i=0",
+            'while [ ! -e "$STOP" ] && [ "$i" -lt "$MAX_PROBES" ] && [ "$SECONDS" -lt "$MAX_SECONDS" ]; do',
+            '  probe "$(date +%s%3N)" &',
+            "  i=$((i + 1))",
+            '  sleep "$EVERY"',
+            "done",
+            "wait",
+        ].join("\n");
+        this.child = spawn("bash", ["-c", script], {
+            env: {
+                ...process.env,
+                URL: url,
+                CA: caFile,
+                AUTH: `${user}:${password}`,
+                LOG: this.log,
+                STOP: this.stopFile,
+                EVERY: String(everyMs / 1000),
+                MAX_PROBES: String(maxProbes),
+                MAX_SECONDS: String(maxSeconds),
+            },
+            stdio: "ignore",
+        });
+        waitUntil("the probe loop's first answer", 30_000, () => ({ done: this.probes().length > 0, seen: this.probes() }));
+    }
+
+    /** The answers so far, in the order they were asked. */
+    probes(): Probe[] {
+        if (!fs.existsSync(this.log)) return [];
+        return fs
+            .readFileSync(this.log, "utf8")
+            .split("\n")
+            .filter((line) => line.trim() !== "")
+            .map((line) => {
+                const [at, ...rest] = line.trim().split(" ");
+                const out = rest.join(" ");
+                const status = /(\d{3})$/.exec(out);
+                const code = status === null ? 0 : Number(status[1]);
+                return code === 0 ? { at: Number(at), status: 0, error: out } : { at: Number(at), status: code };
+            })
+            .sort((a, b) => a.at - b.at);
+    }
+
+    /** Stops the loop and returns every answer. */
+    async stop(): Promise<Probe[]> {
+        fs.writeFileSync(this.stopFile, "");
+        if (this.child.exitCode === null) await new Promise((resolve) => this.child.once("exit", resolve));
+        return this.probes();
+    }
+}

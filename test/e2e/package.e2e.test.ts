@@ -121,8 +121,9 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-guard-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
-    // 23 resources (3 of them basic mode's guard) and the stack for the basic registry; 19 and 5
+    expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-files-writer +create/);
+    // 25 resources (3 of them basic mode's guard) and the stack for the basic registry; 21 and 5
     // of token mode for the other.
-    expect(preview.stdout).toMatch(/\+ 48 to create/);
+    expect(preview.stdout).toMatch(/\+ 52 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });

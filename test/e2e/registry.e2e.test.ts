@@ -73,15 +73,20 @@ test("preview, then up, then a preview that shows no changes", () => {
     fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
 });
 
-test("docker's label filter finds the three containers, the network and the volume of this registry", () => {
+test("docker's label filter finds the containers, the network and the volumes of this registry", () => {
     const filter = ["--filter", `label=authenticated-registry.instance=registry-${stack.name}`];
-    const containers = ok("docker", ["ps", "--all", ...filter, "--format", "{{.Names}}"])
-        .trim()
-        .split("\n")
-        .sort();
-    expect(containers).toEqual([outputs.proxyContainerName, outputs.registryContainerName, outputs.guardContainerName].sort());
-    expect(ok("docker", ["network", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.networkName);
-    expect(ok("docker", ["volume", "ls", ...filter, "--format", "{{.Name}}"]).trim()).toBe(outputs.volumeName);
+    const list = (args: string[]) =>
+        ok("docker", [...args, ...filter])
+            .trim()
+            .split("\n")
+            .sort();
+    // The proxy, the registry, the guard, and the proxy's files writer, exited once it has written them.
+    const proxyFiles = `${outputs.proxyContainerName}-files`;
+    expect(list(["ps", "--all", "--format", "{{.Names}}"])).toEqual(
+        [outputs.proxyContainerName, outputs.registryContainerName, outputs.guardContainerName, `${proxyFiles}-writer`].sort(),
+    );
+    expect(list(["network", "ls", "--format", "{{.Name}}"])).toEqual([outputs.networkName]);
+    expect(list(["volume", "ls", "--format", "{{.Name}}"])).toEqual([outputs.volumeName, proxyFiles].sort());
 });
 
 test("docker login accepts the generated password and refuses a wrong one", () => {
@@ -291,10 +296,12 @@ test("no plaintext password, htpasswd line or private key in the stack export or
 test("destroy removes the containers and network but keeps the volume; a new up serves the old images", () => {
     const { proxyContainerName, registryContainerName, networkName, volumeName } = outputs;
     stack.ok(["destroy", "--yes", "--config-file", stack.configFile]);
-    for (const container of [proxyContainerName, registryContainerName]) {
+    for (const container of [proxyContainerName, registryContainerName, `${proxyContainerName}-files-writer`]) {
         expect(exec("docker", ["container", "inspect", container]).status).not.toBe(0);
     }
     expect(exec("docker", ["network", "inspect", networkName]).status).not.toBe(0);
+    // The proxy's files go with the stack: the state holds them.
+    expect(exec("docker", ["volume", "inspect", `${proxyContainerName}-files`]).status).not.toBe(0);
     expect(ok("docker", ["volume", "inspect", "--format", "{{.Name}}", volumeName]).trim()).toBe(volumeName);
     stack.up();
     refreshOutputs();
