@@ -152,7 +152,7 @@ export class NginxAuthProxy extends pulumi.ComponentResource {
     public readonly config: string;
     /**
      * True once the files are in place and the running nginx has reloaded them; an error, which
-     * fails the deployment, when nginx refused them (it then goes on with the files it had).
+     * fails the deployment, when nginx refused them (it then goes on with what it had loaded).
      */
     public readonly filesApplied: pulumi.Output<boolean>;
 

@@ -119,7 +119,9 @@ function readsFilesFromVolume(resource: ResourceView): boolean {
 }
 
 /** Why a proxy container that reads its files from its volume is not judged by a rule on the files. */
-const filesInVolume = `the proxy reads its files from the volume at ${nginxPaths.directory}; its files container (label authenticated-registry.role=proxy-files), which has them as uploads, is checked instead`;
+const filesInVolume =
+    `the proxy reads its files from the volume at ${nginxPaths.directory}; its files container ` +
+    "(label authenticated-registry.role=proxy-files), which has them as uploads, is checked instead";
 
 /** The files a resource carries: a container's uploads, or the one file of a Swarm secret or config. */
 function filesOf(resource: ResourceView): Upload[] {
@@ -307,9 +309,9 @@ export function nginxDirectives(text: string): NginxDirective[] {
 }
 
 /**
- * The proxy's `registry.conf` upload (on one host, the files container's) must contain at least one `ssl_protocols` directive, and
- * every `ssl_protocols` in any uploaded `.conf` file may list only TLSv1.2 and TLSv1.3 (nginx
- * compares the names without regard to case). Without the directive nginx uses its build's
+ * The proxy's `registry.conf` upload (on one host, its files container's) must contain at least
+ * one `ssl_protocols` directive, and every `ssl_protocols` in any uploaded `.conf` file may list
+ * only TLSv1.2 and TLSv1.3 (nginx compares the names without regard to case). Without the directive nginx uses its build's
  * default, which for nginx before 1.23.4 includes TLSv1 and TLSv1.1.
  */
 export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
@@ -394,8 +396,8 @@ export function checkImagePinned(resource: ResourceView): RuleResult {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The registry's data volume (a volume labelled `authenticated-registry.instance`, and no role) must survive
- * `pulumi destroy` and replacement. `retainOnDelete: true` is checked whenever the engine sends
+ * The registry's data volume (a volume labelled `authenticated-registry.instance`, and no role)
+ * must survive `pulumi destroy` and replacement. `retainOnDelete: true` is checked whenever the engine sends
  * it; `protect: true` (which refuses the delete outright) also satisfies the rule. The 3.248.0
  * engine does not send `retainOnDelete` to policy packs, so for an unprotected volume the rule
  * cannot decide and says so (not applicable) instead of passing or failing silently; the
@@ -437,8 +439,8 @@ const secretProperties: Record<string, { property: string; holds: string }> = {
 };
 
 /**
- * The proxy's (and its files container's) `uploads` and the registry's `envs` must be listed in `additionalSecretOutputs`,
- * so the provider's copy of them in the state is encrypted whatever the inputs were marked. This
+ * The `uploads` of the proxy and of its files container and the registry's `envs` must be listed
+ * in `additionalSecretOutputs`, so the provider's copy of them in the state is encrypted whatever the inputs were marked. This
  * is what a policy can check: the SDK unwraps secret inputs before a rule sees them, so whether
  * the inputs themselves were `pulumi.secret` is invisible here (the component tests assert it).
  */
