@@ -168,10 +168,6 @@ self_signed() {
   chmod 600 "$1/domain.key"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-
 remove_variants() {
   local c
   for c in $(docker ps -aq --filter "name=^${VARIANT_PREFIX}"); do docker rm -f "$c" >/dev/null 2>&1 || true; done
@@ -466,24 +462,7 @@ ensure_stack() {
 # ---------------------------------------------------------------------------------------------
 # 1. blob throughput
 
-# Monolithic upload: POST opens an upload, PUT sends the whole blob with its digest.
-# Prints "seconds" (POST + PUT) or stops on an unexpected answer.
-upload() { # BASE FILE DIGEST REPO CURL_OPTS...
-  local base=$1 file=$2 digest=$3 name=$4 out loc code t1 t2 sep; shift 4
-  out=$(curl -sS "$@" -X POST -o /dev/null -D - -w '\n%{http_code} %{time_total}' "$base/v2/$name/blobs/uploads/") \
-    || die "POST $base/v2/$name/blobs/uploads/ failed"
-  read -r code t1 <<<"$(tail -n1 <<<"$out")"
-  [[ $code == 202 ]] || die "POST $base/v2/$name/blobs/uploads/ answered $code"
-  loc=$(tr -d '\r' <<<"$out" | awk 'tolower($1) == "location:" { print $2 }')
-  [[ $loc == http* ]] || loc=$base$loc
-  sep='?'; [[ $loc == *\?* ]] && sep='&'
-  # No "Expect: 100-continue" round trip, to time the transfer itself (both paths alike).
-  read -r code t2 <<<"$(curl -sS "$@" -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' \
-    -T "$file" -o /dev/null -w '%{http_code} %{time_total}' "$loc${sep}digest=$digest")"
-  [[ $code == 201 ]] || die "PUT of $file to $base answered $code"
-  awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.4f", a + b }'
-}
-
+# Downloads one blob and prints the seconds (an upload is bench/lib.sh's upload_blob).
 download() { # BASE DIGEST REPO SIZE CURL_OPTS...
   local base=$1 digest=$2 name=$3 size=$4 code t bytes; shift 4
   read -r code t bytes <<<"$(curl -sS "$@" -o /dev/null -w '%{http_code} %{time_total} %{size_download}' "$base/v2/$name/blobs/$digest")"
@@ -573,7 +552,7 @@ transfer_round() { # SECTION PARAM SIZE REP TARGET...
         line+=" $t ↓${down%.*}" ;;
       *)
         target "$t"
-        s=$(upload "$TARGET_BASE" "$work/blobs/$size" "${DIGESTS[$size]}" "bench/$t-$size" "${TARGET_OPTS[@]}")
+        s=$(upload_blob "$TARGET_BASE" "$work/blobs/$size" "${DIGESTS[$size]}" "bench/$t-$size" "${TARGET_OPTS[@]}")
         up=$(mibps "$s" "$size")
         record "$section" "$t" upload_mibps "$param" "$rep" "$up" MiB/s
         s=$(download "$TARGET_BASE" "${DIGESTS[$size]}" "bench/$t-$size" $((size * 1048576)) "${TARGET_OPTS[@]}")
@@ -632,11 +611,7 @@ wrk_rate() { # URL AUTH(yes|no) THREADS CONNECTIONS SECONDS LOGNAME
     script=(-s "$work/auth.lua")
   fi
   logged "$name" wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 30s --latency "${script[@]}" "$url"
-  if grep -qE 'Non-2xx|Socket errors' "$work/logs/$name.log"; then
-    cat "$work/logs/$name.log" >&2
-    die "wrk saw errors or non-2xx answers on $url"
-  fi
-  awk '/^Requests\/sec:/ { print $2 }' "$work/logs/$name.log"
+  wrk_requests_per_second "$work/logs/$name.log" "$url"
 }
 
 # Mean latency of wrk's last run in ms.
@@ -650,10 +625,7 @@ load_rate() { # URL METHOD AUTH(yes|no) LOGNAME
   [[ $1 == https* ]] && opts+=(--ca "$CA")
   [[ $3 == yes ]] && opts+=(--auth-file "$CRED")
   node "$here/load.js" "${opts[@]}" >"$work/logs/$4.log" || die "load.js failed on $1"
-  node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    const bad = Object.keys(r.statuses).filter((s) => s !== "200");
-    if (r.errors || bad.length || !r.requests) { console.error(JSON.stringify(r)); process.exit(1); }
-    console.log(r.rps.toFixed(2));' "$work/logs/$4.log" || die "HEAD load on $1 saw errors"
+  load_requests_per_second "$work/logs/$4.log" "HEAD load on $1"
 }
 
 # Counts the proxy's access-log lines after line $2: total, with credentials, and by method.
@@ -722,7 +694,7 @@ phase_rate() {
   # A small blob to HEAD, uploaded straight to the registry.
   head -c 1048576 /dev/urandom >"$work/head-blob"
   local digest; digest=sha256:$(sha256sum "$work/head-blob" | cut -d' ' -f1)
-  upload "http://127.0.0.1:$DIRECT_PORT" "$work/head-blob" "$digest" bench/head >/dev/null
+  upload_blob "http://127.0.0.1:$DIRECT_PORT" "$work/head-blob" "$digest" bench/head >/dev/null
   local blob_path=/v2/bench/head/blobs/$digest
   mkdir -p "$TRUST_DIR"
   touch "$TRUST_DIR/.authreg-bench"
