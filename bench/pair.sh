@@ -19,7 +19,9 @@
 #   PAIR_AUTH[X]           basic (the default) or token: the credentials GET /v2/ is sent
 #   PAIR_KEY[X]            X's key in the results file
 #   PAIR_METRICS=(F ...)   the measurements: functions F X REP that print one number (below:
-#                          pair_get_v2_rate, pair_get_v2_ms, pair_head_rate, pair_push_seconds)
+#                          pair_get_v2_rate, pair_get_v2_cpu_ms, pair_get_v2_ms, pair_head_rate,
+#                          pair_push_seconds; pair_head_rate needs pair_put_blob first, and
+#                          pair_get_v2_cpu_ms subtracts pair_idle_cpu's figures when it ran)
 #   PAIR_LABEL[F], PAIR_UNIT[F]          what the progress line calls F's figures
 #   PAIR_METRIC_KEY[F], PAIR_RATIO_KEY[F]  their keys in the results file
 #   REPS, RATE_SECONDS, CONNECTIONS, RESULTS_DIR
@@ -139,6 +141,72 @@ pair_get_v2_rate() { # X REP [CONNS]
   wrk_requests_per_second "$work/wrk.log"
 }
 
+# The roles (authenticated-registry.role: proxy, registry, guard, ...) of X's running containers.
+pair_roles() { # X
+  docker ps --filter "label=authenticated-registry.instance=registry-$(pair_stack "$1")" --format '{{.Label "authenticated-registry.role"}}' | sort -u
+}
+
+# CPU time, in ns, that X's running containers, or those of ROLE, have used so far (their
+# cgroups' counters, v1 or v2).
+pair_cpu_ns() { # X [ROLE]
+  local id pid path ns total=0 filter=(--filter "label=authenticated-registry.instance=registry-$(pair_stack "$1")")
+  if [[ -n ${2:-} ]]; then filter+=(--filter "label=authenticated-registry.role=$2"); fi
+  for id in $(docker ps -q "${filter[@]}"); do
+    pid=$(docker inspect --format '{{.State.Pid}}' "$id")
+    path=$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ { print $3 }' "/proc/$pid/cgroup")
+    if [[ -n $path ]]; then
+      ns=$(cat "/sys/fs/cgroup/cpuacct$path/cpuacct.usage")
+    else
+      path=$(awk -F: '$1 == 0 { print $3 }' "/proc/$pid/cgroup")
+      ns=$(awk '$1 == "usage_usec" { printf "%d", $2 * 1000 }' "/sys/fs/cgroup$path/cpu.stat")
+    fi
+    total=$((total + ns))
+  done
+  printf '%s\n' "$total"
+}
+
+# The CPU milliseconds per second X's containers use, by role, while nobody asks them anything
+# (their health checks: Docker runs each container's probe command every second), over SECONDS;
+# kept in PAIR_IDLE[X/ROLE], which pair_get_v2_cpu_ms subtracts.
+declare -A PAIR_IDLE=()
+pair_idle_cpu() { # X SECONDS
+  local role t0 t1
+  local -a roles
+  local -A before=() after=()
+  mapfile -t roles < <(pair_roles "$1")
+  t0=$EPOCHREALTIME
+  for role in "${roles[@]}"; do before[$role]=$(pair_cpu_ns "$1" "$role"); done
+  sleep "$2"
+  for role in "${roles[@]}"; do after[$role]=$(pair_cpu_ns "$1" "$role"); done
+  t1=$EPOCHREALTIME
+  for role in "${roles[@]}"; do
+    PAIR_IDLE[$1/$role]=$(awk -v a="${before[$role]}" -v b="${after[$role]}" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e6 / (t1 - t0) }')
+  done
+}
+
+# CPU milliseconds that X's containers spend per authenticated GET /v2/, over a run like
+# pair_get_v2_rate's, less what they use idle (pair_idle_cpu, if measured); unlike a rate, it
+# hardly depends on what else the host runs. Each role's share goes to $work/cpu-roles.tsv
+# (X, REP, ROLE, ms).
+pair_get_v2_cpu_ms() { # X REP
+  local role requests t0 t1
+  local -a roles
+  local -A before=() after=()
+  mapfile -t roles < <(pair_roles "$1")
+  ((${#roles[@]})) || die "no running containers of $1"
+  t0=$EPOCHREALTIME
+  for role in "${roles[@]}"; do before[$role]=$(pair_cpu_ns "$1" "$role"); done
+  pair_get_v2_rate "$1" "$2" >/dev/null
+  for role in "${roles[@]}"; do after[$role]=$(pair_cpu_ns "$1" "$role"); done
+  t1=$EPOCHREALTIME
+  requests=$(awk '/ requests in / { print $1; exit }' "$work/wrk.log")
+  for role in "${roles[@]}"; do
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$role" "$(awk -v a="${before[$role]}" -v b="${after[$role]}" -v idle="${PAIR_IDLE[$1/$role]:-0}" \
+      -v t0="$t0" -v t1="$t1" -v n="$requests" 'BEGIN { printf "%.3f", ((b - a) / 1e6 - idle * (t1 - t0)) / n }')" >>"$work/cpu-roles.tsv"
+  done
+  awk -F'\t' -v x="$1" -v rep="$2" '$1 == x && $2 == rep { t += $4 } END { printf "%.3f", t }' "$work/cpu-roles.tsv"
+}
+
 # Milliseconds per authenticated GET /v2/ on one keep-alive connection: one request at a time.
 pair_get_v2_ms() { # X REP
   local rate
@@ -206,10 +274,10 @@ pair_measure() {
 
 pair_median_of() { tr ' ' '\n' <<<"$1" | grep . | median; } # "v1 v2 …"
 
-# Writes FILE and prints it: the date, REPS, SETTINGS (a JSON object, if given), each stack's
-# medians under PAIR_KEY, and medianRatios; with SAMPLES=samples also every sample, every
-# per-repetition ratio and the load average after each repetition.
-pair_report() { # FILE [SETTINGS [SAMPLES]]
+# Writes FILE and prints it: the date, REPS, the members of EXTRA (a JSON object, if given),
+# each stack's medians under PAIR_KEY, and medianRatios; with SAMPLES=samples also every sample,
+# every per-repetition ratio and the load average after each repetition.
+pair_report() { # FILE [EXTRA [SAMPLES]]
   local x f
   # shellcheck disable=SC2016 # JavaScript, not shell
   {
@@ -223,10 +291,10 @@ pair_report() { # FILE [SETTINGS [SAMPLES]]
     done
     printf 'load\t%s\n' "${PAIR_LOADS[*]}"
   } | node -e '
-    const [file, reps, settings, samples] = process.argv.slice(1);
+    const [file, reps, extra, samples] = process.argv.slice(1);
     const nums = (s) => s.trim().split(/\s+/).filter(Boolean).map(Number);
     const r = { date: new Date().toISOString(), reps: Number(reps) };
-    if (settings) r.settings = JSON.parse(settings);
+    if (extra) Object.assign(r, JSON.parse(extra));
     const medianRatios = {};
     const detail = { samples: {}, ratios: {}, loadAverage1m: [] };
     for (const line of require("fs").readFileSync(0, "utf8").split("\n").filter(Boolean)) {
