@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the Pulumi engine this project needs available, built from Go modules into a cache outside
-# the checkout, and registers the resource plugins with the engine:
+# the checkout, and registers the resource plugins with the engine (in $PULUMI_HOME, lib.sh):
 #   pulumi v$PULUMI_VERSION, pulumi-language-nodejs, pulumi-analyzer-policy,
 #   pulumi-resource-docker $PULUMI_DOCKER_VERSION, -tls $PULUMI_TLS_VERSION, -random $PULUMI_RANDOM_VERSION
 # into $AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin (source scripts/env.sh to use it).
@@ -65,7 +65,8 @@ bin_dir=$toolchain_dir/v$PULUMI_VERSION/bin
 src_dir=$toolchain_dir/src
 log_dir=$toolchain_dir/logs
 stamp_dir=$bin_dir/.stamps
-pulumi_home=${PULUMI_HOME:-$HOME/.pulumi}
+# Where the engine looks plugins up: lib.sh's PULUMI_HOME, under $HOME unless the caller set one.
+pulumi_home=$PULUMI_HOME
 repo_root=$(cd "$here/.." && pwd)
 mkdir -p "$bin_dir" "$src_dir" "$log_dir" "$stamp_dir"
 

@@ -12,11 +12,13 @@
 # the generated password. --trust-ca also installs the CA for the docker client
 # (/etc/docker/certs.d/HOST:PORT/ca.crt; needs root).
 #
-# State lives in a local file backend ($AUTHREG_STATE_DIR, default ~/.local/state/authenticated-registry),
-# never in Pulumi Cloud. Secrets in it are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE
-# or PULUMI_CONFIG_PASSPHRASE_FILE if you set one, otherwise a random passphrase generated once
-# into ~/.config/authenticated-registry/STACK.passphrase (mode 600). Keep that file: without it
-# the stack's secrets cannot be read.
+# State lives in a local file backend ($AUTHREG_STATE_DIR, default
+# $HOME/.local/state/authenticated-registry), never in Pulumi Cloud, and the plugins in
+# $PULUMI_HOME (default $HOME/.pulumi), both under $HOME whatever the account's passwd entry says.
+# Secrets in state are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE or
+# PULUMI_CONFIG_PASSPHRASE_FILE if you set one, otherwise a random passphrase generated once into
+# ~/.config/authenticated-registry/STACK.passphrase (mode 600). Keep that file: without it the
+# stack's secrets cannot be read.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
