@@ -45,6 +45,35 @@ PULUMI_RANDOM_VERSION=4.21.1
 export AUTHREG_NGINX_IMAGE AUTHREG_REGISTRY_IMAGE AUTHREG_REGISTRY2_IMAGE AUTHREG_NODE_IMAGE AUTHREG_MINIO_IMAGE \
   AUTHREG_SWARM_NODE_IMAGE
 
+# image_tag NAME: the tag of scripts/images.sh's image NAME.
+image_tag() {
+  case $1 in
+    nginx) printf '%s\n' "$AUTHREG_NGINX_IMAGE" ;;
+    registry3) printf '%s\n' "$AUTHREG_REGISTRY_IMAGE" ;;
+    registry) printf '%s\n' "$AUTHREG_REGISTRY2_IMAGE" ;;
+    node) printf '%s\n' "$AUTHREG_NODE_IMAGE" ;;
+    minio) printf '%s\n' "$AUTHREG_MINIO_IMAGE" ;;
+    swarm-node) printf '%s\n' "$AUTHREG_SWARM_NODE_IMAGE" ;;
+    *) return 1 ;;
+  esac
+}
+
+# stack_images STACK: the scripts/images.sh names of the images a stack of this project runs, for
+# `up` to build only those: nginx and node, which every stack runs, and each other stand-in whose
+# tag the stack's settings name (Pulumi.yaml, Pulumi.STACK.yaml): the registry 3 or the 2.8
+# image, ... It reads the files, so it needs neither pulumi nor the stack in a backend.
+stack_images() {
+  local root name files=()
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  for name in Pulumi.yaml "Pulumi.$1.yaml"; do
+    if [[ -f $root/$name ]]; then files+=("$root/$name"); fi
+  done
+  printf '%s\n' nginx node
+  for name in registry3 registry minio swarm-node; do
+    if ((${#files[@]})) && grep -qF -- "$(image_tag "$name")" "${files[@]}"; then printf '%s\n' "$name"; fi
+  done
+}
+
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }
 

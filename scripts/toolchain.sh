@@ -4,8 +4,14 @@
 #   pulumi v$PULUMI_VERSION, pulumi-language-nodejs, pulumi-analyzer-policy,
 #   pulumi-resource-docker $PULUMI_DOCKER_VERSION, -tls $PULUMI_TLS_VERSION, -random $PULUMI_RANDOM_VERSION
 # into $AUTHREG_CACHE_DIR/toolchain/v$PULUMI_VERSION/bin (source scripts/env.sh to use it).
+# Named, it builds one of the other Go programs instead, into the same directory, and nothing else.
 #
-# Usage: scripts/toolchain.sh [--force]      --force rebuilds every binary
+# Usage: scripts/toolchain.sh [--force] [PROGRAM...]
+#   (no PROGRAM)           the engine and its plugins, what every stack needs
+#   distribution-registry  the registry 3 image's binary (scripts/images.sh asks for it)
+#   minio                  the MinIO image's binary (scripts/images.sh asks for it)
+#   oci-conformance        the conformance suite the end-to-end tests run (scripts/setup.sh --tests)
+#   --force                rebuilds what is asked for
 #
 # The machines reach package registries only (no GitHub releases, no get.pulumi.com), so each binary
 # is compiled from a small wrapper module under scripts/toolchain/NAME/ whose go.mod and go.sum pin
@@ -52,12 +58,24 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
+# The Go programs built from a module their wrapper requires, and that module's package.
+declare -A go_programs=(
+  [distribution-registry]=github.com/distribution/distribution/v3/cmd/registry
+  [oci-conformance]=github.com/opencontainers/distribution-spec/conformance
+  [minio]=github.com/minio/minio
+)
+
 force=false
-case "${1:-}" in
-  --force) force=true ;;
-  "") ;;
-  *) die "usage: $0 [--force]" ;;
-esac
+programs=()
+for arg in "$@"; do
+  case $arg in
+    --force) force=true ;;
+    *)
+      [[ -n ${go_programs[$arg]:-} ]] || die "usage: $0 [--force] [${!go_programs[*]}]..."
+      programs+=("$arg")
+      ;;
+  esac
+done
 
 recipes=$here/toolchain
 toolchain_dir=$AUTHREG_CACHE_DIR/toolchain
@@ -310,8 +328,12 @@ register_plugin() { # NAME VERSION
 # ---------------------------------------------------------------------------------------------
 
 main() {
-  local start=$SECONDS
+  local start=$SECONDS name
   check_prerequisites
+  if ((${#programs[@]})); then
+    for name in "${programs[@]}"; do ensure_go_program "$name" "${go_programs[$name]}"; done
+    return
+  fi
   log "Toolchain in $bin_dir"
   ensure_pulumi
   ensure_language_host
@@ -319,9 +341,6 @@ main() {
   ensure_provider random "$PULUMI_RANDOM_VERSION"
   ensure_provider tls "$PULUMI_TLS_VERSION"
   ensure_provider docker "$PULUMI_DOCKER_VERSION" no_compose
-  ensure_go_program distribution-registry github.com/distribution/distribution/v3/cmd/registry
-  ensure_go_program oci-conformance github.com/opencontainers/distribution-spec/conformance
-  ensure_go_program minio github.com/minio/minio
 
   log "Registering the resource plugins"
   export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
