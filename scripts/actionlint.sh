@@ -5,7 +5,7 @@
 # actionlint is built from its Go module (through the Go module proxy) at a pinned version into
 # $AUTHREG_CACHE_DIR/tools/actionlint-VERSION, once; later runs reuse that binary. `run:` scripts
 # are checked with shellcheck, which must be on PATH (Debian package `shellcheck`, which
-# scripts/setup.sh installs).
+# scripts/setup.sh --tests installs).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -39,7 +39,7 @@ shopt -u nullglob
 ((${#workflows[@]})) || die "no workflow files in .github/workflows"
 
 shellcheck=$(command -v shellcheck) \
-  || die "shellcheck is not installed: apt-get install shellcheck (Debian package shellcheck; scripts/setup.sh installs it)"
+  || die "shellcheck is not installed: apt-get install shellcheck (Debian package shellcheck; scripts/setup.sh --tests installs it)"
 flags=(-shellcheck "$shellcheck")
 
 log "actionlint $ACTIONLINT_VERSION: ${workflows[*]}"

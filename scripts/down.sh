@@ -8,7 +8,8 @@
 # --purge removes everything the stack left on this host as well, after listing it: the data
 # volume (every pushed image), the nginx and registry images the stack used (unless a container
 # still uses them), the docker client's trust entry /etc/docker/certs.d/HOST (needs root), the
-# stack's passphrase file, and the stack itself with its state.
+# copy of its CA that up.sh wrote into the cache, the stack's passphrase file, and the stack itself
+# with its state.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -19,7 +20,7 @@ stack=dev
 for arg in "$@"; do
   case $arg in
     --purge) purge=true ;;
-    -h | --help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) die "unknown option $arg (expected --purge)" ;;
     *) stack=$arg ;;
   esac
@@ -45,6 +46,7 @@ mapfile -t images < <(pulumi stack export --stack "$stack" | node -e '
   }')
 trust_dir=${host:+/etc/docker/certs.d/$host}
 passphrase=$(stack_passphrase_file "$stack")
+ca_file=$AUTHREG_CACHE_DIR/$stack-ca.crt
 # Checked first, so that nothing is half removed when the last step could not run.
 if [[ -n $trust_dir && -e $trust_dir ]]; then
   need_root "removing the trust entry $trust_dir" "sudo rm -rf $trust_dir   # then rerun ./scripts/down.sh --purge $stack"
@@ -56,6 +58,7 @@ step "the data volume $volume, with every image pushed to it"
 ((${#images[@]})) && step "the images ${images[*]}, unless a container still uses them"
 [[ -n $trust_dir && -e $trust_dir ]] && step "the docker client's trust entry $trust_dir"
 [[ -e $passphrase ]] && step "the passphrase file $passphrase"
+[[ -e $ca_file ]] && step "the copy of its CA $ca_file"
 
 pulumi destroy --yes --stack "$stack"
 # A swarm removes a service's containers after the service; the volume is free once they are gone.
@@ -76,4 +79,5 @@ if [[ -f $stack_file ]] && grep -q '^encryptionsalt:' "$stack_file"; then
   sed -i '/^encryptionsalt:/d' "$stack_file" && step "removed the encryptionsalt from Pulumi.$stack.yaml"
 fi
 if [[ -e $passphrase ]]; then rm -f "$passphrase" && step "removed $passphrase"; fi
+if [[ -e $ca_file ]]; then rm -f "$ca_file" && step "removed $ca_file"; fi
 if [[ -n $trust_dir && -e $trust_dir ]]; then rm -rf "$trust_dir" && step "removed $trust_dir"; fi

@@ -3,7 +3,8 @@
 # engine offline (no update check, no plugin downloads: a missing plugin fails at once).
 # pulumi reports v$PULUMI_VERSION, so the Automation API's version check passes as it is.
 #   source scripts/env.sh
-# The backend and the passphrase are the caller's business (see scripts/stack-env.sh).
+# Pulumi's folder and the state backend follow $HOME (PULUMI_HOME, PULUMI_BACKEND_URL: lib.sh);
+# the passphrase and the stack are the caller's business (see scripts/stack-env.sh).
 
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"

@@ -2,10 +2,11 @@
 # Builds offline stand-ins for the official `nginx`, `registry:3`, `registry:2` and `node` images from
 # Debian bookworm packages, because no image registry (Docker Hub) is reachable from these machines.
 #
-#   scripts/images.sh               the images the stack and the tests use (what scripts/setup.sh runs)
+#   scripts/images.sh               every image the tests run (what scripts/setup.sh --tests builds)
 #   scripts/images.sh IMAGE...      only these; IMAGE is nginx, registry, registry3, node, minio or
 #                                   swarm-node, which is built only when named (scripts/swarm-cluster.sh
-#                                   up asks for it), so set-up and CI never pay for it
+#                                   up asks for it), so set-up and CI never pay for it. ./scripts/up.sh
+#                                   names the images of the stack it brings up.
 #
 #   $AUTHREG_NGINX_IMAGE      Debian nginx 1.22.1 (bcrypt via libxcrypt) + curl + ca-certificates
 #   $AUTHREG_REGISTRY_IMAGE   distribution v3.1.2, built from its Go module by scripts/toolchain.sh
@@ -485,27 +486,27 @@ mkdir -p "$IMAGES_DIR" "$WORK_DIR"
 docker version >/dev/null 2>&1 || "$here/docker-engine.sh"
 docker version >/dev/null 2>&1 || die "no Docker engine answers"
 
-# The images named on the command line, or by default all but the on-demand swarm-node.
+# The images named on the command line, or by default every one the tests run: all but the
+# on-demand swarm-node. `./scripts/up.sh` names only its stack's (lib.sh's stack_images).
 if (($#)); then wanted=("$@"); else wanted=(nginx registry registry3 node minio); fi
 for name in "${wanted[@]}"; do
-  case $name in
-    nginx | registry | registry3 | node | minio | swarm-node) ;;
-    *) die "unknown image '$name'; usage: $0 [nginx|registry|registry3|node|minio|swarm-node]..." ;;
-  esac
+  image_tag "$name" >/dev/null || die "unknown image '$name'; usage: $0 [nginx|registry|registry3|node|minio|swarm-node]..."
 done
 for name in "${wanted[@]}"; do
+  tag=$(image_tag "$name")
   case $name in
-    nginx) build_image nginx "$AUTHREG_NGINX_IMAGE" "$NGINX_PACKAGES" NGINX_CHANGES ;;
-    registry) build_image registry "$AUTHREG_REGISTRY2_IMAGE" "$REGISTRY_PACKAGES" REGISTRY_CHANGES ;;
+    nginx) build_image nginx "$tag" "$NGINX_PACKAGES" NGINX_CHANGES ;;
+    registry) build_image registry "$tag" "$REGISTRY_PACKAGES" REGISTRY_CHANGES ;;
     registry3)
-      [[ -x $REGISTRY3_BINARY ]] || die "$REGISTRY3_BINARY is missing: run scripts/toolchain.sh first"
-      build_image registry3 "$AUTHREG_REGISTRY_IMAGE" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
+      # The binary is built (or rebuilt when its recipe changed) only for the image that holds it.
+      "$here/toolchain.sh" distribution-registry
+      build_image registry3 "$tag" "$REGISTRY3_PACKAGES" REGISTRY3_CHANGES
       ;;
-    node) build_image node "$AUTHREG_NODE_IMAGE" "$NODE_PACKAGES" NODE_CHANGES ;;
+    node) build_image node "$tag" "$NODE_PACKAGES" NODE_CHANGES ;;
     minio)
-      [[ -x $MINIO_BINARY ]] || die "$MINIO_BINARY is missing: run scripts/toolchain.sh first"
-      build_image minio "$AUTHREG_MINIO_IMAGE" "$MINIO_PACKAGES" MINIO_CHANGES
+      "$here/toolchain.sh" minio
+      build_image minio "$tag" "$MINIO_PACKAGES" MINIO_CHANGES
       ;;
-    swarm-node) build_image swarm-node "$AUTHREG_SWARM_NODE_IMAGE" "$SWARM_NODE_PACKAGES" SWARM_NODE_CHANGES ;;
+    swarm-node) build_image swarm-node "$tag" "$SWARM_NODE_PACKAGES" SWARM_NODE_CHANGES ;;
   esac
 done

@@ -7,24 +7,72 @@
 : "${AUTHREG_CACHE_DIR:=${XDG_CACHE_HOME:-$HOME/.cache}/authenticated-registry}"
 export AUTHREG_CACHE_DIR
 
+# Pulumi's own folder (its plugins, workspace settings and credentials) and the local state
+# backend, both under $HOME. Left to itself, the pulumi CLI takes its folder, and the `~` of
+# Pulumi.yaml's backend URL, from the account's passwd entry rather than from $HOME, so with HOME
+# set elsewhere (a CI container, `sudo -E`) state and plugins would land in another home than the
+# one scripts/toolchain.sh registers the plugins in. A PULUMI_HOME, PULUMI_BACKEND_URL or
+# AUTHREG_STATE_DIR of the caller's wins; AUTHREG_STATE_DIR wins over PULUMI_BACKEND_URL.
+: "${PULUMI_HOME:=$HOME/.pulumi}"
+export PULUMI_HOME
+if [[ -n ${AUTHREG_STATE_DIR:-} ]]; then
+  PULUMI_BACKEND_URL=file://$AUTHREG_STATE_DIR
+elif [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
+  AUTHREG_STATE_DIR=$HOME/.local/state/authenticated-registry
+  PULUMI_BACKEND_URL=file://$AUTHREG_STATE_DIR
+fi
+export PULUMI_BACKEND_URL
+
 # Versions the npm lockfile pins; the engine looks plugins up by these exact versions.
 PULUMI_VERSION=3.248.0
 PULUMI_DOCKER_VERSION=5.0.0
 PULUMI_TLS_VERSION=5.5.1
 PULUMI_RANDOM_VERSION=4.21.1
 
-# Offline stand-ins for the official images, tagged under the project's own names.
-AUTHREG_NGINX_IMAGE=authenticated-registry/nginx:1.22-bookworm
-AUTHREG_REGISTRY_IMAGE=authenticated-registry/registry:3.1-bookworm
+# Offline stand-ins for the official images, tagged under the project's own names (scripts/images.sh
+# builds them). Each tag can be set in the environment instead, to build an image under another name.
+: "${AUTHREG_NGINX_IMAGE:=authenticated-registry/nginx:1.22-bookworm}"
+: "${AUTHREG_REGISTRY_IMAGE:=authenticated-registry/registry:3.1-bookworm}"
 # The legacy line, Debian's distribution 2.8 package; still built, tested and selectable.
-AUTHREG_REGISTRY2_IMAGE=authenticated-registry/registry:2.8-bookworm
+: "${AUTHREG_REGISTRY2_IMAGE:=authenticated-registry/registry:2.8-bookworm}"
 # The token service's runtime: the official Node.js 22 binary on Debian bookworm.
-AUTHREG_NODE_IMAGE=authenticated-registry/node:22-bookworm
+: "${AUTHREG_NODE_IMAGE:=authenticated-registry/node:22-bookworm}"
 # An S3-compatible server for the object storage tests: MinIO built from its Go module.
-AUTHREG_MINIO_IMAGE=authenticated-registry/minio:2026-02-bookworm
+: "${AUTHREG_MINIO_IMAGE:=authenticated-registry/minio:2026-02-bookworm}"
 # A Docker engine in a container, a node of the multi-node swarm (scripts/swarm-cluster.sh);
 # built only on demand.
-AUTHREG_SWARM_NODE_IMAGE=authenticated-registry/swarm-node:20.10-bookworm
+: "${AUTHREG_SWARM_NODE_IMAGE:=authenticated-registry/swarm-node:20.10-bookworm}"
+export AUTHREG_NGINX_IMAGE AUTHREG_REGISTRY_IMAGE AUTHREG_REGISTRY2_IMAGE AUTHREG_NODE_IMAGE AUTHREG_MINIO_IMAGE \
+  AUTHREG_SWARM_NODE_IMAGE
+
+# image_tag NAME: the tag of scripts/images.sh's image NAME.
+image_tag() {
+  case $1 in
+    nginx) printf '%s\n' "$AUTHREG_NGINX_IMAGE" ;;
+    registry3) printf '%s\n' "$AUTHREG_REGISTRY_IMAGE" ;;
+    registry) printf '%s\n' "$AUTHREG_REGISTRY2_IMAGE" ;;
+    node) printf '%s\n' "$AUTHREG_NODE_IMAGE" ;;
+    minio) printf '%s\n' "$AUTHREG_MINIO_IMAGE" ;;
+    swarm-node) printf '%s\n' "$AUTHREG_SWARM_NODE_IMAGE" ;;
+    *) return 1 ;;
+  esac
+}
+
+# stack_images STACK: the scripts/images.sh names of the images a stack of this project runs, for
+# `up` to build only those: nginx and node, which every stack runs, and each other stand-in whose
+# tag the stack's settings name (Pulumi.yaml, Pulumi.STACK.yaml): the registry 3 or the 2.8
+# image, ... It reads the files, so it needs neither pulumi nor the stack in a backend.
+stack_images() {
+  local root name files=()
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  for name in Pulumi.yaml "Pulumi.$1.yaml"; do
+    if [[ -f $root/$name ]]; then files+=("$root/$name"); fi
+  done
+  printf '%s\n' nginx node
+  for name in registry3 registry minio swarm-node; do
+    if ((${#files[@]})) && grep -qF -- "$(image_tag "$name")" "${files[@]}"; then printf '%s\n' "$name"; fi
+  done
+}
 
 # Where scripts/stack-env.sh keeps the passphrase it generates for a stack (mode 600).
 stack_passphrase_file() { printf '%s\n' "${XDG_CONFIG_HOME:-$HOME/.config}/authenticated-registry/$1.passphrase"; }

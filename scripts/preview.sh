@@ -3,8 +3,8 @@
 #
 #   npm run preview [-- STACK...]      (default: every Pulumi.<stack>.yaml in the project)
 #
-# The stacks must exist in the current backend (Pulumi.yaml's local default, or
-# PULUMI_BACKEND_URL); ./scripts/up.sh creates dev. Each stack's passphrase comes from
+# The stacks must exist in the current backend (the local one under $HOME that scripts/lib.sh
+# names, or PULUMI_BACKEND_URL); ./scripts/up.sh creates dev. Each stack's passphrase comes from
 # PULUMI_CONFIG_PASSPHRASE_<STACK> (upper case), else PULUMI_CONFIG_PASSPHRASE(_FILE), else the
 # file scripts/stack-env.sh generated for it. A swarm stack with no placement constraint is
 # pinned to this engine's node first, as ./scripts/up.sh does. Exits non-zero if any preview fails.

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Sourced with a stack name: puts the toolchain (and Node.js 22, when installed) on PATH, points
-# Pulumi at the local state backend, provides the stack's passphrase and selects (or creates) the
-# stack.
+# Pulumi at the local state backend and at its folder under $HOME (lib.sh), provides the stack's
+# passphrase and selects (or creates) the stack.
 #   source scripts/stack-env.sh [STACK]
 _authreg_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -20,13 +20,11 @@ if [[ -x $_authreg_node/node ]]; then
   esac
 fi
 
-# Pulumi.yaml names the default backend, file://~/.local/state/authenticated-registry;
-# AUTHREG_STATE_DIR or PULUMI_BACKEND_URL point elsewhere.
-if [[ -n ${AUTHREG_STATE_DIR:-} ]]; then
-  export PULUMI_BACKEND_URL=file://$AUTHREG_STATE_DIR
-  mkdir -p "$AUTHREG_STATE_DIR"
-elif [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
-  mkdir -p "$HOME/.local/state/authenticated-registry"
+# The backend is lib.sh's PULUMI_BACKEND_URL: $AUTHREG_STATE_DIR, the caller's PULUMI_BACKEND_URL,
+# or by default $HOME/.local/state/authenticated-registry. A local one is made if missing.
+_authreg_state=${PULUMI_BACKEND_URL%%\?*}
+if [[ $_authreg_state == file:///* ]]; then
+  mkdir -p "${_authreg_state#file://}"
 fi
 
 if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
@@ -41,5 +39,5 @@ fi
 
 (cd "$_authreg_here/.." && { pulumi stack select "$_authreg_stack" --non-interactive 2>/dev/null \
   || pulumi stack init "$_authreg_stack" --secrets-provider passphrase --non-interactive; }) >&2 \
-  || die "could not select or create stack $_authreg_stack in ${PULUMI_BACKEND_URL:-the backend Pulumi.yaml names (file://~/.local/state/authenticated-registry)}"
-unset _authreg_here _authreg_stack _authreg_pass _authreg_node
+  || die "could not select or create stack $_authreg_stack in $PULUMI_BACKEND_URL"
+unset _authreg_here _authreg_stack _authreg_pass _authreg_node _authreg_state

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: sets the machine up (scripts/setup.sh), then runs the linters, the unit tests
+# The test command: sets the machine up for the tests (scripts/setup.sh --tests), then runs the linters, the unit tests
 # on the machine's Node.js and on the LTS lines users run (22 and 24, official builds from npm,
 # scripts/node-lts.sh), and the end-to-end suite against the real Pulumi CLI and Docker engine
 # on Node.js 22. CI runs exactly this. `npm run test:e2e` runs the suite on the machine's Node.js.
@@ -8,7 +8,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 cd "$here/.."
-"$here/setup.sh"
+"$here/setup.sh" --tests
 # shellcheck source=env.sh
 source "$here/env.sh"
 npm run lint

@@ -8,15 +8,18 @@
 # filesystem storage and no placement constraint is pinned to this node.
 #
 # It sets the machine up (scripts/setup.sh), selects or creates the stack in the local state
-# backend, runs `pulumi up`, and prints the registry URL, how to trust its CA and how to read
-# the generated password. --trust-ca also installs the CA for the docker client
-# (/etc/docker/certs.d/HOST:PORT/ca.crt; needs root).
+# backend, builds the images the stack runs (nginx, Node.js, and the registry image its
+# configuration names; scripts/images.sh), runs `pulumi up`, and prints the registry URL, how to
+# trust its CA and how to read the generated password. --trust-ca also installs the CA for the
+# docker client (/etc/docker/certs.d/HOST:PORT/ca.crt; needs root).
 #
-# State lives in a local file backend ($AUTHREG_STATE_DIR, default ~/.local/state/authenticated-registry),
-# never in Pulumi Cloud. Secrets in it are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE
-# or PULUMI_CONFIG_PASSPHRASE_FILE if you set one, otherwise a random passphrase generated once
-# into ~/.config/authenticated-registry/STACK.passphrase (mode 600). Keep that file: without it
-# the stack's secrets cannot be read.
+# State lives in a local file backend ($AUTHREG_STATE_DIR, default
+# $HOME/.local/state/authenticated-registry), never in Pulumi Cloud, and the plugins in
+# $PULUMI_HOME (default $HOME/.pulumi), both under $HOME whatever the account's passwd entry says.
+# Secrets in state are encrypted with a passphrase: PULUMI_CONFIG_PASSPHRASE or
+# PULUMI_CONFIG_PASSPHRASE_FILE if you set one, otherwise a random passphrase generated once into
+# ~/.config/authenticated-registry/STACK.passphrase (mode 600). Keep that file: without it the
+# stack's secrets cannot be read.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -27,7 +30,7 @@ stack=dev
 for arg in "$@"; do
   case $arg in
     --trust-ca) trust_ca=true ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) die "unknown option $arg (expected --trust-ca)" ;;
     *) stack=$arg ;;
   esac
@@ -36,7 +39,9 @@ done
 # Checked before anything is done: without root, leave out --trust-ca; the end prints the commands.
 if $trust_ca; then need_root "--trust-ca (it writes /etc/docker/certs.d)" "sudo $0 --trust-ca $stack"; fi
 
-"$here/setup.sh"
+# The images the stack runs are built beside the toolchain (scripts/setup.sh).
+mapfile -t images < <(stack_images "$stack")
+"$here/setup.sh" "${images[@]}"
 # shellcheck source=stack-env.sh
 source "$here/stack-env.sh" "$stack"
 

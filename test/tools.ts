@@ -17,7 +17,7 @@ export function toolPath(command: string): string {
 export function run(command: string, args: string[], input?: string): SpawnSyncReturns<string> {
     const result = spawnSync(toolPath(command), args, { encoding: "utf8", input });
     if (result.error) {
-        throw new Error(`${command} could not run (${result.error.message}); ./scripts/setup.sh installs it`);
+        throw new Error(`${command} could not run (${result.error.message}); ./scripts/setup.sh --tests installs it`);
     }
     return result;
 }

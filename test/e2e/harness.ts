@@ -41,8 +41,34 @@ export function ok(command: string, args: string[], options: Parameters<typeof e
     return result.stdout;
 }
 
-/** What every CLI call here runs with: no update check, no plugin downloads, no colour. */
+/**
+ * Settings the scripts define once, in scripts/lib.sh, as they stand in this environment: Pulumi's
+ * folder (PULUMI_HOME, where scripts/toolchain.sh registers the plugins) and the plugins'
+ * versions, the cache, and the stand-in images' tags.
+ */
+export const scriptSettings: Readonly<Record<string, string>> = (() => {
+    const names = [
+        "PULUMI_HOME",
+        "PULUMI_DOCKER_VERSION",
+        "PULUMI_TLS_VERSION",
+        "PULUMI_RANDOM_VERSION",
+        "AUTHREG_CACHE_DIR",
+        "AUTHREG_NGINX_IMAGE",
+        "AUTHREG_REGISTRY_IMAGE",
+        "AUTHREG_REGISTRY2_IMAGE",
+        "AUTHREG_NODE_IMAGE",
+        "AUTHREG_MINIO_IMAGE",
+    ];
+    const values = ok("bash", ["-c", `source scripts/lib.sh && printf '%s\\0' ${names.map((n) => `"$${n}"`).join(" ")}`]).split("\0");
+    return Object.fromEntries(names.map((name, i) => [name, values[i]]));
+})();
+
+/**
+ * What every CLI call here runs with: the plugins the toolchain registered, whatever the account's
+ * passwd entry names as its home; no update check, no plugin downloads, no colour.
+ */
 export const offlinePulumiEnv: NodeJS.ProcessEnv = {
+    PULUMI_HOME: scriptSettings.PULUMI_HOME,
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     NO_COLOR: "1",
@@ -227,16 +253,21 @@ export function s3Request(endpoint: string, accessKey: string, secretKey: string
     ]);
 }
 
-/** The offline stand-in images that scripts/images.sh builds; the e2e stacks use them. */
+/** The stand-in images' tags as `NAME=VALUE` settings, for the scripts run with a clean environment. */
+export const imageTagSettings: string[] = Object.entries(scriptSettings)
+    .filter(([name]) => name.endsWith("_IMAGE"))
+    .map(([name, value]) => `${name}=${value}`);
+
+/** The offline stand-in images that scripts/images.sh builds (their tags: scripts/lib.sh); the e2e stacks use them. */
 export const standInImages = {
-    nginx: "authenticated-registry/nginx:1.22-bookworm",
-    registry: "authenticated-registry/registry:3.1-bookworm",
+    nginx: scriptSettings.AUTHREG_NGINX_IMAGE,
+    registry: scriptSettings.AUTHREG_REGISTRY_IMAGE,
     /** The legacy line, distribution 2.8. */
-    registry2: "authenticated-registry/registry:2.8-bookworm",
+    registry2: scriptSettings.AUTHREG_REGISTRY2_IMAGE,
     /** The token service's runtime, Node.js 22. */
-    node: "authenticated-registry/node:22-bookworm",
+    node: scriptSettings.AUTHREG_NODE_IMAGE,
     /** An S3-compatible server for the object storage tests. */
-    minio: "authenticated-registry/minio:2026-02-bookworm",
+    minio: scriptSettings.AUTHREG_MINIO_IMAGE,
 } as const;
 
 /**
@@ -246,7 +277,7 @@ export const standInImages = {
 export function loopbackStackConfig(
     port: number,
     users: string | string[],
-    options: { extra?: string[]; registryImage?: string } = {},
+    options: { extra?: string[]; registryImage?: string; nginxImage?: string } = {},
 ): string {
     return [
         "config:",
@@ -258,7 +289,7 @@ export function loopbackStackConfig(
         "  authenticated-registry:tls:",
         "    mode: generated",
         "    ipAddresses: [127.0.0.1]",
-        `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
+        `  authenticated-registry:nginxImage: ${options.nginxImage ?? standInImages.nginx}`,
         `  authenticated-registry:registryImage: ${options.registryImage ?? standInImages.registry}`,
         `  authenticated-registry:guardImage: ${standInImages.node}`,
         ...(options.extra ?? []),
