@@ -277,7 +277,7 @@ export const standInImages = {
 export function loopbackStackConfig(
     port: number,
     users: string | string[],
-    options: { extra?: string[]; registryImage?: string; nginxImage?: string } = {},
+    options: { extra?: string[]; registryImage?: string; nginxImage?: string; guardImage?: string } = {},
 ): string {
     return [
         "config:",
@@ -291,7 +291,7 @@ export function loopbackStackConfig(
         "    ipAddresses: [127.0.0.1]",
         `  authenticated-registry:nginxImage: ${options.nginxImage ?? standInImages.nginx}`,
         `  authenticated-registry:registryImage: ${options.registryImage ?? standInImages.registry}`,
-        `  authenticated-registry:guardImage: ${standInImages.node}`,
+        `  authenticated-registry:guardImage: ${options.guardImage ?? standInImages.node}`,
         ...(options.extra ?? []),
         "",
     ].join("\n");

@@ -20,7 +20,11 @@ const passwdHome = os.userInfo().homedir;
  * The stack's images under tags of its own, so that `down --purge`, which removes the images a
  * stack used, removes only these tags and never the stand-in images other stacks run.
  */
-const images = { nginx: `authreg-e2e-home/nginx:${stack}`, registry: `authreg-e2e-home/registry:${stack}` };
+const images = {
+    nginx: `authreg-e2e-home/nginx:${stack}`,
+    registry: `authreg-e2e-home/registry:${stack}`,
+    node: `authreg-e2e-home/node:${stack}`,
+};
 let started: number;
 const goCaches = ok("go", ["env", "GOCACHE", "GOMODCACHE"]).trim().split("\n");
 
@@ -89,9 +93,10 @@ beforeAll(() => {
     fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(checkout, "node_modules"));
     ok("docker", ["tag", standInImages.nginx, images.nginx]);
     ok("docker", ["tag", standInImages.registry, images.registry]);
+    ok("docker", ["tag", standInImages.node, images.node]);
     fs.writeFileSync(
         path.join(checkout, `Pulumi.${stack}.yaml`),
-        loopbackStackConfig(port, "developer", { nginxImage: images.nginx, registryImage: images.registry }),
+        loopbackStackConfig(port, "developer", { nginxImage: images.nginx, registryImage: images.registry, guardImage: images.node }),
     );
     started = Date.now();
 });
@@ -102,7 +107,7 @@ afterAll(() => {
     const containers = ok("docker", ["ps", "--all", "--quiet", "--filter", `label=authenticated-registry.instance=registry-${stack}`]);
     for (const id of containers.split("\n").filter(Boolean)) exec("docker", ["rm", "--force", id]);
     exec("docker", ["volume", "rm", "--force", `registry-${stack}-data`]);
-    exec("docker", ["rmi", images.nginx, images.registry]);
+    exec("docker", ["rmi", ...Object.values(images)]);
     fs.rmSync(caCopy, { force: true });
     fs.rmSync(home, { recursive: true, force: true });
     fs.rmSync(checkout, { recursive: true, force: true });
@@ -159,7 +164,7 @@ test("down --purge removes the stack, its state, passphrase and image tags, from
         expect(exec("docker", ["image", "inspect", image]).status).not.toBe(0);
     }
     // The stand-in images themselves, which other stacks run, are still there.
-    for (const image of [standInImages.nginx, standInImages.registry]) {
+    for (const image of [standInImages.nginx, standInImages.registry, standInImages.node]) {
         expect(exec("docker", ["image", "inspect", image]).status).toBe(0);
     }
     expect(mentionsOfThisRun(path.join(passwdHome, ".pulumi"))).toEqual([]);
