@@ -1,4 +1,5 @@
-import { anyDeleteGranted, RegistryUser, UserAccess, validateUserAccess } from "./access";
+import { RegistryUser, validateUserAccess } from "./access";
+import { anyDeleteGranted, UserAccess } from "./grants";
 import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
 import { defaults } from "./defaults";
 import { LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
@@ -99,8 +100,19 @@ export interface RegistryArgs {
     readonly guardImage?: string;
 }
 
+/** The data volume of filesystem storage. */
+export interface CheckedDataVolume {
+    /** The volume's name; undefined for the runtime's default, `<name>-data`. */
+    readonly name: string | undefined;
+    readonly deleteOnDestroy: boolean;
+}
+
 /** {@link RegistryArgs} checked, with defaults. */
 export interface CheckedRegistryArgs {
+    /** The host name clients use. */
+    readonly domain: string;
+    /** The data volume; undefined with object storage. */
+    readonly dataVolume: CheckedDataVolume | undefined;
     readonly nginxImage: string;
     readonly registryImage: string;
     /** The users' grants, checked. */
@@ -141,13 +153,21 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
             }
         }
     }
-    validateDomain("domain", args.domain);
+    const domain = validateDomain("domain", args.domain);
     checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
     const bcryptCost = args.bcryptCost ?? defaultBcryptCostFor(auth.mode);
     checkHtpasswdArgs({ users: args.users, bcryptCost });
     const users = validateUserAccess("users", args.users);
     const guardImage = validateImageReference("guardImage", args.guardImage ?? defaults.guardImage);
     return {
+        domain,
+        dataVolume:
+            storage.kind === StorageKind.Filesystem
+                ? {
+                      name: args.dataVolumeName,
+                      deleteOnDestroy: validateBoolean("deleteDataOnDestroy", args.deleteDataOnDestroy ?? defaults.deleteDataOnDestroy),
+                  }
+                : undefined,
         nginxImage: validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
         registryImage: validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
         users,

@@ -21,6 +21,7 @@
 import { defaults, labelKeys, roles } from "../components/defaults";
 import { nginxPaths } from "../components/nginxConfig";
 import { tokenServiceFiles } from "../components/tokenService/files";
+import { runtimeInspections } from "../components/runtimes/inspection";
 import { isLoopback, isPinnedImageReference } from "../components/validation";
 
 /** Shared with the components, which put these labels on what they create. */
@@ -36,10 +37,10 @@ export const resourceTypes = {
     serviceConfig: "docker:index/serviceConfig:ServiceConfig",
 } as const;
 
-/** The types that run a role: a container on one host, a service on a swarm. */
-const processTypes: readonly string[] = [resourceTypes.container, resourceTypes.service];
-/** The types that carry one file of a role on a swarm. */
-const swarmFileTypes: readonly string[] = [resourceTypes.secret, resourceTypes.serviceConfig];
+/** The types that run a role in any runtime: a container on one host, a service on a swarm. */
+const processTypes: readonly string[] = runtimeInspections.flatMap((runtime) => runtime.processTypes);
+/** The types that carry one file of a role, in the runtimes that keep files apart (a swarm's secrets and configs). */
+const fileTypes: readonly string[] = runtimeInspections.flatMap((runtime) => runtime.fileTypes);
 
 /** The TLS versions nginx may offer. */
 export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
@@ -91,7 +92,7 @@ export function containerRole(resource: ResourceView): string | undefined {
 
 /** The role of a Swarm secret or config of this package, or undefined for anything else. */
 function swarmFileRole(resource: ResourceView): string | undefined {
-    return swarmFileTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+    return fileTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
 }
 
 /**
@@ -125,7 +126,7 @@ const filesInVolume =
 
 /** The files a resource carries: a container's uploads, or the one file of a Swarm secret or config. */
 function filesOf(resource: ResourceView): Upload[] {
-    if (!swarmFileTypes.includes(resource.type)) return uploadsOf(resource.props);
+    if (!fileTypes.includes(resource.type)) return uploadsOf(resource.props);
     const file = labelValue(resource.props.labels, labelKeys.file);
     if (file === undefined) return [];
     return [
