@@ -52,7 +52,13 @@ export interface RegistryAuth {
 export type CheckedAuth =
     { readonly mode: typeof AuthMode.Basic } | (Required<Omit<RegistryAuth, "mode">> & { readonly mode: typeof AuthMode.Token });
 
-const authKeys = keysOf<RegistryAuth>()(["mode", "tokenLifetimeSeconds", "tokenRequestsPerMinute", "tokenRequestBurst", "tokenServiceImage"]);
+const authKeys = keysOf<RegistryAuth>()([
+    "mode",
+    "tokenLifetimeSeconds",
+    "tokenRequestsPerMinute",
+    "tokenRequestBurst",
+    "tokenServiceImage",
+]);
 /** The settings that apply to mode `token` only. */
 const tokenSettings = authKeys.filter((key) => key !== "mode");
 

@@ -105,10 +105,15 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         // A runtime that had a component of its own before keeps its stacks' state through an alias.
         const previousType = runtimeOf(args)?.previousComponentType;
-        super(typeToken("AuthenticatedRegistry"), name, {}, {
-            ...opts,
-            aliases: [...(opts?.aliases ?? []), ...(previousType === undefined ? [] : [{ type: previousType }])],
-        });
+        super(
+            typeToken("AuthenticatedRegistry"),
+            name,
+            {},
+            {
+                ...opts,
+                aliases: [...(opts?.aliases ?? []), ...(previousType === undefined ? [] : [{ type: previousType }])],
+            },
+        );
         // Every argument is checked before the first child exists, so a refusal creates nothing.
         const { shared, runtime, deployment } = checkNow(this, () => {
             const runtime = checkRuntimeChoice(args);

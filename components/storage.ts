@@ -59,7 +59,17 @@ export type RegistryStorage = FilesystemStorage | S3Storage;
 /** The storage kinds. */
 export const StorageKind = { Filesystem: "filesystem", S3: "s3" } as const;
 
-const s3Keys = keysOf<S3Storage>()(["kind", "bucket", "region", "endpoint", "accessKey", "secretKey", "rootDirectory", "redirect", "network"]);
+const s3Keys = keysOf<S3Storage>()([
+    "kind",
+    "bucket",
+    "region",
+    "endpoint",
+    "accessKey",
+    "secretKey",
+    "rootDirectory",
+    "redirect",
+    "network",
+]);
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const regionPattern = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/;
 const endpointPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?\/?$/;

@@ -55,7 +55,13 @@ export function keysOf<T>() {
  * An object whose keys are all among `known`, else a refusal naming the first unknown key
  * (`FIELD.KEY`) and every accepted one; `expected` describes the object when it is none.
  */
-export function checkKnownKeys(field: string, value: unknown, known: readonly string[], what: string, expected: string): Record<string, unknown> {
+export function checkKnownKeys(
+    field: string,
+    value: unknown,
+    known: readonly string[],
+    what: string,
+    expected: string,
+): Record<string, unknown> {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(field, `${describe(value)} is not an object; expected ${expected}`);
     }

@@ -16,14 +16,15 @@ import {
     TlsMaterialArgs,
     TlsMode,
 } from "../components/index";
-import { registryRuntimes } from "../components/runtimes/index";
+import { defaultRuntime, registryRuntimes } from "../components/runtimes/index";
 import { validateStorage } from "../components/storage";
 import { checkKnownKeys } from "../components/validation";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "runtimeSettings" | "loginThrottle" | "moved";
+type Kind =
+    "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "runtimeSettings" | "loginThrottle" | "moved";
 
 /** A config key: its type, whether it may be left out, and what it is. */
 interface ConfigKey {
@@ -166,6 +167,12 @@ function moveToRuntimes(values: Record<string, unknown>, moved: Record<string, R
     for (const [kind, keys] of Object.entries(moved)) {
         const nested = (values[kind] ?? {}) as Record<string, unknown>;
         for (const key of Object.keys(keys)) {
+            if ((values.runtime ?? defaultRuntime) !== kind) {
+                throw new InvalidArgumentError(
+                    `${namespace}:${key}`,
+                    `applies to runtime ${kind} only; remove it, or set runtime: ${kind}`,
+                );
+            }
             if (nested[key] !== undefined) {
                 throw new InvalidArgumentError(`${namespace}:${key}`, `is set here and as ${kind}.${key}; keep ${kind}.${key} only`);
             }
@@ -176,7 +183,9 @@ function moveToRuntimes(values: Record<string, unknown>, moved: Record<string, R
                     ? new InvalidArgumentError(`${namespace}:${err.field.slice(kind.length + 1)}`, err.detail)
                     : err;
             }
-            notices.push(`${namespace}:${key} is read as ${namespace}:${kind}.${key}; move it there (\`pulumi config set --path ${kind}.${key} ...\`)`);
+            notices.push(
+                `${namespace}:${key} is read as ${namespace}:${kind}.${key}; move it there (\`pulumi config set --path ${kind}.${key} ...\`)`,
+            );
         }
         values[kind] = { ...nested, ...keys };
     }

@@ -13,7 +13,6 @@ import type { TokenServiceSettings } from "../tokenService/handler";
 import type { GuardSettings } from "../tokenService/guard";
 import { tokenIssuer } from "../tokenService/files";
 
-
 /**
  * The token service as one JavaScript file (`bin/token-service.js`, made by `npm run build`),
  * read where the compiled package has it, or beside the sources in a checkout.

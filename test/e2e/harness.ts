@@ -272,18 +272,27 @@ export const standInImages = {
 
 /**
  * A stack config like dev's, on 127.0.0.1:`port`: `users` is one user name (its password
- * generated) or the YAML lines of the users list; `extra` adds settings (YAML lines).
+ * generated) or the YAML lines of the users list; `container` adds container runtime settings
+ * beside its bind address, `extra` adds settings (YAML lines).
  */
 export function loopbackStackConfig(
     port: number,
     users: string | string[],
-    options: { extra?: string[]; registryImage?: string; nginxImage?: string; guardImage?: string } = {},
+    options: {
+        extra?: string[];
+        container?: Record<string, string | number>;
+        registryImage?: string;
+        nginxImage?: string;
+        guardImage?: string;
+    } = {},
 ): string {
     return [
         "config:",
         "  authenticated-registry:domain: localhost",
         `  authenticated-registry:port: ${port}`,
-        "  authenticated-registry:bindAddress: 127.0.0.1",
+        "  authenticated-registry:container:",
+        "    bindAddress: 127.0.0.1",
+        ...Object.entries(options.container ?? {}).map(([key, value]) => `    ${key}: ${value}`),
         "  authenticated-registry:users:",
         ...(typeof users === "string" ? [`    - username: ${users}`] : users),
         "  authenticated-registry:tls:",

@@ -29,10 +29,7 @@ const previousRoleComponents: Readonly<Record<string, string>> = {
 };
 
 /** The container runtime bound to one registry, with checked settings. */
-function containerDeployment(
-    { name, parent, shared }: RuntimeContext,
-    settings: CheckedContainerSettings,
-): RuntimeDeployment {
+function containerDeployment({ name, parent, shared }: RuntimeContext, settings: CheckedContainerSettings): RuntimeDeployment {
     const previousParent = (word: string) => pulumi.createUrn(`${name}-${word}`, previousRoleComponents[word], parent);
     return {
         // Each role is known on the bridge by its role label: `registry`, `token-service`, `guard`.
@@ -77,7 +74,9 @@ function containerDeployment(
                 networks: [
                     // Clients reach the proxy through its port; the other roles are reached by their role's name.
                     role.entry ? { name: foundation.networkName } : { name: foundation.networkName, aliases: [role.spec.role] },
-                    ...(role.storage && storage.kind === StorageKind.S3 && storage.network !== undefined ? [{ name: storage.network }] : []),
+                    ...(role.storage && storage.kind === StorageKind.S3 && storage.network !== undefined
+                        ? [{ name: storage.network }]
+                        : []),
                 ],
                 ...(ports.length === 0 ? {} : { ports }),
                 ...(role.storage && foundation.volumeName !== undefined

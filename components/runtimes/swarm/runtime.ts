@@ -75,7 +75,13 @@ function swarmDeployment({ name, parent, shared }: RuntimeContext, settings: Che
                     role.storage && foundation.volumeName !== undefined
                         ? [{ type: "volume", source: foundation.volumeName, target: registryDataPath }]
                         : undefined;
-                const service = roleService(resourceName, role.spec, { ...where, ...(mounts === undefined ? {} : { mounts }) }, parent, opts);
+                const service = roleService(
+                    resourceName,
+                    role.spec,
+                    { ...where, ...(mounts === undefined ? {} : { mounts }) },
+                    parent,
+                    opts,
+                );
                 return { name: service.name, resource: service };
             }
             const published = { targetPort: proxyListenPort, publishedPort: plan.checked.port, protocol: "tcp" };

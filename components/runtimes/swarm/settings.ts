@@ -143,7 +143,13 @@ export interface CheckedSwarmSettings {
 
 /** Checks the swarm runtime's settings (named `field`), filling in the defaults. */
 export function checkSwarmSettings(field: string, value: unknown): CheckedSwarmSettings {
-    const given = checkKnownKeys(field, value ?? {}, swarmSettingsKeys, "a swarm setting", "{replicas?, constraints?, publishMode?, edgeImage?}");
+    const given = checkKnownKeys(
+        field,
+        value ?? {},
+        swarmSettingsKeys,
+        "a swarm setting",
+        "{replicas?, constraints?, publishMode?, edgeImage?}",
+    );
     return {
         replicas: validateSwarmReplicas(`${field}.replicas`, given.replicas, defaultSwarmReplicas),
         constraints: validateConstraints(`${field}.constraints`, given.constraints),
