@@ -14,6 +14,7 @@ export const AuthMode = {
     /** The registry token protocol: the token service checks the password and issues scoped tokens. */
     Token: "token",
 } as const;
+/** One of {@link AuthMode}'s values. */
 export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
 
 /** How clients authenticate; the `token*` settings apply to mode `token` only. */

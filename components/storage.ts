@@ -10,11 +10,13 @@ import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean
 
 /** Images on a Docker volume of this host, mounted at `/data`. */
 export interface FilesystemStorage {
+    /** Images on a Docker volume (`dataVolumeName`). */
     readonly kind: "filesystem";
 }
 
 /** Images in an S3 bucket, which must exist. */
 export interface S3Storage {
+    /** Images in an S3 bucket. */
     readonly kind: "s3";
     /** The bucket, which must exist: 3 to 63 lower-case letters, digits, dots and hyphens. */
     readonly bucket: string;

@@ -13,6 +13,7 @@ import * as net from "net";
  */
 export class InvalidArgumentError extends pulumi.RunError {
     constructor(
+        /** The argument or config key at fault, e.g. `users[1].access[0].actions`. */
         public readonly field: string,
         /** What is wrong and what is accepted, without the field. */
         public readonly detail: string,

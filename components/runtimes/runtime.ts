@@ -18,6 +18,7 @@ export const RuntimeKind = {
     /** Replicated Docker Swarm services. */
     Swarm: "swarm",
 } as const;
+/** One of {@link RuntimeKind}'s values. */
 export type RuntimeKind = (typeof RuntimeKind)[keyof typeof RuntimeKind];
 
 /** What the roles share in one runtime: their network, and with filesystem storage the data volume. */

@@ -13,6 +13,7 @@ export const RestartPolicy = {
     /** Restart unless someone stopped the container on purpose. */
     UnlessStopped: "unless-stopped",
 } as const;
+/** One of {@link RestartPolicy}'s values. */
 export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 
 /** Settings of the `container` runtime: the registry's containers on one Docker host. */

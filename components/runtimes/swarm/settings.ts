@@ -16,6 +16,7 @@ export const PublishMode = {
      */
     Host: "host",
 } as const;
+/** One of {@link PublishMode}'s values. */
 export type PublishMode = (typeof PublishMode)[keyof typeof PublishMode];
 
 /** How many tasks each role runs. */
