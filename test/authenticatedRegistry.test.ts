@@ -6,6 +6,7 @@ import { emptyDefaultSite, renderNginxConfig } from "../components/nginxConfig";
 import { tokenServiceProgram } from "../components/plan/tokenIssuer";
 import { proxyReload } from "../components/roles/proxy";
 import { filesWatcherScript, filesWriterScript } from "../components/runtimes/container/roleContainer";
+import { containerRuntime } from "../components/runtimes/container/runtime";
 import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
 
 beforeAll(installMocks);
@@ -661,6 +662,10 @@ describe("token mode", () => {
                 }),
         ).toThrow('container.restart: "sometimes" is not a restart policy');
         expect((await registered()).filter((r) => r.custom && r.name.startsWith("lone"))).toEqual([]);
+        // The restart policy is the container runtime's to check, for every role alike.
+        expect(() => containerRuntime.checkSettings("container", { restart: "sometimes" })).toThrow(
+            'container.restart: "sometimes" is not a restart policy; expected one of no, on-failure, always, unless-stopped',
+        );
     });
 
     test.each([
