@@ -76,7 +76,7 @@ test("the README's config table shows the same defaults", () => {
     }
     const expected: Record<string, string | number | boolean> = {
         port: defaults.port,
-        bindAddress: defaults.bindAddress,
+        "container.bindAddress": defaults.bindAddress,
         bcryptCost: defaults.bcryptCost,
         "tls.mode": defaults.tls.mode,
         "tls.validityHours": defaults.tls.validityHours,
@@ -84,9 +84,11 @@ test("the README's config table shows the same defaults", () => {
         "tls.earlyRenewalHours": defaults.tls.earlyRenewalHours,
         nginxImage: defaults.nginxImage,
         registryImage: defaults.registryImage,
-        directAccessAddress: defaults.directAccessAddress,
+        "container.directAccessAddress": defaults.directAccessAddress,
+        "container.metricsAddress": defaults.metricsAddress,
         deleteDataOnDestroy: defaults.deleteDataOnDestroy,
-        restart: defaults.restart,
+        "container.restart": defaults.restart,
+        "swarm.edgeImage": defaults.nginxImage,
     };
     const shown = Object.fromEntries(Object.keys(expected).map((key) => [key, rows.get(key)]));
     expect(shown).toEqual(Object.fromEntries(Object.entries(expected).map(([key, value]) => [key, `\`${value}\``])));
