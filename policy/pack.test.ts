@@ -103,35 +103,38 @@ beforeAll(async () => {
         "reg",
         {
             domain: "localhost",
-            bindAddress: "127.0.0.1",
+            container: { bindAddress: "127.0.0.1", directAccessPort: 5000 },
             users: [{ username: "developer" }],
             tls: { ipAddresses: ["127.0.0.1"] },
             nginxImage: "authenticated-registry/nginx:1.22-bookworm",
             registryImage: "authenticated-registry/registry:2.8-bookworm",
-            directAccessPort: 5000,
         },
         { transformations: [(args) => void options.set(args.name, args.opts)] },
     );
     await valueOf(registry.url);
     // The same registry as Swarm services, basic mode with host publishing, and token mode.
-    const { SwarmRegistry } = await import("../components");
     const swarmArgs = {
         domain: "localhost",
         users: [{ username: "developer" }],
         tls: { ipAddresses: ["127.0.0.1"] },
         nginxImage: "authenticated-registry/nginx:1.22-bookworm",
         registryImage: "authenticated-registry/registry:3.1-bookworm",
-        edgeImage: "authenticated-registry/nginx:1.22-bookworm",
-        constraints: ["node.hostname==vm"],
+        runtime: "swarm" as const,
     };
-    const swarm = new SwarmRegistry(
+    const swarmSettings = { edgeImage: "authenticated-registry/nginx:1.22-bookworm", constraints: ["node.hostname==vm"] };
+    const swarm = new AuthenticatedRegistry(
         "sw",
-        { ...swarmArgs, publishMode: "host" },
+        { ...swarmArgs, swarm: { ...swarmSettings, publishMode: "host" } },
         { transformations: [(args) => void options.set(args.name, args.opts)] },
     );
-    const swarmToken = new SwarmRegistry(
+    const swarmToken = new AuthenticatedRegistry(
         "swt",
-        { ...swarmArgs, port: 5044, auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" } },
+        {
+            ...swarmArgs,
+            swarm: swarmSettings,
+            port: 5044,
+            auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" },
+        },
         {
             transformations: [(args) => void options.set(args.name, args.opts)],
         },

@@ -1,10 +1,13 @@
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { UserAccess, validateUserAccess } from "../components/access";
-import { componentLabels, containerOptions } from "../components/containerSettings";
+import { validateUserAccess } from "../components/access";
+import { UserAccess } from "../components/grants";
 import { htpasswdLine } from "../components/htpasswdCredentials";
 import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
-import { checkRegistryServerArgs } from "../components/registryServer";
+import { containerOptions } from "../components/runtimes/container/roleContainer";
+import { ContainerRuntimeArgs } from "../components/runtimes/container/settings";
+import { componentLabels } from "../components/runtimes/docker";
 import { tokenServiceFiles } from "../components/tokenService/files";
+import { installMocks, registered, valueOf } from "../test/mocks";
 import {
     checkBcryptCost,
     checkDeleteEverywhere,
@@ -57,6 +60,16 @@ const proxy = (props: Record<string, unknown> = {}, opts = {}): ResourceView => 
     opts,
 });
 const passes = { violations: [] };
+
+/** The inputs of the registry's container as the container runtime makes it with `settings`, under mocks. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs
+async function registryContainerInputs(settings: ContainerRuntimeArgs): Promise<Record<string, any>> {
+    await installMocks();
+    const { AuthenticatedRegistry } = await import("../components");
+    const built = new AuthenticatedRegistry("direct", { domain: "localhost", users: [{ username: "ci" }], container: settings });
+    await valueOf(built.url);
+    return (await registered()).find((r) => r.name === "direct-registry-container")!.inputs;
+}
 const fails = (...violations: string[]) => ({ violations });
 
 test("the label keys are the ones the components set", () => {
@@ -97,10 +110,11 @@ describe("token-service-unpublished", () => {
 describe("registry-port-loopback-only", () => {
     const why = "the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1";
 
-    test("passes an unpublished registry, and what the component publishes for directAccessPort", () => {
+    test("passes an unpublished registry, and what the component publishes for directAccessPort", async () => {
         expect(checkRegistryPortsLoopback(registry({ ports: [] }))).toEqual(passes);
         expect(checkRegistryPortsLoopback(registry())).toEqual(passes);
-        const { ports } = checkRegistryServerArgs({ directAccessPort: 5000 });
+        const { ports } = await registryContainerInputs({ directAccessPort: 5000 });
+        expect(ports).toHaveLength(1);
         expect(checkRegistryPortsLoopback(registry({ ports }))).toEqual(passes);
     });
 

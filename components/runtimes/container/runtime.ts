@@ -78,9 +78,16 @@ function containerDeployment({ name, parent, shared }: RuntimeContext, settings:
                         ? [{ name: storage.network }]
                         : []),
                 ],
-                ...(ports.length === 0 ? {} : { ports }),
-                ...(role.storage && foundation.volumeName !== undefined
-                    ? { volumes: [{ volumeName: foundation.volumeName, containerPath: registryDataPath }] }
+                // As 0.1 made them: the registry's container has its ports and volumes set, empty or
+                // not, and the guard's and token service's have neither, so their state reads unchanged.
+                ...(role.entry || role.storage ? { ports } : {}),
+                ...(role.storage
+                    ? {
+                          volumes:
+                              foundation.volumeName === undefined
+                                  ? []
+                                  : [{ volumeName: foundation.volumeName, containerPath: registryDataPath }],
+                      }
                     : {}),
                 restart: settings.restart,
                 previousParent: previousParent(role.word),
