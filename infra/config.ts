@@ -12,6 +12,7 @@ import {
     AuthenticatedRegistryArgs,
     defaults,
     InvalidArgumentError,
+    RegistryArgs,
     RegistryUser,
     TlsMaterialArgs,
     TlsMode,
@@ -33,8 +34,8 @@ interface ConfigKey {
     readonly description: string;
 }
 
-/** Every key the stack reads, with its type and whether it may be left out. */
-export const configSchema: Readonly<Record<string, ConfigKey>> = {
+/** The arguments every runtime shares, one key each: the type makes the list whole. */
+const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     domain: { kind: "string", required: true, description: "host name clients use" },
     port: { kind: "integer", description: `published HTTPS port (default ${defaults.port})` },
     users: { kind: "users", required: true, description: "list of {username, password?, access?, catalog?}" },
@@ -63,6 +64,11 @@ export const configSchema: Readonly<Record<string, ConfigKey>> = {
         description: `how long a write waits during garbage collection (default ${defaults.writeHoldSeconds})`,
     },
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
+};
+
+/** Every key the stack reads, with its type and whether it may be left out. */
+export const configSchema: Readonly<Record<string, ConfigKey>> = {
+    ...sharedKeys,
     runtime: {
         kind: "string",
         description: `where the registry runs: ${Object.values(registryRuntimes)
