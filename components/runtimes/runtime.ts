@@ -93,7 +93,7 @@ export interface RegistryRuntime {
      * @default undefined
      */
     readonly previousComponentType?: string;
-    /** The resource types and files the policy pack judges in this runtime. */
+    /** The resource types the policy pack judges in this runtime, and how it reads them; also in `runtimeInspections`. */
     readonly inspection: RuntimeInspection;
     /**
      * Checks the settings' shape and values without creating anything, each refusal naming its

@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { RoleReload, RoleSpec } from "../../roles/spec";
 import { componentLabels, healthCheck, logSettings } from "../docker";
+import { filesCarrierRole } from "./inspection";
 import { RestartPolicy } from "./settings";
 
 /**
@@ -254,7 +255,10 @@ export function reloadingRoleContainer(
     const isFileLabel = (label: { label: string }) => reload.fileLabels.includes(label.label);
     const volume = new docker.Volume(
         `${name}-files`,
-        { name: pulumi.interpolate`${placement.containerName}-files`, labels: componentLabels(placement.instance, `${spec.role}-files`) },
+        {
+            name: pulumi.interpolate`${placement.containerName}-files`,
+            labels: componentLabels(placement.instance, filesCarrierRole(spec.role)),
+        },
         { ...roleOptions(parent, placement), deleteBeforeReplace: true },
     );
     const writer = new docker.Container(
@@ -276,7 +280,7 @@ export function reloadingRoleContainer(
             restart: "no",
             mustRun: false,
             attach: true,
-            labels: [...componentLabels(placement.instance, `${spec.role}-files`), ...spec.labels.filter(isFileLabel)],
+            labels: [...componentLabels(placement.instance, filesCarrierRole(spec.role)), ...spec.labels.filter(isFileLabel)],
             ...logSettings,
         },
         { ...containerOptions(parent), ...roleOptions(parent, placement), ...(dependsOn === undefined ? {} : { dependsOn }) },
