@@ -104,14 +104,15 @@ mkdir -p "$bin_dir" "$src_dir" "$log_dir" "$stamp_dir"
 # Deterministic, offline-friendly Go settings. go.sum is complete, so nothing is resolved anew and
 # the checksum database is not consulted for modules go.sum already lists.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
-# Every Go binary here is built with the same flags, because Go's build cache reuses a compiled
-# package only when the package, every package it imports and the flags that reach the compiler
-# are the same: the CLI and the providers then compile what they share (the pulumi SDK, gRPC,
-# protobuf, OpenTelemetry, golang.org/x/...) once. The tags are what the binaries need together:
+# The CLI, the language host and the providers are built with the same flags, because Go's build
+# cache reuses a compiled package only when the package, every package it imports and the flags
+# that reach the compiler are the same: the CLI and the providers then compile what they share
+# (gRPC, protobuf, OpenTelemetry, golang.org/x/..., the cloud SDKs) once. The tags are what the binaries need together:
 # the CLI's upstream osusergo and grpcnotrace (gRPC without golang.org/x/net/trace, whose tracing
 # is off unless a program turns it on, and none of these does), and no_compose, which only the
 # docker provider's code reads. -trimpath: no local paths in the binaries.
-go_build=(build -trimpath -tags "osusergo,grpcnotrace,no_compose")
+go_flags=(-trimpath -tags "osusergo,grpcnotrace,no_compose")
+go_build=(build "${go_flags[@]}")
 # Linked without the symbol table and DWARF (-s -w), which nothing here reads: linking is faster
 # and the binaries smaller. Stack traces keep their function names and lines (the pclntab stays).
 ldflags="-s -w"
@@ -394,10 +395,22 @@ main() {
     return
   fi
   log "Toolchain in $bin_dir"
-  # The providers are built beside the CLI: a cold build of either waits on downloads and on the
-  # linker, which uses one core, and the other fills that time. Whatever fails, both are waited for.
+  # The random provider is built first, alone: most of the packages it compiles (gRPC, protobuf,
+  # OpenTelemetry, golang.org/x/...: 900 of its 1340) the CLI imports too, at the same versions and
+  # with the same flags (go_build), and Go's build cache hands them to the CLI's build. Built side by
+  # side, the two would compile them both at the same time. Meanwhile the modules the CLI needs are
+  # downloaded (go list loads, and so downloads, just what its build will). The CLI (then the
+  # language host) and the other providers are then built side by side: they have little left in
+  # common, and each fills the time the other waits on its linker, which uses one core. Whatever
+  # fails, both are waited for.
+  local prefetch_pid=""
+  if ! [[ -x $bin_dir/pulumi ]] || $force; then
+    go -C "$recipes/pulumi" list "${go_flags[@]}" -deps github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >/dev/null 2>&1 &
+    prefetch_pid=$!
+  fi
+  ensure_provider random "$PULUMI_RANDOM_VERSION"
+  if [[ -n $prefetch_pid ]]; then wait "$prefetch_pid" || true; fi
   {
-    ensure_provider random "$PULUMI_RANDOM_VERSION"
     ensure_provider tls "$PULUMI_TLS_VERSION"
     ensure_provider docker "$PULUMI_DOCKER_VERSION"
   } &
