@@ -405,8 +405,10 @@ main() {
   # language host) and the other providers are then built side by side: they have little left in
   # common, and each fills the time the other waits on its linker, which uses one core. Whatever
   # fails, both are waited for.
+  # (Not when the CLI is built already, or one on PATH may be used instead.)
   local prefetch_pid=""
-  if ! [[ -x $bin_dir/pulumi ]] || $force; then
+  if $force || { ! stamp_matches pulumi "$(recipe_key pulumi "$PULUMI_VERSION")" \
+      && ! grep -q '^external ' "$stamp_dir/pulumi" 2>/dev/null && ! on_path pulumi >/dev/null; }; then
     go -C "$recipes/pulumi" list "${go_flags[@]}" -deps github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >/dev/null 2>&1 &
     prefetch_pid=$!
   fi
