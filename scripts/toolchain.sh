@@ -18,9 +18,9 @@
 # The machines reach package registries only (no GitHub releases, no get.pulumi.com), so each binary
 # is compiled from a small wrapper module under scripts/toolchain/NAME/ whose go.mod and go.sum pin
 # every dependency. What each one is built from, and where that differs from upstream's build:
-#   pulumi                  github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi at v$PULUMI_VERSION, upstream tags. A few
-#                           of its dependencies are raised to the patch or minor release the providers
-#                           need (golang.org/x/*, protobuf, go-cty, ...; see the wrappers below).
+#   pulumi                  github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi at v$PULUMI_VERSION, upstream tags.
+#                           A few of its dependencies are raised to the patch or minor release the
+#                           providers need (golang.org/x/*, protobuf, go-cty, ...; see the wrappers below).
 #   pulumi-language-nodejs  The module upstream builds it from (.../sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 #                           is refused by the module proxy (its version list and the release commit).
 #                           Built instead from the package sources of the last release where the host
@@ -107,12 +107,12 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 # The CLI, the language host and the providers are built with the same flags, because Go's build
 # cache reuses a compiled package only when the package, every package it imports and the flags
 # that reach the compiler are the same: the CLI and the providers then compile what they share
-# (gRPC, protobuf, OpenTelemetry, golang.org/x/..., the cloud SDKs) once. The tags are what the binaries need together:
-# the CLI's upstream osusergo and grpcnotrace (gRPC without golang.org/x/net/trace, whose tracing
-# is off unless a program turns it on, and none of these does), and no_compose, which only the
-# docker provider's code reads. -trimpath: no local paths in the binaries. -dwarf=false: the
-# compiler leaves out the debug information that the linker's -w (below) would drop anyway; the
-# code it generates is the same.
+# (gRPC, protobuf, OpenTelemetry, golang.org/x/..., the cloud SDKs) once. The tags are what the
+# binaries need together: the CLI's upstream osusergo and grpcnotrace (gRPC without
+# golang.org/x/net/trace, whose tracing is off unless a program turns it on, and none of these
+# does), and no_compose, which only the docker provider's code reads. -trimpath: no local paths in
+# the binaries. -dwarf=false: the compiler leaves out the debug information that the linker's -w
+# (below) would drop anyway; the code it generates is the same.
 go_flags=(-trimpath -gcflags=all=-dwarf=false -tags "osusergo,grpcnotrace,no_compose")
 go_build=(build "${go_flags[@]}")
 # Linked without the symbol table and DWARF (-s -w), which nothing here reads: linking is faster
