@@ -11,8 +11,8 @@ import { InvalidArgumentError, validateBoolean, validateDomain, validateImageRef
 
 /**
  * The arguments every runtime of the registry shares: who may log in and do what, how they
- * authenticate, TLS, images and storage. `AuthenticatedRegistry` (containers on one host) and
- * `SwarmRegistry` (services on a swarm) add where their processes run.
+ * authenticate, TLS, images and storage. `AuthenticatedRegistryArgs` adds which runtime runs the
+ * processes, and that runtime's settings.
  */
 export interface RegistryArgs {
     /** The host name clients use, e.g. `registry.example.com` or `localhost`. */
