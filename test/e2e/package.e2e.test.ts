@@ -122,8 +122,9 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-guard-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-files-writer +create/);
-    // 25 resources (3 of them basic mode's guard) and the stack for the basic registry; 21 and 5
-    // of token mode for the other.
-    expect(preview.stdout).toMatch(/\+ 52 to create/);
+    // 22 resources for the basic registry (2 of them the guard's image and container), 23 for the
+    // token one (4 of them the token service's image, signing key, certificate and container), and
+    // the stack.
+    expect(preview.stdout).toMatch(/\+ 46 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });
