@@ -98,7 +98,7 @@ pair_write_config() { # X SALT
   local x=$1
   {
     printf '%s\n' "$2" "config:" "  authenticated-registry:domain: localhost" "  authenticated-registry:port: \"${PAIR_PORT[$x]}\"" \
-      "  authenticated-registry:bindAddress: 127.0.0.1" "  authenticated-registry:users:" "    - username: $USER_NAME" \
+      "  authenticated-registry:container:" "    bindAddress: 127.0.0.1" "  authenticated-registry:users:" "    - username: $USER_NAME" \
       "  authenticated-registry:tls:" "    ipAddresses: [127.0.0.1]" \
       "  authenticated-registry:nginxImage: $AUTHREG_NGINX_IMAGE" "  authenticated-registry:registryImage: $AUTHREG_REGISTRY_IMAGE" \
       "  authenticated-registry:guardImage: $AUTHREG_NODE_IMAGE"

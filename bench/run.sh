@@ -378,7 +378,9 @@ write_config() {
 config:
   authenticated-registry:domain: localhost
   authenticated-registry:port: $PORT
-  authenticated-registry:bindAddress: 127.0.0.1
+  authenticated-registry:container:
+    bindAddress: 127.0.0.1
+    directAccessPort: $DIRECT_PORT
   authenticated-registry:users:
     - username: $USER_NAME
   authenticated-registry:tls:
@@ -387,7 +389,6 @@ config:
       - 127.0.0.1
   authenticated-registry:nginxImage: $NGINX_IMAGE
   authenticated-registry:registryImage: $REGISTRY_IMAGE
-  authenticated-registry:directAccessPort: $DIRECT_PORT
   authenticated-registry:deleteDataOnDestroy: true
 EOF
 }

@@ -209,7 +209,7 @@ write_config() { # KIND SALT
       printf '%s\n' "  authenticated-registry:runtime: swarm" "  authenticated-registry:swarm:" "    replicas: {proxy: 1, registry: 1}" \
         "    constraints: [\"node.hostname==$node\"]" "    publishMode: host" "    edgeImage: $AUTHREG_NGINX_IMAGE"
     else
-      printf '%s\n' "  authenticated-registry:bindAddress: 127.0.0.1"
+      printf '%s\n' "  authenticated-registry:container:" "    bindAddress: 127.0.0.1"
     fi
   } >"$(config_file "$kind")"
 }

@@ -1,15 +1,18 @@
 /**
  * Who may do what, as users write it: the validation of grants, on top of the grant model in
- * `grants.ts` (re-exported here, where it has always been imported from).
+ * `grants.ts`.
  */
 import { HtpasswdUser } from "./htpasswdCredentials";
 import { AccessAction, AccessGrant, isRepositoryName, unrestrictedGrants, UserAccess } from "./grants";
-import { describe, InvalidArgumentError, validateBoolean } from "./validation";
-
-export * from "./grants";
+import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
 /** A user of an {@link AuthenticatedRegistry}: credentials and what they may do. */
 export interface RegistryUser extends HtpasswdUser, Omit<UserAccess, "username"> {}
+
+/** The settings of a user, as the stack config and the components accept them. */
+export const registryUserKeys = keysOf<RegistryUser>()(["username", "password", "access", "catalog"]);
+
+const grantKeys = keysOf<AccessGrant>()(["repositories", "actions"]);
 
 /**
  * Checks a repository pattern: wildcards stand for name characters, so with each `**` and `*`
@@ -28,18 +31,13 @@ function validatePattern(field: string, value: unknown): string {
 }
 
 function validateGrant(field: string, value: unknown): AccessGrant {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(
-            field,
-            `${describe(value)} is not a grant; expected {repositories: [PATTERN...], actions: [pull|push|delete...]}`,
-        );
-    }
-    for (const key of Object.keys(value)) {
-        if (key !== "repositories" && key !== "actions") {
-            throw new InvalidArgumentError(`${field}.${key}`, "is not a grant setting; expected repositories or actions");
-        }
-    }
-    const { repositories, actions } = value as Record<string, unknown>;
+    const { repositories, actions } = checkKnownKeys(
+        field,
+        value,
+        grantKeys,
+        "a grant setting",
+        "a grant, {repositories: [PATTERN...], actions: [pull|push|delete...]}",
+    );
     if (!Array.isArray(repositories) || repositories.length === 0) {
         throw new InvalidArgumentError(`${field}.repositories`, "must be a non-empty list of repository patterns, e.g. [team-a/**]");
     }

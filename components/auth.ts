@@ -5,7 +5,7 @@
  */
 import { defaults } from "./defaults";
 import type { TokenRoute } from "./nginxConfig";
-import { describe, InvalidArgumentError, validateImageReference } from "./validation";
+import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateImageReference } from "./validation";
 
 /** The authentication modes. */
 export const AuthMode = {
@@ -14,6 +14,7 @@ export const AuthMode = {
     /** The registry token protocol: the token service checks the password and issues scoped tokens. */
     Token: "token",
 } as const;
+/** One of {@link AuthMode}'s values. */
 export type AuthMode = (typeof AuthMode)[keyof typeof AuthMode];
 
 /** How clients authenticate; the `token*` settings apply to mode `token` only. */
@@ -52,7 +53,15 @@ export interface RegistryAuth {
 export type CheckedAuth =
     { readonly mode: typeof AuthMode.Basic } | (Required<Omit<RegistryAuth, "mode">> & { readonly mode: typeof AuthMode.Token });
 
-const tokenSettings = ["tokenLifetimeSeconds", "tokenRequestsPerMinute", "tokenRequestBurst", "tokenServiceImage"] as const;
+const authKeys = keysOf<RegistryAuth>()([
+    "mode",
+    "tokenLifetimeSeconds",
+    "tokenRequestsPerMinute",
+    "tokenRequestBurst",
+    "tokenServiceImage",
+]);
+/** The settings that apply to mode `token` only. */
+const tokenSettings = authKeys.filter((key) => key !== "mode");
 
 function integerIn(field: string, value: unknown, min: number, max: number, unit: string): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
@@ -69,16 +78,7 @@ export function validateTokenLifetime(field: string, value: unknown): number {
 /** Checks `auth` (named `field`); refuses a token setting in basic mode rather than ignoring it. */
 export function validateAuth(field: string, value: unknown): CheckedAuth {
     if (value === undefined) return { mode: AuthMode.Basic };
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(field, `${describe(value)} is not an object; expected {mode: basic} or {mode: token, ...}`);
-    }
-    const known = ["mode", ...tokenSettings] as string[];
-    for (const key of Object.keys(value)) {
-        if (!known.includes(key)) {
-            throw new InvalidArgumentError(`${field}.${key}`, `is not an auth setting; expected one of ${known.join(", ")}`);
-        }
-    }
-    const auth = value as Record<string, unknown>;
+    const auth = checkKnownKeys(field, value, authKeys, "an auth setting", "{mode: basic} or {mode: token, ...}");
     const mode = auth.mode ?? AuthMode.Basic;
     if (!Object.values(AuthMode).includes(mode as AuthMode)) {
         throw new InvalidArgumentError(`${field}.mode`, `${describe(mode)} is not an auth mode; expected basic or token`);

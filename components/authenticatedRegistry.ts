@@ -1,59 +1,73 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { RestartPolicy } from "./containerSettings";
-import { AuthMode, tokenRouteFor } from "./auth";
-import { GuardRoute, TokenRoute } from "./nginxConfig";
-import { RegistryGuard } from "./registryGuard";
-import { TokenService } from "./tokenServer";
+import { AuthMode } from "./auth";
 import { checkNow, typeToken } from "./inputs";
-import { checkNginxAuthProxyArgs, NginxAuthProxy } from "./nginxAuthProxy";
-import { checkRegistryServerArgs, RegistryServer } from "./registryServer";
-import { registryTokenAuth } from "./roles/registry";
-import { checkRegistryArgs, RegistryArgs, registryHost } from "./registryArgs";
+import { planRegistry } from "./plan/registryPlan";
+import { checkRegistryArgs, RegistryArgs } from "./registryArgs";
+import { ContainerRuntimeArgs } from "./runtimes/container/settings";
+import { defaultRuntime, registryRuntimes } from "./runtimes/index";
+import { RegistryRuntime, RuntimeKind } from "./runtimes/runtime";
+import { SwarmRuntimeArgs } from "./runtimes/swarm/settings";
+import { InvalidArgumentError, validateOneOf } from "./validation";
 
-// Defined beside the arguments both runtimes share; still importable from here.
-export { checkDeleteEnabled } from "./registryArgs";
-import { registryFoundation } from "./registryFoundation";
-
-/** Arguments of {@link AuthenticatedRegistry}: the shared ones, and where its containers listen. */
+/** Arguments of {@link AuthenticatedRegistry}: what it serves, and where its processes run. */
 export interface AuthenticatedRegistryArgs extends RegistryArgs {
     /**
-     * The host address the HTTPS port is published on.
-     * @default "0.0.0.0"
+     * Where the registry's processes run: `container` (containers on one Docker host) or
+     * `swarm` (replicated Docker Swarm services). Each has its settings under its own name.
+     * @default "container"
      */
-    readonly bindAddress?: string;
+    readonly runtime?: RuntimeKind;
     /**
-     * Also publish the registry without authentication on this loopback port.
-     * @default undefined (not published)
+     * Settings of the container runtime.
+     * @default {} (the HTTPS port on every interface; no direct, no metrics port; restart unless-stopped)
      */
-    readonly directAccessPort?: number;
+    readonly container?: ContainerRuntimeArgs;
     /**
-     * The loopback address of `directAccessPort`.
-     * @default "127.0.0.1"
+     * Settings of the swarm runtime.
+     * @default {} (two tasks of each role, any node, the routing mesh)
      */
-    readonly directAccessAddress?: string;
-    /**
-     * Publish metrics on this loopback port: the registry's Prometheus metrics at `/metrics`
-     * and nginx's connection and request counters at `/nginx_status`. Never on the HTTPS port.
-     * @default undefined (no metrics)
-     */
-    readonly metricsPort?: number;
-    /**
-     * The loopback address of `metricsPort`.
-     * @default "127.0.0.1"
-     */
-    readonly metricsAddress?: string;
-    /**
-     * When Docker restarts the containers.
-     * @default "unless-stopped"
-     */
-    readonly restart?: RestartPolicy;
+    readonly swarm?: SwarmRuntimeArgs;
+}
+
+/** The runtime `args` name, or undefined when the name is not one (refused once the component exists). */
+function runtimeOf(args: AuthenticatedRegistryArgs): RegistryRuntime | undefined {
+    return Object.values(registryRuntimes).find((runtime) => runtime.kind === (args.runtime ?? defaultRuntime));
+}
+
+/**
+ * Checks which runtime `args` name and that no other runtime's settings are given; returns the
+ * runtime. Each refusal names its field.
+ */
+export function checkRuntimeChoice(args: Pick<AuthenticatedRegistryArgs, RuntimeKind | "runtime">, prefix = ""): RegistryRuntime {
+    const kind = validateOneOf(`${prefix}runtime`, args.runtime ?? defaultRuntime, RuntimeKind, "a runtime");
+    for (const other of Object.values(registryRuntimes)) {
+        if (other.kind !== kind && args[other.kind] !== undefined) {
+            throw new InvalidArgumentError(
+                `${prefix}${other.kind}`,
+                `applies to runtime ${other.kind} only; set runtime: ${other.kind} or remove it`,
+            );
+        }
+    }
+    return registryRuntimes[kind];
+}
+
+/**
+ * Checks {@link AuthenticatedRegistryArgs} without creating anything, each refusal an
+ * {@link InvalidArgumentError} naming its field: what the component checks before it makes its
+ * first resource, for programs that check their own configuration first.
+ */
+export function checkAuthenticatedRegistryArgs(args: AuthenticatedRegistryArgs): void {
+    const runtime = checkRuntimeChoice(args);
+    runtime.checkSettings(runtime.kind, args[runtime.kind]);
+    checkRegistryArgs(args);
 }
 
 /**
  * A private Docker registry only authenticated users can reach: the distribution registry on a
- * private network and a retained data volume, behind nginx terminating TLS and checking bcrypt
- * basic auth, as in the registry documentation's compose recipe, with its known defects fixed.
+ * private network with retained storage, behind nginx terminating TLS and checking every
+ * request against each user's grants, with basic auth or registry tokens, as in the registry
+ * documentation's compose recipe with its known defects fixed. One plan (`plan/`) says what
+ * runs; the runtime named by `runtime` (`runtimes/`) runs it.
  */
 export class AuthenticatedRegistry extends pulumi.ComponentResource {
     /** `https://HOST:PORT`, the registry's address. */
@@ -68,165 +82,71 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
     public readonly htpasswd: pulumi.Output<string>;
     /** Each user's password by user name (secret). */
     public readonly passwords: pulumi.Output<Record<string, string>>;
-    /** The private network's name. */
+    /** The network the processes share. */
     public readonly networkName: pulumi.Output<string>;
     /** The data volume's name; undefined with s3 storage. */
     public readonly volumeName: pulumi.Output<string | undefined>;
-    /** The nginx container's name. */
-    public readonly proxyContainerName: pulumi.Output<string>;
-    /** The registry container's name. */
-    public readonly registryContainerName: pulumi.Output<string>;
     /** `basic` or `token`. */
     public readonly authMode: AuthMode;
-    /** The token service container's name; token mode only. */
-    public readonly tokenServiceContainerName: pulumi.Output<string> | undefined;
-    /** The guard's container's name: basic mode's guard, or in token mode the token service. */
-    public readonly guardContainerName: pulumi.Output<string>;
+    /** The runtime the processes run on. */
+    public readonly runtime: RuntimeKind;
+    /**
+     * Each process's name in its runtime (a container's on one host, a service's on a swarm), by
+     * role: `proxy`, `registry`, `guard` or `token-service`, and the swarm's `edge` in host mode.
+     */
+    public readonly processNames: pulumi.Output<Record<string, string>>;
+    /**
+     * The runtime's own outputs, as its stacks name them: `proxyContainerName`,
+     * `registryContainerName`, `guardContainerName` on one host; `proxyServiceName`,
+     * `registryServiceName`, `guardServiceName`, `tokenServiceName`, `edgeServiceName` on a swarm.
+     */
+    public readonly runtimeOutputs: Readonly<Record<string, pulumi.Output<string>>>;
 
     constructor(name: string, args: AuthenticatedRegistryArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(typeToken("AuthenticatedRegistry"), name, {}, opts);
+        // A runtime that had a component of its own before keeps its stacks' state through an alias.
+        const previousType = runtimeOf(args)?.previousComponentType;
+        super(
+            typeToken("AuthenticatedRegistry"),
+            name,
+            {},
+            {
+                ...opts,
+                aliases: [...(opts?.aliases ?? []), ...(previousType === undefined ? [] : [{ type: previousType }])],
+            },
+        );
         // Every argument is checked before the first child exists, so a refusal creates nothing.
-        const checked = checkNow(this, () => {
-            const checked = checkRegistryArgs(args);
-            checkRegistryServerArgs(args);
-            // Where the proxy listens; the users' grants were checked with the shared arguments.
-            checkNginxAuthProxyArgs({ ...args, users: undefined });
-            return checked;
+        const { shared, runtime, deployment } = checkNow(this, () => {
+            const runtime = checkRuntimeChoice(args);
+            const shared = checkRegistryArgs(args);
+            const deployment = runtime.prepare({ name, parent: this, field: runtime.kind, settings: args[runtime.kind], shared });
+            return { shared, runtime, deployment };
         });
-        const { users, deleteEnabled, auth, storage } = checked;
-        const host = registryHost(args.domain, checked.port);
-        const { tls, credentials, network, volume } = registryFoundation(name, args, checked, { driver: "bridge" }, this);
-        // Images already on the host are used as they are; keepLocally leaves them there on destroy.
-        const nginxImage = new docker.RemoteImage(`${name}-nginx-image`, { name: checked.nginxImage, keepLocally: true }, { parent: this });
-        const registryImage = new docker.RemoteImage(
-            `${name}-registry-image`,
-            { name: checked.registryImage, keepLocally: true },
-            { parent: this },
-        );
 
-        // Token mode: the token service checks passwords once per token and signs what each user
-        // may do; the registry verifies the tokens, nginx only routes and limits.
-        let token: { service: TokenService; route: TokenRoute } | undefined;
-        if (auth.mode === AuthMode.Token) {
-            const tokenImage = new docker.RemoteImage(
-                `${name}-token-image`,
-                { name: auth.tokenServiceImage, keepLocally: true },
-                { parent: this },
-            );
-            const service = new TokenService(
-                `${name}-token`,
-                {
-                    image: tokenImage.imageId,
-                    networkName: network.name,
-                    service: host,
-                    lifetimeSeconds: auth.tokenLifetimeSeconds,
-                    users,
-                    passwordHashes: credentials.passwordHashes,
-                    restart: args.restart,
-                    instance: name,
-                    loginThrottle: args.loginThrottle,
-                    writeHoldSeconds: args.writeHoldSeconds,
-                },
-                { parent: this },
-            );
-            token = { service, route: tokenRouteFor(auth, service.upstream) };
-        }
-        // The guard limits failed logins and holds writes during garbage collection: the token
-        // service in token mode, which checks the passwords; in basic mode a container of its own,
-        // which nginx asks around each password check.
-        let guard: { route: GuardRoute; containerName: pulumi.Output<string> };
-        if (token === undefined) {
-            const guardImage = new docker.RemoteImage(
-                `${name}-guard-image`,
-                { name: checked.guardImage, keepLocally: true },
-                { parent: this },
-            );
-            const basicGuard = new RegistryGuard(
-                `${name}-guard`,
-                {
-                    image: guardImage.imageId,
-                    networkName: network.name,
-                    loginThrottle: args.loginThrottle,
-                    writeHoldSeconds: args.writeHoldSeconds,
-                    restart: args.restart,
-                    instance: name,
-                },
-                { parent: this },
-            );
-            guard = {
-                route: {
-                    upstream: basicGuard.upstream,
-                    loginThrottle: basicGuard.loginThrottle,
-                    writeHoldSeconds: basicGuard.writeHoldSeconds,
-                },
-                containerName: basicGuard.containerName,
-            };
-        } else {
-            guard = {
-                route: { upstream: token.service.upstream, loginThrottle: false, writeHoldSeconds: checked.writeHoldSeconds },
-                containerName: token.service.containerName,
-            };
+        const plan = planRegistry(name, args, shared, deployment.addressing, deployment.previousLocations(), this);
+        const foundation = deployment.foundation();
+        const resources: Record<string, pulumi.Resource> = {};
+        const processes: Record<string, pulumi.Output<string>> = {};
+        for (const role of plan.roles) {
+            const dependsOn = role.dependsOn.map((upstream) => resources[upstream]);
+            const process = deployment.runRole(role, plan, foundation, dependsOn);
+            resources[role.spec.role] = process.resource;
+            processes[role.spec.role] = process.name;
+            Object.assign(processes, process.companions);
         }
 
-        const registry = new RegistryServer(
-            `${name}-registry`,
-            {
-                image: registryImage.imageId,
-                networkName: network.name,
-                volumeName: volume?.name,
-                storage,
-                directAccessPort: args.directAccessPort,
-                directAccessAddress: args.directAccessAddress,
-                restart: args.restart,
-                instance: name,
-                deleteEnabled,
-                metrics: args.metricsPort !== undefined,
-                tokenAuth:
-                    token === undefined ? undefined : registryTokenAuth(host, token.service.issuer, token.service.signingCertificatePem),
-            },
-            { parent: this },
-        );
-        const proxy = new NginxAuthProxy(
-            `${name}-nginx`,
-            {
-                image: nginxImage.imageId,
-                networkName: network.name,
-                domain: args.domain,
-                certificatePem: tls.certificatePem,
-                privateKeyPem: tls.privateKeyPem,
-                htpasswd: token === undefined ? credentials.htpasswd : undefined,
-                token: token?.route,
-                guard: guard.route,
-                upstream: registry.upstream,
-                metricsPort: args.metricsPort,
-                metricsAddress: args.metricsAddress,
-                registryMetrics: registry.metricsUpstream,
-                users,
-                port: args.port,
-                bindAddress: args.bindAddress,
-                restart: args.restart,
-                instance: name,
-            },
-            { parent: this },
-        );
-
-        this.url = pulumi.output(`https://${host}`);
-        this.host = pulumi.output(host);
-        this.port = pulumi.output(proxy.port);
-        this.caCertificatePem = tls.caCertificatePem;
-        this.htpasswd = credentials.htpasswd;
-        this.passwords = credentials.passwords;
-        this.networkName = network.name;
-        this.volumeName = volume === undefined ? pulumi.output(undefined) : volume.name;
-        this.proxyContainerName = proxy.containerName;
-        this.registryContainerName = registry.containerName;
-        this.authMode = auth.mode;
-        this.tokenServiceContainerName = token?.service.containerName;
-        this.guardContainerName = guard.containerName;
+        this.url = pulumi.output(`https://${plan.host}`);
+        this.host = pulumi.output(plan.host);
+        this.port = pulumi.output(shared.port);
+        this.caCertificatePem = plan.tls.caCertificatePem;
+        this.htpasswd = plan.credentials.htpasswd;
+        this.passwords = plan.credentials.passwords;
+        this.networkName = foundation.networkName;
+        this.volumeName = foundation.volumeName ?? pulumi.output(undefined);
+        this.authMode = shared.auth.mode;
+        this.runtime = runtime.kind;
+        this.processNames = pulumi.all(processes);
+        this.runtimeOutputs = deployment.outputs(processes);
         this.registerOutputs({
-            guardContainerName: this.guardContainerName,
-            authMode: this.authMode,
-            tokenServiceContainerName: this.tokenServiceContainerName,
             url: this.url,
             host: this.host,
             port: this.port,
@@ -235,8 +155,10 @@ export class AuthenticatedRegistry extends pulumi.ComponentResource {
             passwords: this.passwords,
             networkName: this.networkName,
             volumeName: this.volumeName,
-            proxyContainerName: this.proxyContainerName,
-            registryContainerName: this.registryContainerName,
+            authMode: this.authMode,
+            runtime: this.runtime,
+            processNames: this.processNames,
+            ...this.runtimeOutputs,
         });
     }
 }

@@ -13,6 +13,7 @@ export const AccessAction = {
     /** `DELETE` of manifests and blobs; turns the registry's delete API on. */
     Delete: "delete",
 } as const;
+/** One of {@link AccessAction}'s values. */
 export type AccessAction = (typeof AccessAction)[keyof typeof AccessAction];
 
 /** One grant: the actions a user may take on the repositories its patterns match. */
@@ -28,6 +29,7 @@ export interface AccessGrant {
 
 /** A user's access as the proxy enforces it. */
 export interface UserAccess {
+    /** The user's login name. */
     readonly username: string;
     /**
      * The user's grants; `undefined` keeps the behaviour from before grants existed: pull and

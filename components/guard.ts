@@ -7,7 +7,7 @@
 import { defaults } from "./defaults";
 import type { GuardSettings } from "./tokenService/guard";
 import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
-import { describe, InvalidArgumentError, validateBoolean } from "./validation";
+import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
 /** How failed logins are limited; every setting is optional. */
 export interface LoginThrottleArgs {
@@ -46,6 +46,15 @@ export interface LoginThrottleArgs {
     readonly maxCooldownSeconds?: number;
 }
 
+const loginThrottleKeys = keysOf<LoginThrottleArgs>()([
+    "enabled",
+    "maxFailures",
+    "maxFailuresPerAddress",
+    "windowSeconds",
+    "cooldownSeconds",
+    "maxCooldownSeconds",
+]);
+
 const throttleLimits: Record<keyof Omit<LoginThrottleArgs, "enabled">, [number, number]> = {
     maxFailures: [1, 1000],
     maxFailuresPerAddress: [1, 100000],
@@ -63,17 +72,7 @@ function integerIn(field: string, value: unknown, [min, max]: [number, number]):
 
 /** Checks `loginThrottle` (named `field`); undefined when it is turned off. */
 export function validateLoginThrottle(field: string, value: unknown): LoginThrottleSettings | undefined {
-    if (value === undefined) value = {};
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(field, `${describe(value)} is not an object; expected {enabled?, maxFailures?, ...}`);
-    }
-    const known = ["enabled", ...Object.keys(throttleLimits)];
-    const given = value as Record<string, unknown>;
-    for (const key of Object.keys(given)) {
-        if (!known.includes(key)) {
-            throw new InvalidArgumentError(`${field}.${key}`, `is not a login throttle setting; expected one of ${known.join(", ")}`);
-        }
-    }
+    const given = checkKnownKeys(field, value ?? {}, loginThrottleKeys, "a login throttle setting", "{enabled?, maxFailures?, ...}");
     const d = defaults.loginThrottle;
     if (!validateBoolean(`${field}.enabled`, given.enabled ?? d.enabled)) return undefined;
     const setting = (key: keyof typeof throttleLimits) => integerIn(`${field}.${key}`, given[key] ?? d[key], throttleLimits[key]);

@@ -1,31 +1,19 @@
-export * from "./access";
-export * from "./authenticatedRegistry";
-export * from "./registryArgs";
-export * from "./containerSettings";
-export * from "./defaults";
-export * from "./htpasswdCredentials";
-export * from "./nginxAuthProxy";
-export * from "./nginxConfig";
-export * from "./registryServer";
-export * from "./suppliedTls";
-export * from "./tlsMaterial";
-export * from "./validation";
-export * from "./auth";
-export * from "./tokenServer";
-export * from "./guard";
-export * from "./registryGuard";
-export * from "./storage";
-export * from "./swarmRegistry";
-export * from "./swarmSettings";
-export * from "./roles/spec";
-export * from "./roles/edge";
-export { EndpointMode, rollingUpdate, secretEnvironmentPath, shellAssignment, swarmObjectName } from "./runtimes/swarm";
-export {
-    filesAppliedTimeoutSeconds,
-    filesMarkers,
-    filesWatcherScript,
-    filesWriterMountPath,
-    filesWriterScript,
-    ReloadingContainer,
-    reloadingRoleContainer,
-} from "./runtimes/container";
+/**
+ * The package's public API: what programs import. Everything else is internal and may change in
+ * any release; `api/authenticated-registry.api.md` records this surface, and CI fails when it
+ * changes without the record.
+ */
+export { AuthenticatedRegistry, AuthenticatedRegistryArgs, checkAuthenticatedRegistryArgs } from "./authenticatedRegistry";
+export { RegistryArgs } from "./registryArgs";
+export { RegistryUser } from "./access";
+export { AccessAction, AccessGrant, UserAccess } from "./grants";
+export { AuthMode, RegistryAuth } from "./auth";
+export { LoginThrottleArgs } from "./guard";
+export { FilesystemStorage, RegistryStorage, S3Storage, StorageKind } from "./storage";
+export { TlsMaterial, TlsMaterialArgs, TlsMode } from "./tlsMaterial";
+export { HtpasswdCredentials, HtpasswdCredentialsArgs, HtpasswdUser } from "./htpasswdCredentials";
+export { RuntimeKind } from "./runtimes/runtime";
+export { ContainerRuntimeArgs, RestartPolicy } from "./runtimes/container/settings";
+export { PublishMode, SwarmReplicas, SwarmRuntimeArgs } from "./runtimes/swarm/settings";
+export { defaults } from "./defaults";
+export { InvalidArgumentError } from "./validation";

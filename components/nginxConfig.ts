@@ -6,7 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
-import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./access";
+import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./grants";
 import { proxyDefaults } from "./defaults";
 import { tokenPath } from "./tokenService/files";
 import { guardPaths, throttledAnswer } from "./tokenService/guard";

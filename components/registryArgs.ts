@@ -1,4 +1,5 @@
-import { anyDeleteGranted, RegistryUser, UserAccess, validateUserAccess } from "./access";
+import { RegistryUser, validateUserAccess } from "./access";
+import { anyDeleteGranted, UserAccess } from "./grants";
 import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
 import { defaults } from "./defaults";
 import { LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
@@ -10,8 +11,8 @@ import { InvalidArgumentError, validateBoolean, validateDomain, validateImageRef
 
 /**
  * The arguments every runtime of the registry shares: who may log in and do what, how they
- * authenticate, TLS, images and storage. `AuthenticatedRegistry` (containers on one host) and
- * `SwarmRegistry` (services on a swarm) add where their processes run.
+ * authenticate, TLS, images and storage. `AuthenticatedRegistryArgs` adds which runtime runs the
+ * processes, and that runtime's settings.
  */
 export interface RegistryArgs {
     /** The host name clients use, e.g. `registry.example.com` or `localhost`. */
@@ -99,8 +100,19 @@ export interface RegistryArgs {
     readonly guardImage?: string;
 }
 
+/** The data volume of filesystem storage. */
+export interface CheckedDataVolume {
+    /** The volume's name; undefined for the runtime's default, `<name>-data`. */
+    readonly name: string | undefined;
+    readonly deleteOnDestroy: boolean;
+}
+
 /** {@link RegistryArgs} checked, with defaults. */
 export interface CheckedRegistryArgs {
+    /** The host name clients use. */
+    readonly domain: string;
+    /** The data volume; undefined with object storage. */
+    readonly dataVolume: CheckedDataVolume | undefined;
     readonly nginxImage: string;
     readonly registryImage: string;
     /** The users' grants, checked. */
@@ -141,13 +153,21 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
             }
         }
     }
-    validateDomain("domain", args.domain);
+    const domain = validateDomain("domain", args.domain);
     checkTlsMaterialArgs({ ...args.tls, domain: args.domain }, "tls.");
     const bcryptCost = args.bcryptCost ?? defaultBcryptCostFor(auth.mode);
     checkHtpasswdArgs({ users: args.users, bcryptCost });
     const users = validateUserAccess("users", args.users);
     const guardImage = validateImageReference("guardImage", args.guardImage ?? defaults.guardImage);
     return {
+        domain,
+        dataVolume:
+            storage.kind === StorageKind.Filesystem
+                ? {
+                      name: args.dataVolumeName,
+                      deleteOnDestroy: validateBoolean("deleteDataOnDestroy", args.deleteDataOnDestroy ?? defaults.deleteDataOnDestroy),
+                  }
+                : undefined,
         nginxImage: validateImageReference("nginxImage", args.nginxImage ?? defaults.nginxImage),
         registryImage: validateImageReference("registryImage", args.registryImage ?? defaults.registryImage),
         users,

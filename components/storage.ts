@@ -6,15 +6,17 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isPending } from "./inputs";
 import { defaults } from "./defaults";
-import { describe, InvalidArgumentError, validateBoolean } from "./validation";
+import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
 /** Images on a Docker volume of this host, mounted at `/data`. */
 export interface FilesystemStorage {
+    /** Images on a Docker volume (`dataVolumeName`). */
     readonly kind: "filesystem";
 }
 
 /** Images in an S3 bucket, which must exist. */
 export interface S3Storage {
+    /** Images in an S3 bucket. */
     readonly kind: "s3";
     /** The bucket, which must exist: 3 to 63 lower-case letters, digits, dots and hyphens. */
     readonly bucket: string;
@@ -59,7 +61,17 @@ export type RegistryStorage = FilesystemStorage | S3Storage;
 /** The storage kinds. */
 export const StorageKind = { Filesystem: "filesystem", S3: "s3" } as const;
 
-const s3Keys = ["kind", "bucket", "region", "endpoint", "accessKey", "secretKey", "rootDirectory", "redirect", "network"];
+const s3Keys = keysOf<S3Storage>()([
+    "kind",
+    "bucket",
+    "region",
+    "endpoint",
+    "accessKey",
+    "secretKey",
+    "rootDirectory",
+    "redirect",
+    "network",
+]);
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const regionPattern = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/;
 const endpointPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?\/?$/;
@@ -103,11 +115,7 @@ export function validateStorage(field: string, value: unknown): RegistryStorage 
     if (storage.kind !== StorageKind.S3) {
         throw new InvalidArgumentError(`${field}.kind`, `${describe(storage.kind)} is not a storage kind; expected filesystem or s3`);
     }
-    for (const key of Object.keys(storage)) {
-        if (!s3Keys.includes(key)) {
-            throw new InvalidArgumentError(`${field}.${key}`, `is not an s3 storage setting; expected one of ${s3Keys.join(", ")}`);
-        }
-    }
+    checkKnownKeys(field, storage, s3Keys, "an s3 storage setting", "{kind: s3, bucket, ...}");
     /** The setting `key` checked by `check`, or nothing when it is left out. */
     const optional = <K extends keyof S3Storage>(key: K, check: (at: string, value: unknown) => S3Storage[K]) =>
         storage[key] === undefined ? {} : { [key]: check(`${field}.${key}`, storage[key]) };

@@ -13,6 +13,7 @@ export const TlsMode = {
     /** A certificate chain and key the user already has, checked before anything is created. */
     Supplied: "supplied",
 } as const;
+/** One of {@link TlsMode}'s values. */
 export type TlsMode = (typeof TlsMode)[keyof typeof TlsMode];
 
 /** Arguments of {@link TlsMaterial}. */

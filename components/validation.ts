@@ -13,8 +13,10 @@ import * as net from "net";
  */
 export class InvalidArgumentError extends pulumi.RunError {
     constructor(
+        /** The argument or config key at fault, e.g. `users[1].access[0].actions`. */
         public readonly field: string,
-        detail: string,
+        /** What is wrong and what is accepted, without the field. */
+        public readonly detail: string,
     ) {
         super(`${field}: ${detail}`);
         this.name = "InvalidArgumentError";
@@ -37,6 +39,38 @@ export function validateOneOf<T extends string>(field: string, value: unknown, a
         throw new InvalidArgumentError(field, `${describe(value)} is not ${what}; expected one of ${values.join(", ")}`);
     }
     return value as T;
+}
+
+/**
+ * Every key of `T`, listed once: `keysOf<T>()([...])` accepts a list only if it names each key
+ * of `T` and nothing else, so a key added to an argument type fails to compile until the list
+ * (and with it every refusal of unknown keys) knows it.
+ */
+export function keysOf<T>() {
+    return <const K extends readonly (keyof T & string)[]>(
+        keys: K & (Exclude<keyof T, K[number]> extends never ? unknown : { missing: Exclude<keyof T, K[number]> }),
+    ): K => keys;
+}
+
+/**
+ * An object whose keys are all among `known`, else a refusal naming the first unknown key
+ * (`FIELD.KEY`) and every accepted one; `expected` describes the object when it is none.
+ */
+export function checkKnownKeys(
+    field: string,
+    value: unknown,
+    known: readonly string[],
+    what: string,
+    expected: string,
+): Record<string, unknown> {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        throw new InvalidArgumentError(field, `${describe(value)} is not an object; expected ${expected}`);
+    }
+    const unknown = Object.keys(value).find((key) => !known.includes(key));
+    if (unknown !== undefined) {
+        throw new InvalidArgumentError(`${field}.${unknown}`, `is not ${what}; expected one of ${known.join(", ")}`);
+    }
+    return value as Record<string, unknown>;
 }
 
 const dnsLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;

@@ -3,39 +3,41 @@
  * refusal names the config key (`authenticated-registry:port`, `...:users[1].username`) and the
  * accepted form, so a bad `Pulumi.<stack>.yaml` fails `pulumi preview` with nothing created.
  */
+import { checkRuntimeChoice } from "../components/authenticatedRegistry";
+import { registryUserKeys, validateUserAccess } from "../components/access";
+import { validateAuth } from "../components/auth";
+import { validateLoginThrottle, validateWriteHoldSeconds } from "../components/guard";
 import {
-    defaults,
-    AuthenticatedRegistryArgs,
     AccessGrant,
+    AuthenticatedRegistryArgs,
+    defaults,
     InvalidArgumentError,
+    RegistryArgs,
     RegistryUser,
     TlsMaterialArgs,
     TlsMode,
-    validateRestartPolicy,
-    validateAuth,
-    validateLoginThrottle,
-    validateWriteHoldSeconds,
-    validateStorage,
-    validateUserAccess,
-    SwarmRegistryArgs,
-    defaultSwarmReplicas,
-    validateSwarmReplicas,
-    validateConstraints,
-    validatePublishMode,
-    validateImageReference,
-    validateOneOf,
-} from "../components";
+} from "../components/index";
+import { defaultRuntime, registryRuntimes } from "../components/runtimes/index";
+import { validateStorage } from "../components/storage";
+import { checkKnownKeys } from "../components/validation";
 
 /** The config namespace: the project name in Pulumi.yaml. */
 export const configNamespace = "authenticated-registry";
 
-type Kind = "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "swarm" | "loginThrottle";
+type Kind =
+    "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "runtimeSettings" | "loginThrottle" | "moved";
 
-/** Every key the stack reads, with its type and whether it may be left out. */
-export const configSchema: Record<string, { kind: Kind; required?: boolean; description: string }> = {
+/** A config key: its type, whether it may be left out, and what it is. */
+interface ConfigKey {
+    readonly kind: Kind;
+    readonly required?: boolean;
+    readonly description: string;
+}
+
+/** The arguments every runtime shares, one key each: the type makes the list whole. */
+const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     domain: { kind: "string", required: true, description: "host name clients use" },
     port: { kind: "integer", description: `published HTTPS port (default ${defaults.port})` },
-    bindAddress: { kind: "string", description: `host address of the HTTPS port (default ${defaults.bindAddress})` },
     users: { kind: "users", required: true, description: "list of {username, password?, access?, catalog?}" },
     bcryptCost: {
         kind: "integer",
@@ -45,19 +47,14 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
     tls: { kind: "tls", description: `TLS mode and material (default ${defaults.tls.mode})` },
     nginxImage: { kind: "string", description: `nginx image reference (default ${defaults.nginxImage})` },
     registryImage: { kind: "string", description: `registry image reference (default ${defaults.registryImage})` },
-    directAccessPort: { kind: "integer", description: "unauthenticated loopback port of the registry (default off)" },
-    directAccessAddress: { kind: "string", description: `loopback address of directAccessPort (default ${defaults.directAccessAddress})` },
     storage: {
         kind: "storage",
         description:
             "where images are kept: {kind: filesystem} (default) or {kind: s3, bucket, region?, endpoint?, accessKey, secretKey, rootDirectory?, network?}",
     },
-    metricsPort: { kind: "integer", description: "loopback port of the registry's and nginx's metrics (default off)" },
-    metricsAddress: { kind: "string", description: `loopback address of metricsPort (default ${defaults.metricsAddress})` },
     dataVolumeName: { kind: "string", description: "Docker volume holding the images" },
     deleteEnabled: { kind: "boolean", description: "turn on the registry's delete API (default: on when a user has a delete grant)" },
     deleteDataOnDestroy: { kind: "boolean", description: `delete the data volume on destroy (default ${defaults.deleteDataOnDestroy})` },
-    restart: { kind: "string", description: `container restart policy (default ${defaults.restart})` },
     loginThrottle: {
         kind: "loginThrottle",
         description: `failed-login limits: {enabled?, maxFailures?, maxFailuresPerAddress?, windowSeconds?, cooldownSeconds?, maxCooldownSeconds?} (default on: ${defaults.loginThrottle.maxFailures} per user and address per ${defaults.loginThrottle.windowSeconds} s)`,
@@ -67,25 +64,44 @@ export const configSchema: Record<string, { kind: Kind; required?: boolean; desc
         description: `how long a write waits during garbage collection (default ${defaults.writeHoldSeconds})`,
     },
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
-    runtime: { kind: "string", description: "where the registry runs: container (one Docker host, the default) or swarm" },
-    swarm: {
-        kind: "swarm",
-        description:
-            "the swarm runtime's settings: {replicas?: {proxy?, registry?, tokenService?}, constraints?, publishMode?, edgeImage?}",
-    },
 };
 
-/** Where the stack's registry runs. */
-export const Runtime = { Container: "container", Swarm: "swarm" } as const;
-export type Runtime = (typeof Runtime)[keyof typeof Runtime];
+/** Every key the stack reads, with its type and whether it may be left out. */
+export const configSchema: Readonly<Record<string, ConfigKey>> = {
+    ...sharedKeys,
+    runtime: {
+        kind: "string",
+        description: `where the registry runs: ${Object.values(registryRuntimes)
+            .map((runtime) => `${runtime.kind} (${runtime.description})`)
+            .join(" or ")}; default container`,
+    },
+    ...runtimeKeys(),
+};
 
-/** Settings of the container runtime only, refused on a swarm. */
-const containerOnlyKeys = ["bindAddress", "directAccessPort", "directAccessAddress", "metricsPort", "metricsAddress", "restart"] as const;
+/**
+ * Each runtime's settings key (`container`, `swarm`), and the keys of its settings that 0.1 read
+ * at the top level, which are still read there.
+ */
+function runtimeKeys(): Record<string, ConfigKey> {
+    const keys: Record<string, ConfigKey> = {};
+    for (const runtime of Object.values(registryRuntimes)) {
+        keys[runtime.kind] = {
+            kind: "runtimeSettings",
+            description: `the ${runtime.kind} runtime's settings: {${runtime.settingsKeys.map((key) => `${key}?`).join(", ")}}`,
+        };
+        for (const key of runtime.movedConfigKeys ?? []) {
+            keys[key] = { kind: "moved", description: `read as ${runtime.kind}.${key}, where it belongs` };
+        }
+    }
+    return keys;
+}
 
-/** The `swarm` key's settings. */
-export type SwarmStackSettings = Pick<SwarmRegistryArgs, "replicas" | "constraints" | "publishMode" | "edgeImage">;
+/** The runtime whose settings a top-level key of 0.1 now is, by key. */
+const movedKeyRuntimes: ReadonlyMap<string, string> = new Map(
+    Object.values(registryRuntimes).flatMap((runtime) => (runtime.movedConfigKeys ?? []).map((key) => [key, runtime.kind] as const)),
+);
 
-const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList"> = {
+const tlsKeys: Readonly<Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList">> = {
     mode: "string",
     dnsNames: "stringList",
     ipAddresses: "stringList",
@@ -99,8 +115,6 @@ const tlsKeys: Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer
 
 /** Stack settings, plain; the stack program marks passwords and keys secret. */
 export type StackSettings = AuthenticatedRegistryArgs & {
-    readonly runtime?: Runtime;
-    readonly swarm?: SwarmStackSettings;
     readonly users: (Omit<RegistryUser, "password"> & { password?: string })[];
     readonly tls?: Omit<TlsMaterialArgs, "domain"> & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
 };
@@ -108,10 +122,12 @@ export type StackSettings = AuthenticatedRegistryArgs & {
 /**
  * Parses the stack's configuration, as `pulumi.runtime.allConfig()` gives it: keys
  * `namespace:key`, values strings (objects and lists as JSON). Keys of other namespaces
- * (providers' `docker:host`, say) are left alone.
+ * (providers' `docker:host`, say) are left alone. `notices` says what the stack should change,
+ * such as a key 0.1 read at the top level that now belongs to a runtime's settings.
  */
-export function parseStackConfig(all: Record<string, string>, namespace = configNamespace): StackSettings {
+export function parseStackConfig(all: Record<string, string>, namespace = configNamespace): StackSettings & { notices?: string[] } {
     const values: Record<string, unknown> = {};
+    const moved: Record<string, Record<string, unknown>> = {};
     for (const [fullKey, raw] of Object.entries(all)) {
         const [ns, key] = splitKey(fullKey);
         if (ns !== namespace) {
@@ -122,7 +138,12 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
         if (!spec) {
             throw new InvalidArgumentError(field, `is not a known setting; expected one of ${Object.keys(configSchema).join(", ")}`);
         }
-        values[key] = parseValue(field, spec.kind, raw);
+        if (spec.kind === "moved") {
+            const runtime = movedKeyRuntimes.get(key)!;
+            moved[runtime] = { ...moved[runtime], [key]: scalar(raw) };
+        } else {
+            values[key] = parseValue(field, spec.kind, raw);
+        }
     }
     for (const [key, spec] of Object.entries(configSchema)) {
         if (spec.required && values[key] === undefined) {
@@ -135,49 +156,59 @@ export function parseStackConfig(all: Record<string, string>, namespace = config
     if (values.users !== undefined) {
         validateUserAccess(`${namespace}:users`, values.users as RegistryUser[]);
     }
-    if (values.restart !== undefined) {
-        validateRestartPolicy(`${namespace}:restart`, values.restart);
-    }
     if (values.writeHoldSeconds !== undefined) {
         validateWriteHoldSeconds(`${namespace}:writeHoldSeconds`, values.writeHoldSeconds);
     }
-    checkRuntime(values, namespace);
-    return values as unknown as StackSettings;
+    const notices = moveToRuntimes(values, moved, namespace);
+    checkRuntimeChoice(values, `${namespace}:`);
+    return { ...(values as unknown as StackSettings), ...(notices.length === 0 ? {} : { notices }) };
 }
 
-/** The runtime is one of two, and each refuses the other's settings. */
-function checkRuntime(values: Record<string, unknown>, namespace: string): void {
-    const runtime = validateOneOf(`${namespace}:runtime`, values.runtime ?? Runtime.Container, Runtime, "a runtime");
-    if (runtime === Runtime.Container && values.swarm !== undefined) {
-        throw new InvalidArgumentError(`${namespace}:swarm`, "applies to runtime swarm only; set runtime: swarm or remove it");
-    }
-    if (runtime === Runtime.Swarm) {
-        const containerOnly = containerOnlyKeys.find((key) => values[key] !== undefined);
-        if (containerOnly !== undefined) {
-            throw new InvalidArgumentError(
-                `${namespace}:${containerOnly}`,
-                "applies to runtime container only; remove it, or set runtime: container",
+/**
+ * Puts the top-level keys of 0.1 into their runtime's settings, each checked there but named as
+ * written; a key set in both places is refused. Returns what the stack should change.
+ */
+function moveToRuntimes(values: Record<string, unknown>, moved: Record<string, Record<string, unknown>>, namespace: string): string[] {
+    const notices: string[] = [];
+    for (const [kind, keys] of Object.entries(moved)) {
+        const nested = (values[kind] ?? {}) as Record<string, unknown>;
+        for (const key of Object.keys(keys)) {
+            if ((values.runtime ?? defaultRuntime) !== kind) {
+                throw new InvalidArgumentError(
+                    `${namespace}:${key}`,
+                    `applies to runtime ${kind} only; remove it, or set runtime: ${kind}`,
+                );
+            }
+            if (nested[key] !== undefined) {
+                throw new InvalidArgumentError(`${namespace}:${key}`, `is set here and as ${kind}.${key}; keep ${kind}.${key} only`);
+            }
+            try {
+                registryRuntimes[kind as keyof typeof registryRuntimes].checkSettings(kind, { [key]: keys[key] });
+            } catch (err) {
+                throw err instanceof InvalidArgumentError
+                    ? new InvalidArgumentError(`${namespace}:${err.field.slice(kind.length + 1)}`, err.detail)
+                    : err;
+            }
+            notices.push(
+                `${namespace}:${key} is read as ${namespace}:${kind}.${key}; move it there (\`pulumi config set --path ${kind}.${key} ...\`)`,
             );
         }
+        values[kind] = { ...nested, ...keys };
     }
+    return notices;
 }
 
-/** The `swarm` key: known settings only, each checked as the component checks it. */
-function swarmSettings(field: string, value: unknown): SwarmStackSettings {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(field, "is not an object; expected e.g. {replicas: {proxy: 2, registry: 2}, publishMode: host}");
-    }
-    const known = ["replicas", "constraints", "publishMode", "edgeImage"];
-    const given = value as Record<string, unknown>;
-    const unknown = Object.keys(given).find((key) => !known.includes(key));
-    if (unknown !== undefined) {
-        throw new InvalidArgumentError(`${field}.${unknown}`, `is not a known swarm setting; expected one of ${known.join(", ")}`);
-    }
-    validateSwarmReplicas(`${field}.replicas`, given.replicas, defaultSwarmReplicas);
-    validateConstraints(`${field}.constraints`, given.constraints);
-    if (given.publishMode !== undefined) validatePublishMode(`${field}.publishMode`, given.publishMode);
-    if (given.edgeImage !== undefined) validateImageReference(`${field}.edgeImage`, given.edgeImage);
-    return given as SwarmStackSettings;
+/** A plain config value as YAML would type it: a whole number, a boolean, or the string. */
+function scalar(raw: string): unknown {
+    if (/^-?[0-9]+$/.test(raw)) return Number(raw);
+    if (raw === "true" || raw === "false") return raw === "true";
+    return raw;
+}
+
+/** A runtime's settings key: an object its runtime checks, naming the config key. */
+function runtimeSettings(field: string, kind: string, value: unknown): Record<string, unknown> {
+    registryRuntimes[kind as keyof typeof registryRuntimes].checkSettings(field, value);
+    return value as Record<string, unknown>;
 }
 
 function splitKey(fullKey: string): [string, string] {
@@ -207,8 +238,10 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             validateStorage(field, value);
             return value;
         }
-        case "swarm":
-            return swarmSettings(field, json(field, raw, "an object such as {publishMode: host}"));
+        case "runtimeSettings":
+            return runtimeSettings(field, splitKey(field)[1], json(field, raw, "an object such as {publishMode: host}"));
+        case "moved":
+            return scalar(raw);
         case "auth": {
             const value = json(field, raw, "an object such as {mode: token}");
             // Checked here to name the config key; the component fills in the defaults.
@@ -252,18 +285,13 @@ function users(field: string, value: unknown): RegistryUser[] {
     }
     return value.map((entry, i) => {
         const at = `${field}[${i}]`;
-        if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
-            throw new InvalidArgumentError(at, "is not an object; expected {username: NAME, password?: SECRET}");
-        }
-        for (const key of Object.keys(entry)) {
-            if (!["username", "password", "access", "catalog"].includes(key)) {
-                throw new InvalidArgumentError(
-                    `${at}.${key}`,
-                    "is not a known user setting; expected username, password, access or catalog",
-                );
-            }
-        }
-        const { username, password, access, catalog } = entry as Record<string, unknown>;
+        const { username, password, access, catalog } = checkKnownKeys(
+            at,
+            entry,
+            registryUserKeys,
+            "a known user setting",
+            "{username: NAME, password?: SECRET}",
+        );
         if (typeof username !== "string") {
             throw new InvalidArgumentError(`${at}.username`, "is missing or not a string; expected the user's login name");
         }
@@ -288,12 +316,9 @@ function tlsSettings(field: string, value: unknown): Record<string, unknown> {
         throw new InvalidArgumentError(field, "is not an object; expected e.g. {mode: generated, ipAddresses: [127.0.0.1]}");
     }
     const out: Record<string, unknown> = {};
-    for (const [key, v] of Object.entries(value)) {
+    for (const [key, v] of Object.entries(checkKnownKeys(field, value, Object.keys(tlsKeys), "a known TLS setting", "{mode: generated}"))) {
         const kind = tlsKeys[key as keyof typeof tlsKeys];
         const at = `${field}.${key}`;
-        if (!kind) {
-            throw new InvalidArgumentError(at, `is not a known TLS setting; expected one of ${Object.keys(tlsKeys).join(", ")}`);
-        }
         if (kind === "integer") {
             out[key] = integer(at, v);
         } else if (kind === "stringList") {

@@ -3,10 +3,10 @@
  * `Pulumi.<stack>.yaml`. Configuration is parsed and checked before anything is created.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { AuthenticatedRegistry, InvalidArgumentError, SwarmRegistry } from "../components";
-import { parseStackConfig, Runtime, StackSettings } from "./config";
+import { AuthenticatedRegistry, InvalidArgumentError } from "../components/index";
+import { parseStackConfig } from "./config";
 
-function readSettings(): StackSettings {
+function readSettings(): ReturnType<typeof parseStackConfig> {
     try {
         return parseStackConfig(pulumi.runtime.allConfig());
     } catch (err) {
@@ -17,12 +17,14 @@ function readSettings(): StackSettings {
 
 // Passwords and keys arrive as plain text so the components can check them before creating
 // anything; every output derived from them is marked secret by the component that makes it.
-const { runtime, swarm, ...settings } = readSettings();
-const name = `registry-${pulumi.getStack()}`;
-const registry = runtime === Runtime.Swarm ? new SwarmRegistry(name, { ...settings, ...swarm }) : new AuthenticatedRegistry(name, settings);
+const { notices, ...settings } = readSettings();
+for (const notice of notices ?? []) {
+    pulumi.log.warn(notice);
+}
+const registry = new AuthenticatedRegistry(`registry-${pulumi.getStack()}`, settings);
 
-/** The stack's outputs: what both runtimes have, and the names of this runtime's processes. */
-const common = {
+/** The stack's outputs: what every runtime has, and the names of this runtime's processes. */
+export = {
     url: registry.url,
     host: registry.host,
     port: registry.port,
@@ -31,20 +33,5 @@ const common = {
     passwords: registry.passwords,
     networkName: registry.networkName,
     volumeName: registry.volumeName,
+    ...registry.runtimeOutputs,
 };
-const outputs: Record<string, pulumi.Output<unknown>> = registry instanceof SwarmRegistry
-    ? {
-          ...common,
-          proxyServiceName: registry.proxyServiceName,
-          registryServiceName: registry.registryServiceName,
-          guardServiceName: registry.guardServiceName,
-          ...(registry.edgeServiceName === undefined ? {} : { edgeServiceName: registry.edgeServiceName }),
-          ...(registry.tokenServiceName === undefined ? {} : { tokenServiceName: registry.tokenServiceName }),
-      }
-    : {
-          ...common,
-          proxyContainerName: registry.proxyContainerName,
-          registryContainerName: registry.registryContainerName,
-          guardContainerName: registry.guardContainerName,
-      };
-export = outputs;

@@ -103,35 +103,38 @@ beforeAll(async () => {
         "reg",
         {
             domain: "localhost",
-            bindAddress: "127.0.0.1",
+            container: { bindAddress: "127.0.0.1", directAccessPort: 5000 },
             users: [{ username: "developer" }],
             tls: { ipAddresses: ["127.0.0.1"] },
             nginxImage: "authenticated-registry/nginx:1.22-bookworm",
             registryImage: "authenticated-registry/registry:2.8-bookworm",
-            directAccessPort: 5000,
         },
         { transformations: [(args) => void options.set(args.name, args.opts)] },
     );
     await valueOf(registry.url);
     // The same registry as Swarm services, basic mode with host publishing, and token mode.
-    const { SwarmRegistry } = await import("../components");
     const swarmArgs = {
         domain: "localhost",
         users: [{ username: "developer" }],
         tls: { ipAddresses: ["127.0.0.1"] },
         nginxImage: "authenticated-registry/nginx:1.22-bookworm",
         registryImage: "authenticated-registry/registry:3.1-bookworm",
-        edgeImage: "authenticated-registry/nginx:1.22-bookworm",
-        constraints: ["node.hostname==vm"],
+        runtime: "swarm" as const,
     };
-    const swarm = new SwarmRegistry(
+    const swarmSettings = { edgeImage: "authenticated-registry/nginx:1.22-bookworm", constraints: ["node.hostname==vm"] };
+    const swarm = new AuthenticatedRegistry(
         "sw",
-        { ...swarmArgs, publishMode: "host" },
+        { ...swarmArgs, swarm: { ...swarmSettings, publishMode: "host" } },
         { transformations: [(args) => void options.set(args.name, args.opts)] },
     );
-    const swarmToken = new SwarmRegistry(
+    const swarmToken = new AuthenticatedRegistry(
         "swt",
-        { ...swarmArgs, port: 5044, auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" } },
+        {
+            ...swarmArgs,
+            swarm: swarmSettings,
+            port: 5044,
+            auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" },
+        },
         {
             transformations: [(args) => void options.set(args.name, args.opts)],
         },
@@ -213,6 +216,7 @@ test("the swarm registries pass every policy, which check their services, config
     // Each rule ran where it applies: not passed by being skipped.
     const ranOn = async (name: string, policy: string) => (await analyzeRegistered(byName(name))).notApplicable.has(policy);
     expect(await ranOn("sw-nginx-registry-conf", "nginx-tls-1.2-1.3-only")).toBe(false);
+    expect(await ranOn("sw-nginx-default-conf", "nginx-tls-1.2-1.3-only")).toBe(false);
     expect(await ranOn("sw-nginx-registry-password", "bcrypt-cost-floor")).toBe(false);
     expect(await ranOn("swt-token-settings-json", "bcrypt-cost-floor")).toBe(false);
     expect(await ranOn("sw-nginx-domain-key", "credentials-secret")).toBe(false);
@@ -258,15 +262,15 @@ test("violations are reported as mandatory, with the policy's description and th
             policy: "registry-port-loopback-only",
             level: "mandatory",
             message:
-                "The registry container, which answers without authentication, is published on loopback addresses only.\n" +
-                "ports[0] publishes container port 5000 on 0.0.0.0; the registry answers without authentication, " +
+                "The registry, which answers without authentication, is published on loopback addresses only.\n" +
+                "ports[0] publishes the registry's port 5000 on 0.0.0.0; the registry answers without authentication, " +
                 "so it may only be published on 127.0.0.0/8 or ::1",
         },
         {
             policy: "credentials-secret",
             level: "mandatory",
             message:
-                "The nginx uploads (htpasswd, TLS key) and the registry envs (REGISTRY_HTTP_SECRET) are secret outputs.\n" +
+                "The proxy's and token service's secret files (htpasswd, TLS key, hashes, signing key) and the registry's secret environment (REGISTRY_HTTP_SECRET) are secret outputs.\n" +
                 "envs holds REGISTRY_HTTP_SECRET but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
         },
     ]);
@@ -277,7 +281,36 @@ test("violations are reported as mandatory, with the policy's description and th
             level: "mandatory",
             message:
                 "Every pulled image names a tag other than latest, or a digest.\n" +
-                'image "nginx:latest" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)',
+                'name: image "nginx:latest" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)',
+        },
+    ]);
+});
+
+test("a swarm stack's violations are reported alike, naming the service's or secret's setting", async () => {
+    const registry = byName("sw-registry");
+    const published = {
+        ...registry.inputs,
+        endpointSpec: { mode: "vip", ports: [{ targetPort: 5000, publishedPort: 5000, publishMode: "ingress", protocol: "tcp" }] },
+    };
+    expect((await analyze(registry.type, registry.name, published, {})).diagnostics).toEqual([
+        {
+            policy: "registry-port-loopback-only",
+            level: "mandatory",
+            message:
+                "The registry, which answers without authentication, is published on loopback addresses only.\n" +
+                "endpointSpec.ports[0] publishes the registry's port 5000 on every node of the swarm; the registry answers " +
+                "without authentication, so it may only be published on 127.0.0.0/8 or ::1",
+        },
+    ]);
+    const key = byName("sw-nginx-domain-key");
+    expect((await analyze(key.type, key.name, key.inputs, {})).diagnostics).toEqual([
+        {
+            policy: "credentials-secret",
+            level: "mandatory",
+            message:
+                "The proxy's and token service's secret files (htpasswd, TLS key, hashes, signing key) and the registry's secret " +
+                "environment (REGISTRY_HTTP_SECRET) are secret outputs.\n" +
+                `data holds ${nginxPaths.privateKey} but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted`,
         },
     ]);
 });

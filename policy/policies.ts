@@ -43,7 +43,7 @@ function policy(
 export const policies: Policies = [
     policy({
         name: "registry-port-loopback-only",
-        description: "The registry container, which answers without authentication, is published on loopback addresses only.",
+        description: "The registry, which answers without authentication, is published on loopback addresses only.",
         severity: "critical",
         validateResource: apply(checkRegistryPortsLoopback),
     }),
@@ -73,7 +73,8 @@ export const policies: Policies = [
     }),
     policy({
         name: "credentials-secret",
-        description: "The nginx uploads (htpasswd, TLS key) and the registry envs (REGISTRY_HTTP_SECRET) are secret outputs.",
+        description:
+            "The proxy's and token service's secret files (htpasswd, TLS key, hashes, signing key) and the registry's secret environment (REGISTRY_HTTP_SECRET) are secret outputs.",
         severity: "high",
         validateResource: apply(checkCredentialsSecret),
     }),

@@ -1,10 +1,15 @@
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { UserAccess, validateUserAccess } from "../components/access";
-import { componentLabels, containerOptions } from "../components/containerSettings";
+import { validateUserAccess } from "../components/access";
+import { UserAccess } from "../components/grants";
 import { htpasswdLine } from "../components/htpasswdCredentials";
 import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
-import { checkRegistryServerArgs } from "../components/registryServer";
+import { filesCarrierRole } from "../components/runtimes/container/inspection";
+import { containerOptions } from "../components/runtimes/container/roleContainer";
+import { ContainerRuntimeArgs } from "../components/runtimes/container/settings";
+import { componentLabels } from "../components/runtimes/docker";
+import { InspectedResource, RuntimeInspection, runtimeInspections } from "../components/runtimes/inspection";
 import { tokenServiceFiles } from "../components/tokenService/files";
+import { installMocks, registered, valueOf } from "../test/mocks";
 import {
     checkBcryptCost,
     checkDeleteEverywhere,
@@ -20,9 +25,18 @@ import {
     nginxDirectives,
     parseHtpasswd,
     ResourceView,
-    resourceTypes,
+    roles,
 } from "./rules";
 
+/** The types the Docker runtimes make, as their inspections name them. */
+const resourceTypes = {
+    container: "docker:index/container:Container",
+    remoteImage: "docker:index/remoteImage:RemoteImage",
+    volume: "docker:index/volume:Volume",
+    service: "docker:index/service:Service",
+    secret: "docker:index/secret:Secret",
+    serviceConfig: "docker:index/serviceConfig:ServiceConfig",
+} as const;
 const container = resourceTypes.container;
 const labels = (role: string) => [
     { label: labelKeys.instance, value: "reg" },
@@ -57,10 +71,22 @@ const proxy = (props: Record<string, unknown> = {}, opts = {}): ResourceView => 
     opts,
 });
 const passes = { violations: [] };
+
+/** The inputs of the registry's container as the container runtime makes it with `settings`, under mocks. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs
+async function registryContainerInputs(settings: ContainerRuntimeArgs): Promise<Record<string, any>> {
+    await installMocks();
+    const { AuthenticatedRegistry } = await import("../components");
+    const built = new AuthenticatedRegistry("direct", { domain: "localhost", users: [{ username: "ci" }], container: settings });
+    await valueOf(built.url);
+    return (await registered()).find((r) => r.name === "direct-registry-container")!.inputs;
+}
 const fails = (...violations: string[]) => ({ violations });
 
 test("the label keys are the ones the components set", () => {
     expect(componentLabels("reg", "registry")).toEqual(labels("registry"));
+    // The role of what carries the proxy's files on one host, which the fixtures below label.
+    expect(filesCarrierRole(roles.proxy)).toBe("proxy-files");
 });
 
 describe("token-service-unpublished", () => {
@@ -77,19 +103,19 @@ describe("token-service-unpublished", () => {
 
     test("refuses any published port, even on loopback, and host networking", () => {
         expect(checkTokenServiceUnpublished(tokenService({ ports: [{ internal: 5001, external: 5001, ip: "127.0.0.1" }] }))).toEqual(
-            fails(`ports[0] publishes container port 5001; ${why}`),
+            fails(`ports[0] publishes the token service's port 5001 on 127.0.0.1; ${why}`),
         );
         expect(checkTokenServiceUnpublished(tokenService({ networkMode: "host", publishAllPorts: true }))).toEqual(
             fails(
-                `networkMode "host" puts the token service's port on every host interface; use the registry's network`,
-                "publishAllPorts publishes the token service's port; it publishes none",
+                `networkMode "host" puts the token service's port on every host interface; use a bridge network: it reads passwords over plain HTTP and publishes no port`,
+                "publishAllPorts puts the token service's port on 0.0.0.0; remove it: it reads passwords over plain HTTP and publishes no port",
             ),
         );
     });
 
     test("applies to the token service only", () => {
         expect(checkTokenServiceUnpublished(registry({ ports: [{ internal: 5000, external: 5000, ip: "127.0.0.1" }] }))).toEqual({
-            notApplicable: "only the token service container (label authenticated-registry.role=token-service)",
+            notApplicable: "only the token service's process (label authenticated-registry.role=token-service)",
         });
     });
 });
@@ -97,10 +123,11 @@ describe("token-service-unpublished", () => {
 describe("registry-port-loopback-only", () => {
     const why = "the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1";
 
-    test("passes an unpublished registry, and what the component publishes for directAccessPort", () => {
+    test("passes an unpublished registry, and what the component publishes for directAccessPort", async () => {
         expect(checkRegistryPortsLoopback(registry({ ports: [] }))).toEqual(passes);
         expect(checkRegistryPortsLoopback(registry())).toEqual(passes);
-        const { ports } = checkRegistryServerArgs({ directAccessPort: 5000 });
+        const { ports } = await registryContainerInputs({ directAccessPort: 5000 });
+        expect(ports).toHaveLength(1);
         expect(checkRegistryPortsLoopback(registry({ ports }))).toEqual(passes);
     });
 
@@ -110,10 +137,10 @@ describe("registry-port-loopback-only", () => {
 
     test("a port without ip binds 0.0.0.0", () => {
         expect(checkRegistryPortsLoopback(registry({ ports: [{ internal: 5000, external: 5000 }] }))).toEqual(
-            fails(`ports[0] publishes container port 5000 on 0.0.0.0 (no ip given); ${why}`),
+            fails(`ports[0] publishes the registry's port 5000 on 0.0.0.0 (no ip given); ${why}`),
         );
         expect(checkRegistryPortsLoopback(registry({ ports: [{ internal: 5000, ip: "" }] }))).toEqual(
-            fails(`ports[0] publishes container port 5000 on 0.0.0.0 (no ip given); ${why}`),
+            fails(`ports[0] publishes the registry's port 5000 on 0.0.0.0 (no ip given); ${why}`),
         );
     });
 
@@ -126,9 +153,9 @@ describe("registry-port-loopback-only", () => {
         ];
         expect(checkRegistryPortsLoopback(registry({ ports }))).toEqual(
             fails(
-                `ports[1] publishes container port 5000 on 0.0.0.0; ${why}`,
-                `ports[2] publishes container port 5000 on 192.168.1.10; ${why}`,
-                `ports[3] publishes container port 5000 on ::; ${why}`,
+                `ports[1] publishes the registry's port 5000 on 0.0.0.0; ${why}`,
+                `ports[2] publishes the registry's port 5000 on 192.168.1.10; ${why}`,
+                `ports[3] publishes the registry's port 5000 on ::; ${why}`,
             ),
         );
     });
@@ -136,15 +163,15 @@ describe("registry-port-loopback-only", () => {
     test("host networking and publishAllPorts expose the registry without a ports entry", () => {
         expect(checkRegistryPortsLoopback(registry({ networkMode: "host", publishAllPorts: true }))).toEqual(
             fails(
-                `networkMode "host" puts the registry's port on every host interface; use a bridge network`,
-                `publishAllPorts publishes the registry's exposed ports on 0.0.0.0; publish on loopback with ports[].ip`,
+                `networkMode "host" puts the registry's port on every host interface; use a bridge network: it answers without authentication and is published on 127.0.0.0/8 or ::1 only`,
+                `publishAllPorts puts the registry's port on 0.0.0.0; remove it: it answers without authentication and is published on 127.0.0.0/8 or ::1 only`,
             ),
         );
     });
 
-    test("applies to the registry container only", () => {
+    test("applies to the registry's process only", () => {
         const everywhere = { ports: [{ internal: 443, external: 5043, ip: "0.0.0.0" }] };
-        const reason = { notApplicable: "only the registry container (label authenticated-registry.role=registry)" };
+        const reason = { notApplicable: "only the registry's process (label authenticated-registry.role=registry)" };
         expect(checkRegistryPortsLoopback(proxy(everywhere))).toEqual(reason);
         expect(checkRegistryPortsLoopback({ type: container, props: everywhere })).toEqual(reason);
         expect(checkRegistryPortsLoopback({ type: resourceTypes.volume, props: { labels: labels("registry") } })).toEqual(reason);
@@ -186,10 +213,10 @@ describe("nginx-tls-1.2-1.3-only", () => {
 
     test("requires the registry.conf upload", () => {
         expect(checkNginxTlsProtocols(proxy({ uploads: uploads({ [nginxPaths.config]: undefined }) }))).toEqual(
-            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+            fails(`uploads has no ${nginxPaths.config}; the nginx server configuration is missing`),
         );
         expect(checkNginxTlsProtocols(proxy({ uploads: undefined }))).toEqual(
-            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+            fails(`uploads has no ${nginxPaths.config}; the nginx server configuration is missing`),
         );
     });
 
@@ -200,9 +227,9 @@ describe("nginx-tls-1.2-1.3-only", () => {
         );
     });
 
-    test("applies to the proxy container (its files container, its Swarm configs) only", () => {
+    test("applies to the proxy and what carries its files only", () => {
         expect(checkNginxTlsProtocols(registry())).toEqual({
-            notApplicable: "only the nginx container (label authenticated-registry.role=proxy), its files container and its Swarm configs",
+            notApplicable: "only the proxy (label authenticated-registry.role=proxy) and what carries its files",
         });
     });
 
@@ -231,12 +258,15 @@ describe("images-pinned", () => {
 
     test.each(["nginx", "nginx:latest", "localhost:5000/team/app", "NGINX:1.0"])("refuses %s", (name) => {
         expect(checkImagePinned(image(name))).toEqual(
-            fails(`image "${name}" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`),
+            fails(`name: image "${name}" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`),
         );
     });
 
-    test("applies to RemoteImage and Service only", () => {
-        expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({ notApplicable: "only docker RemoteImage and Service resources" });
+    test("applies to what names an image to pull only: RemoteImage and Service", () => {
+        expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({
+            notApplicable:
+                "only the resources that name an image to pull: docker:index/remoteImage:RemoteImage, docker:index/service:Service",
+        });
     });
 });
 
@@ -279,7 +309,7 @@ describe("data-volume-retained", () => {
     });
 
     test("applies to the registry's volumes only", () => {
-        const reason = { notApplicable: "only docker volumes labelled authenticated-registry.instance" };
+        const reason = { notApplicable: "only the volumes labelled authenticated-registry.instance" };
         expect(checkDataVolumeRetained({ type: resourceTypes.volume, props: { name: "other" }, opts: { retainOnDelete: false } })).toEqual(
             reason,
         );
@@ -313,8 +343,11 @@ describe("credentials-secret", () => {
         );
     });
 
-    test("applies to the two containers only", () => {
-        const reason = { notApplicable: "only the registry, nginx, nginx files and token service containers" };
+    test("applies to what stores a secret only: not to another role's container, nor to a container without a role", () => {
+        const reason = {
+            notApplicable:
+                "only what stores a secret of this package: the registry's environment, the proxy's and the token service's files",
+        };
         expect(checkCredentialsSecret({ type: container, props: { labels: labels("other") }, opts: {} })).toEqual(reason);
         expect(checkCredentialsSecret({ type: container, props: {}, opts: {} })).toEqual(reason);
     });
@@ -397,12 +430,16 @@ describe("bcrypt-cost-floor", () => {
             fails(`${htpasswd} has no entries; expected one user:bcrypt-hash line per user`),
         );
         expect(checkBcryptCost(withHtpasswd(undefined), 10)).toEqual(
-            fails(`no upload to ${htpasswd}; nginx would have no user file to check passwords against`),
+            fails(`uploads has no ${htpasswd}; nginx would have no user file to check passwords against`),
         );
     });
 
-    test("applies to the proxy and token service containers only", () => {
-        expect(checkBcryptCost(registry(), 10)).toEqual({ notApplicable: "only the nginx, nginx files and token service containers" });
+    test("applies to what holds the proxy's or the token service's hashes only", () => {
+        expect(checkBcryptCost(registry(), 10)).toEqual({
+            notApplicable:
+                `only the proxy's ${htpasswd} and the token service's ${settings}, ` +
+                "which hold the password hashes, and what carries them",
+        });
     });
 
     test("parses user:hash lines", () => {
@@ -440,7 +477,7 @@ describe("values not known during preview, as the policy SDK presents them", () 
         expect(checkNginxTlsProtocols(firstPreview())).toEqual(passes);
         expect(checkCredentialsSecret(firstPreview())).toEqual(passes);
         expect(checkRegistryPortsLoopback(firstPreview())).toEqual({
-            notApplicable: "only the registry container (label authenticated-registry.role=registry)",
+            notApplicable: "only the registry's process (label authenticated-registry.role=registry)",
         });
     });
 
@@ -509,7 +546,7 @@ describe("one host: the proxy's files container carries the files, the proxy rea
             fails(`${nginxPaths.htpasswd} line 1 (user "alice") has bcrypt cost 10; the minimum is 12`),
         );
         expect(checkBcryptCost(filesWriter({ uploads: uploads({ [nginxPaths.htpasswd]: undefined }) }), 8)).toEqual(
-            fails(`no upload to ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`),
+            fails(`uploads has no ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`),
         );
         expect(checkCredentialsSecret(filesWriter({}, containerOptions(undefined as never)))).toEqual(passes);
         expect(checkCredentialsSecret(filesWriter({}, { additionalSecretOutputs: ["envs"] }))).toEqual(
@@ -529,7 +566,7 @@ describe("one host: the proxy's files container carries the files, the proxy rea
         expect(checkNginxTlsProtocols(volumeProxy)).toEqual(inVolume);
         expect(checkBcryptCost(volumeProxy, 8)).toEqual(inVolume);
         expect(checkDeleteEverywhere(volumeProxy, false)).toEqual({
-            notApplicable: "the proxy's grants are on its files container (label authenticated-registry.role=proxy-files), checked there",
+            notApplicable: `the proxy's grants go with its files: ${inVolume.notApplicable}`,
         });
         // Still a proxy: its port rules and secret options apply as before.
         expect(checkCredentialsSecret(volumeProxy)).toEqual(passes);
@@ -537,15 +574,15 @@ describe("one host: the proxy's files container carries the files, the proxy rea
 
     test("a proxy with neither uploads nor the volume still has no config, and is refused", () => {
         expect(checkNginxTlsProtocols(proxy({ uploads: undefined }))).toEqual(
-            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+            fails(`uploads has no ${nginxPaths.config}; the nginx server configuration is missing`),
         );
         const elsewhere = proxy({ uploads: undefined, volumes: [{ volumeName: "x", containerPath: "/srv" }] });
         expect(checkNginxTlsProtocols(elsewhere)).toEqual(
-            fails(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`),
+            fails(`uploads has no ${nginxPaths.config}; the nginx server configuration is missing`),
         );
     });
 
-    test("the files container is judged only as a container", () => {
+    test("a files container is the container runtime's: a service labelled proxy-files is not judged as the proxy", () => {
         expect(checkBcryptCost({ type: resourceTypes.service, props: { labels: labels("proxy-files") } }, 8)).toHaveProperty(
             "notApplicable",
         );
@@ -569,15 +606,21 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
 
     test("a registry or token service that publishes a port on the swarm is refused", () => {
         const published = { endpointSpec: { mode: "vip", ports: [{ targetPort: 5000, publishedPort: 5000 }] } };
+        const onTheirNodes = { endpointSpec: { mode: "dnsrr", ports: [{ targetPort: 5000, publishedPort: 5000, publishMode: "host" }] } };
+        expect(checkRegistryPortsLoopback(service("registry", onTheirNodes))).toEqual(
+            fails(
+                "endpointSpec.ports[0] publishes the registry's port 5000 on every node that runs one of its tasks; the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
+            ),
+        );
         expect(checkRegistryPortsLoopback(service("registry", published))).toEqual(
             fails(
-                "endpointSpec.ports[0] publishes the registry's port 5000 on every node of the swarm; the registry answers without authentication, so its service publishes no port",
+                "endpointSpec.ports[0] publishes the registry's port 5000 on every node of the swarm; the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
             ),
         );
         expect(checkRegistryPortsLoopback(service("registry", { endpointSpec: { mode: "dnsrr" } }))).toEqual(passes);
         expect(checkTokenServiceUnpublished(service("token-service", published))).toEqual(
             fails(
-                "endpointSpec.ports[0] publishes the token service's port 5000; it reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
+                "endpointSpec.ports[0] publishes the token service's port 5000 on every node of the swarm; the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
             ),
         );
         expect(checkTokenServiceUnpublished(service("token-service"))).toEqual(passes);
@@ -585,21 +628,33 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
 
     test("an unpinned service image is refused", () => {
         expect(checkImagePinned(service("proxy", { taskSpec: { containerSpec: { image: "nginx" } } }))).toEqual(
-            fails('image "nginx" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)'),
+            fails(
+                'taskSpec.containerSpec.image: image "nginx" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)',
+            ),
         );
         expect(checkImagePinned(service("proxy"))).toEqual(passes);
     });
 
-    test("the proxy's registry.conf config offering TLS 1.0 is refused; its other configs are not its business", () => {
+    test("the proxy's .conf configs offering TLS 1.0 are refused; its other files and its service are not this rule's business", () => {
         const weak = config.replace(/ssl_protocols [^;]*;/, "ssl_protocols TLSv1 TLSv1.2;");
         expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.config, weak))).toEqual(
             fails(`${nginxPaths.config}: "ssl_protocols TLSv1 TLSv1.2" enables TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
         );
         expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.config, config))).toEqual(passes);
-        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.certificate, "pem"))).toHaveProperty(
-            "notApplicable",
+        // Another .conf file is checked as a container's would be, but need not have the directive.
+        const site = swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.defaultSite, "server { ssl_protocols TLSv1.1; }");
+        expect(checkNginxTlsProtocols(site)).toEqual(
+            fails(`${nginxPaths.defaultSite}: "ssl_protocols TLSv1.1" enables TLSv1.1; only TLSv1.2 and TLSv1.3 are allowed`),
         );
-        expect(checkNginxTlsProtocols(service("proxy"))).toHaveProperty("notApplicable");
+        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.defaultSite, emptyDefaultSite))).toEqual(
+            passes,
+        );
+        expect(checkNginxTlsProtocols(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.certificate, "pem"))).toEqual({
+            notApplicable: "only the proxy's nginx configuration, its .conf files",
+        });
+        expect(checkNginxTlsProtocols(service("proxy"))).toEqual({
+            notApplicable: "a service's files are Swarm secrets and configs (label authenticated-registry.file), each checked on its own",
+        });
     });
 
     test("an htpasswd secret or token settings secret below the bcrypt floor is refused", () => {
@@ -626,13 +681,36 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
         expect(checkBcryptCost(swarmFile(resourceTypes.secret, "proxy", nginxPaths.privateKey, "key", secretOpts), 8)).toHaveProperty(
             "notApplicable",
         );
+        // The services name their secrets, which are checked on their own.
+        for (const role of ["proxy", "token-service"]) {
+            expect(checkBcryptCost(service(role), 8)).toEqual({
+                notApplicable:
+                    "a service's files are Swarm secrets and configs (label authenticated-registry.file), each checked on its own",
+            });
+        }
     });
 
     test("a Swarm secret whose data the state could keep in plain text is refused", () => {
         const key = (opts = {}) => swarmFile(resourceTypes.secret, "proxy", nginxPaths.privateKey, "key", opts);
-        expect(checkCredentialsSecret(key())).toEqual(fails(`data holds ${nginxPaths.privateKey} but is not in additionalSecretOutputs`));
+        expect(checkCredentialsSecret(key())).toEqual(
+            fails(
+                `data holds ${nginxPaths.privateKey} but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted`,
+            ),
+        );
         expect(checkCredentialsSecret(key(secretOpts))).toEqual(passes);
+        // Whatever role's: the registry's secret environment is a Swarm secret too.
+        const environment = swarmFile(resourceTypes.secret, "registry", "/run/secrets/environment", "REGISTRY_HTTP_SECRET='x'\n");
+        expect(checkCredentialsSecret(environment)).toEqual(
+            fails(
+                "data holds /run/secrets/environment but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+            ),
+        );
+        // A config holds no secret, and a service keeps its secrets in Swarm secrets.
+        expect(checkCredentialsSecret(swarmFile(resourceTypes.serviceConfig, "proxy", nginxPaths.certificate, "pem"))).toHaveProperty(
+            "notApplicable",
+        );
         expect(checkCredentialsSecret(service("proxy"))).toHaveProperty("notApplicable");
+        expect(checkCredentialsSecret(service("registry"))).toHaveProperty("notApplicable");
     });
 
     test("the proxy service's grants are judged as the container's", () => {
@@ -642,6 +720,161 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
         const proxyService = service("proxy", { labels: [...labels("proxy"), { label: labelKeys.access, value: access }] });
         expect(checkDeleteEverywhere(proxyService, false)).toEqual(
             fails('user "janitor" may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere'),
+        );
+    });
+});
+
+describe("a third runtime plugs in with an inspection of its own, and the rules judge it unchanged", () => {
+    // Kubernetes, say: a Deployment per role, its files in Secrets and ConfigMaps (one key per
+    // file, in the directory an annotation names), its data on a PersistentVolumeClaim.
+    const deployment = "kubernetes:apps/v1:Deployment";
+    const secret = "kubernetes:core/v1:Secret";
+    const configMap = "kubernetes:core/v1:ConfigMap";
+    const claim = "kubernetes:core/v1:PersistentVolumeClaim";
+    const directoryKey = "authenticated-registry.directory";
+    interface Metadata {
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+    }
+    interface Container {
+        image?: unknown;
+        ports?: { containerPort?: number; hostPort?: number; hostIP?: string }[];
+    }
+    const metadata = (r: InspectedResource) => (r.props.metadata ?? {}) as Metadata;
+    const podSpec = (r: InspectedResource) =>
+        ((r.props.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec ?? {}) as {
+            hostNetwork?: boolean;
+            containers?: Container[];
+        };
+    const kubernetes: RuntimeInspection = {
+        processTypes: [deployment],
+        fileTypes: [secret, configMap],
+        volumeTypes: [claim],
+        imageTypes: [deployment],
+        label: (r, key) => metadata(r).labels?.[key],
+        role: (r) => ([deployment, secret, configMap].includes(r.type) ? metadata(r).labels?.[labelKeys.role] : undefined),
+        publishedPorts: (r) =>
+            r.type !== deployment
+                ? []
+                : (podSpec(r).containers ?? []).flatMap((c, i) =>
+                      (c.ports ?? []).flatMap((p, j) =>
+                          p.hostPort === undefined
+                              ? []
+                              : [
+                                    {
+                                        path: `spec.template.spec.containers[${i}].ports[${j}]`,
+                                        port: p.containerPort,
+                                        where: p.hostIP ?? "0.0.0.0 (no hostIP given)",
+                                        loopbackOnly: p.hostIP === "127.0.0.1",
+                                    },
+                                ],
+                      ),
+                  ),
+        hostNetworkSettings: (r) =>
+            r.type === deployment && podSpec(r).hostNetwork === true
+                ? [{ setting: "spec.template.spec.hostNetwork", where: "on every interface of its node", fix: "remove it" }]
+                : [],
+        carriedFiles: (r) =>
+            r.type === deployment
+                ? {
+                      carries: "none",
+                      elsewhere: "a Deployment's files are Secrets and ConfigMaps, each checked on its own",
+                      keepsFileLabels: true,
+                  }
+                : {
+                      carries: "some",
+                      files: Object.entries((r.props.stringData ?? {}) as Record<string, string>).map(([name, content]) => ({
+                          path: `${metadata(r).annotations?.[directoryKey]}/${name}`,
+                          content: () => content,
+                      })),
+                  },
+        storedSecrets: (r) => (r.type === secret ? [{ property: "stringData", holds: "files of its role" }] : []),
+        images: (r) =>
+            r.type === deployment
+                ? (podSpec(r).containers ?? []).map((c, i) => ({ path: `spec.template.spec.containers[${i}].image`, reference: c.image }))
+                : [],
+    };
+    beforeAll(() => void (runtimeInspections as RuntimeInspection[]).push(kubernetes));
+    afterAll(() => void (runtimeInspections as RuntimeInspection[]).splice(runtimeInspections.indexOf(kubernetes), 1));
+
+    const labelled = (role: string, extra: Record<string, string> = {}) => ({
+        labels: { [labelKeys.instance]: "reg", [labelKeys.role]: role, ...extra },
+    });
+    const pod = (role: string, spec: Record<string, unknown>, extra: Record<string, string> = {}): ResourceView => ({
+        type: deployment,
+        props: { metadata: labelled(role, extra), spec: { template: { spec } } },
+    });
+    const files = (type: string, role: string, directory: string, stringData: Record<string, string>, opts = {}): ResourceView => ({
+        type,
+        props: { metadata: { ...labelled(role), annotations: { [directoryKey]: directory } }, stringData },
+        opts,
+    });
+
+    test("ports on the node and host networking are refused, naming the setting", () => {
+        const registryPod = pod("registry", {
+            hostNetwork: true,
+            containers: [{ image: "registry:3.0.0", ports: [{ containerPort: 5000, hostPort: 5000 }, { containerPort: 5001 }] }],
+        });
+        expect(checkRegistryPortsLoopback(registryPod)).toEqual(
+            fails(
+                "spec.template.spec.containers[0].ports[0] publishes the registry's port 5000 on 0.0.0.0 (no hostIP given); the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
+                "spec.template.spec.hostNetwork puts the registry's port on every interface of its node; remove it: it answers without authentication and is published on 127.0.0.0/8 or ::1 only",
+            ),
+        );
+        const tokenPod = pod("token-service", { containers: [{ ports: [{ containerPort: 5001, hostPort: 5001, hostIP: "127.0.0.1" }] }] });
+        expect(checkTokenServiceUnpublished(tokenPod)).toEqual(
+            fails(
+                "spec.template.spec.containers[0].ports[0] publishes the token service's port 5001 on 127.0.0.1; the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
+            ),
+        );
+    });
+
+    test("every image of a Deployment is pinned, each named by its path", () => {
+        const twoImages = pod("proxy", { containers: [{ image: "nginx:1.28.0" }, { image: "busybox" }] });
+        expect(checkImagePinned(twoImages)).toEqual(
+            fails(
+                'spec.template.spec.containers[1].image: image "busybox" is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)',
+            ),
+        );
+        expect(checkImagePinned({ type: secret, props: {} })).toEqual({
+            notApplicable:
+                "only the resources that name an image to pull: docker:index/remoteImage:RemoteImage, docker:index/service:Service, kubernetes:apps/v1:Deployment",
+        });
+    });
+
+    test("files in Secrets and ConfigMaps are judged as a swarm's are: TLS, hashes, secret outputs", () => {
+        const weak = config.replace(/ssl_protocols [^;]*;/, "ssl_protocols TLSv1 TLSv1.2;");
+        expect(checkNginxTlsProtocols(files(configMap, "proxy", nginxPaths.directory, { "registry.conf": weak }))).toEqual(
+            fails(`${nginxPaths.config}: "ssl_protocols TLSv1 TLSv1.2" enables TLSv1; only TLSv1.2 and TLSv1.3 are allowed`),
+        );
+        const htpasswd = files(secret, "proxy", nginxPaths.directory, { "registry.password": `${cost8}\n` });
+        expect(checkBcryptCost(htpasswd, 10)).toEqual(
+            fails(`${nginxPaths.htpasswd} line 1 (user "bob") has bcrypt cost 8; the minimum is 10`),
+        );
+        expect(checkCredentialsSecret(htpasswd)).toEqual(
+            fails(
+                "stringData holds files of its role but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+            ),
+        );
+        expect(checkNginxTlsProtocols(pod("proxy", {}))).toEqual({
+            notApplicable: "a Deployment's files are Secrets and ConfigMaps, each checked on its own",
+        });
+    });
+
+    test("the grants on the proxy's Deployment and the data's claim are judged as a container's and a volume's", () => {
+        const access = JSON.stringify(
+            validateUserAccess("users", [{ username: "janitor", access: [{ repositories: ["**"], actions: ["pull", "delete"] }] }]),
+        );
+        expect(checkDeleteEverywhere(pod("proxy", {}, { [labelKeys.access]: access }), false)).toEqual(
+            fails('user "janitor" may delete on "**", every repository; narrow the pattern or set allowDeleteEverywhere'),
+        );
+        const data: ResourceView = {
+            type: claim,
+            props: { metadata: { labels: { [labelKeys.instance]: "reg" } } },
+            opts: { retainOnDelete: false },
+        };
+        expect(checkDataVolumeRetained(data)).toEqual(
+            fails("the data volume is deleted with the stack (retainOnDelete is false); set retainOnDelete: true so pushed images survive"),
         );
     });
 });

@@ -4,6 +4,11 @@
  * `@pulumi/policy`; here nothing depends on the policy SDK, so every rule is unit-tested with
  * plain objects.
  *
+ * The rules know roles and files, not runtimes: they loop over `runtimeInspections`
+ * (components/runtimes/inspection.ts), take the inspection whose types include the resource's
+ * type, and read the resource through it (its role, published ports, files, secret inputs,
+ * images). A new runtime adds its own inspection to that list; nothing here changes.
+ *
  * How the policy SDK (1.21.0) presents a resource, which these functions rely on:
  * - Inputs arrive as plain JSON. The engine sends secret inputs marked as secret, but the SDK's
  *   `validateResource` path unwraps them (`deserializeProperties(..., proxySecrets=false)`), so a
@@ -21,25 +26,18 @@
 import { defaults, labelKeys, roles } from "../components/defaults";
 import { nginxPaths } from "../components/nginxConfig";
 import { tokenServiceFiles } from "../components/tokenService/files";
-import { isLoopback, isPinnedImageReference } from "../components/validation";
+import {
+    CarriedFile,
+    CarriedFiles,
+    InspectedResource,
+    RuntimeInspection,
+    runtimeInspections,
+    SecretMaterial,
+} from "../components/runtimes/inspection";
+import { isPinnedImageReference } from "../components/validation";
 
 /** Shared with the components, which put these labels on what they create. */
 export { labelKeys, roles };
-
-/** The Pulumi types the rules look at. */
-export const resourceTypes = {
-    container: "docker:index/container:Container",
-    remoteImage: "docker:index/remoteImage:RemoteImage",
-    volume: "docker:index/volume:Volume",
-    service: "docker:index/service:Service",
-    secret: "docker:index/secret:Secret",
-    serviceConfig: "docker:index/serviceConfig:ServiceConfig",
-} as const;
-
-/** The types that run a role: a container on one host, a service on a swarm. */
-const processTypes: readonly string[] = [resourceTypes.container, resourceTypes.service];
-/** The types that carry one file of a role on a swarm. */
-const swarmFileTypes: readonly string[] = [resourceTypes.secret, resourceTypes.serviceConfig];
 
 /** The TLS versions nginx may offer. */
 export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
@@ -48,9 +46,7 @@ export const allowedTlsProtocols = ["TLSv1.2", "TLSv1.3"] as const;
 export const defaultMinimumBcryptCost: number = defaults.bcryptCost;
 
 /** What a rule sees of a resource; `props` are its inputs, as the policy SDK presents them. */
-export interface ResourceView {
-    readonly type: string;
-    readonly props: Record<string, unknown>;
+export interface ResourceView extends InspectedResource {
     readonly opts?: ResourceOptionsView;
 }
 
@@ -68,103 +64,39 @@ export type RuleResult = { readonly notApplicable: string } | { readonly violati
 const notApplicable = (reason: string): RuleResult => ({ notApplicable: reason });
 const checked = (violations: readonly string[]): RuleResult => ({ violations });
 
-/** The value of a docker label (`[{ label, value }]`); reads only the matching entry's value. */
-export function labelValue(labels: unknown, key: string): string | undefined {
-    if (!Array.isArray(labels)) {
-        return undefined;
-    }
-    for (const entry of labels) {
-        if (typeof entry === "object" && entry !== null && entry.label === key) {
-            return typeof entry.value === "string" ? entry.value : undefined;
-        }
-    }
-    return undefined;
+// ---------------------------------------------------------------------------------------------
+// What each runtime makes, read through its inspection (components/runtimes/inspection.ts).
+// ---------------------------------------------------------------------------------------------
+
+type TypeList = "processTypes" | "fileTypes" | "volumeTypes" | "imageTypes";
+
+/** The inspection of the runtime that makes resources of this type as `list` says, if any does. */
+function inspecting(resource: InspectedResource, ...lists: TypeList[]): RuntimeInspection | undefined {
+    return runtimeInspections.find((inspection) => lists.some((list) => inspection[list].includes(resource.type)));
 }
 
-/**
- * The role label of a container or Swarm service of this package, or undefined for anything
- * else: the rules judge the single-host and the swarm runtime alike.
- */
-export function containerRole(resource: ResourceView): string | undefined {
-    return processTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+/** A process or file resource of a role, with its runtime's inspection. */
+interface RoleResource {
+    readonly inspection: RuntimeInspection;
+    readonly role: string | undefined;
 }
 
-/** The role of a Swarm secret or config of this package, or undefined for anything else. */
-function swarmFileRole(resource: ResourceView): string | undefined {
-    return swarmFileTypes.includes(resource.type) ? labelValue(resource.props.labels, labelKeys.role) : undefined;
+/** The role a process or file resource of any runtime serves, and its inspection; undefined for anything else. */
+function roleResource(resource: InspectedResource): RoleResource | undefined {
+    const inspection = inspecting(resource, "processTypes", "fileTypes");
+    return inspection === undefined ? undefined : { inspection, role: inspection.role(resource) };
 }
 
-/**
- * Whether a resource is judged as the carrier of nginx's files: on one host the files container
- * (role `proxy-files`), which has them as uploads and writes them into the proxy's volume, or a
- * proxy container that has them as uploads itself, as stacks of earlier releases ran it.
- */
-function carriesProxyFiles(resource: ResourceView): boolean {
-    const role = containerRole(resource);
-    return (
-        (role === roles.proxy && !readsFilesFromVolume(resource)) ||
-        (role === roles.proxyFiles && resource.type === resourceTypes.container)
-    );
-}
+/** Where each role whose files the rules read keeps them. */
+const filesDirectories: Readonly<Record<string, string>> = {
+    [roles.proxy]: nginxPaths.directory,
+    [roles.tokenService]: tokenServiceFiles.directory,
+};
 
-/** A proxy container that mounts a volume at nginx's directory reads the files its files container wrote there. */
-function readsFilesFromVolume(resource: ResourceView): boolean {
-    const volumes = resource.type === resourceTypes.container ? resource.props.volumes : undefined;
-    return (
-        Array.isArray(volumes) &&
-        volumes.some(
-            (v) => typeof v === "object" && v !== null && (v as { containerPath?: unknown }).containerPath === nginxPaths.directory,
-        )
-    );
-}
-
-/** Why a proxy container that reads its files from its volume is not judged by a rule on the files. */
-const filesInVolume =
-    `the proxy reads its files from the volume at ${nginxPaths.directory}; its files container ` +
-    "(label authenticated-registry.role=proxy-files), which has them as uploads, is checked instead";
-
-/** The files a resource carries: a container's uploads, or the one file of a Swarm secret or config. */
-function filesOf(resource: ResourceView): Upload[] {
-    if (!swarmFileTypes.includes(resource.type)) return uploadsOf(resource.props);
-    const file = labelValue(resource.props.labels, labelKeys.file);
-    if (file === undefined) return [];
-    return [
-        {
-            file,
-            content: () => {
-                const data = resource.props.data;
-                return typeof data === "string" ? Buffer.from(data, "base64").toString("utf8") : data;
-            },
-        },
-    ];
-}
-
-interface Upload {
-    readonly file: string;
-    /** Reads the content; throws the SDK's UnknownValueError if it is not known yet. */
-    content(): unknown;
-}
-
-/** The container's uploads by file; reading `file` only, so unknown contents are not touched. */
-function uploadsOf(props: Record<string, unknown>): Upload[] {
-    const uploads = props.uploads;
-    if (!Array.isArray(uploads)) {
-        return [];
-    }
-    return uploads
-        .filter((u) => typeof u === "object" && u !== null && typeof u.file === "string")
-        .map((u) => ({ file: u.file as string, content: () => u.content }));
-}
-
-/** A service's published ports (`endpointSpec.ports`); none when unset. */
-function servicePorts(props: Record<string, unknown>): ({ targetPort?: unknown } | null | undefined)[] {
-    const endpoint = props.endpointSpec as { ports?: unknown } | undefined;
-    return Array.isArray(endpoint?.ports) ? endpoint.ports : [];
-}
-
-/** A container's `ports` entries, as the provider takes them; none when unset. */
-function publishedPorts(props: Record<string, unknown>): ({ ip?: unknown; internal?: unknown } | null | undefined)[] {
-    return Array.isArray(props.ports) ? props.ports : [];
+/** The files of `role` a resource carries, if it is a process or file resource of that role. */
+function filesOf(resource: InspectedResource, role: string): CarriedFiles | undefined {
+    const found = roleResource(resource);
+    return found?.role === role ? found.inspection.carriedFiles(resource, filesDirectories[role]) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,79 +104,59 @@ function publishedPorts(props: Record<string, unknown>): ({ ip?: unknown; intern
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The registry container answers without authentication, so nothing may reach it from outside
- * the host: every published port must bind a loopback address (127.0.0.0/8 or ::1). A port with
- * no `ip` binds 0.0.0.0. Host networking and `publishAllPorts` expose it without a `ports` entry.
+ * The registry answers without authentication, so nothing may reach it from outside the host:
+ * every port its process publishes must bind a loopback address (127.0.0.0/8 or ::1), and no
+ * setting may put it on the host's network (a container's host networking or
+ * `publishAllPorts`). A container's port with no `ip` binds 0.0.0.0; a swarm publishes on
+ * every node, so there the registry's service publishes none.
  */
 export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
-    if (containerRole(resource) !== roles.registry) {
-        return notApplicable("only the registry container (label authenticated-registry.role=registry)");
+    const inspection = inspecting(resource, "processTypes");
+    if (inspection === undefined || inspection.role(resource) !== roles.registry) {
+        return notApplicable(`only the registry's process (label ${labelKeys.role}=${roles.registry})`);
     }
-    if (resource.type === resourceTypes.service) {
-        return checked(
-            servicePorts(resource.props).map(
-                (port, i) =>
-                    `endpointSpec.ports[${i}] publishes the registry's port ${port?.targetPort} on every node of the swarm; ` +
-                    `the registry answers without authentication, so its service publishes no port`,
+    const why = "the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1";
+    return checked([
+        ...inspection
+            .publishedPorts(resource)
+            .filter((port) => !port.loopbackOnly)
+            .map((port) => `${port.path} publishes the registry's port ${port.port} on ${port.where}; ${why}`),
+        ...inspection
+            .hostNetworkSettings(resource)
+            .map(
+                (host) =>
+                    `${host.setting} puts the registry's port ${host.where}; ${host.fix}: it answers without ` +
+                    `authentication and is published on 127.0.0.0/8 or ::1 only`,
             ),
-        );
-    }
-    const { props } = resource;
-    const violations: string[] = [];
-    const ports = publishedPorts(props);
-    ports.forEach((port, i) => {
-        const ip = typeof port?.ip === "string" && port.ip !== "" ? port.ip : undefined;
-        if (ip === undefined || !isLoopback(ip)) {
-            const where = ip === undefined ? "0.0.0.0 (no ip given)" : ip;
-            violations.push(
-                `ports[${i}] publishes container port ${port?.internal} on ${where}; the registry answers without ` +
-                    `authentication, so it may only be published on 127.0.0.0/8 or ::1`,
-            );
-        }
-    });
-    if (props.networkMode === "host") {
-        violations.push(`networkMode "host" puts the registry's port on every host interface; use a bridge network`);
-    }
-    if (props.publishAllPorts === true) {
-        violations.push(`publishAllPorts publishes the registry's exposed ports on 0.0.0.0; publish on loopback with ports[].ip`);
-    }
-    return checked(violations);
+    ]);
 }
 
 /**
  * The token service reads users' passwords in plain HTTP on the private network; clients reach
- * it only through nginx's TLS at `/token`. So it publishes no port at all, and does not share the
- * host's network.
+ * it only through nginx's TLS at `/token`. So its process publishes no port at all, not even on
+ * loopback, and does not share the host's network.
  */
 export function checkTokenServiceUnpublished(resource: ResourceView): RuleResult {
-    if (containerRole(resource) !== roles.tokenService) {
-        return notApplicable("only the token service container (label authenticated-registry.role=token-service)");
+    const inspection = inspecting(resource, "processTypes");
+    if (inspection === undefined || inspection.role(resource) !== roles.tokenService) {
+        return notApplicable(`only the token service's process (label ${labelKeys.role}=${roles.tokenService})`);
     }
-    if (resource.type === resourceTypes.service) {
-        return checked(
-            servicePorts(resource.props).map(
-                (port, i) =>
-                    `endpointSpec.ports[${i}] publishes the token service's port ${port?.targetPort}; it reads passwords over ` +
-                    `plain HTTP and is reached through nginx's /token only, so it publishes no port`,
+    return checked([
+        ...inspection
+            .publishedPorts(resource)
+            .map(
+                (port) =>
+                    `${port.path} publishes the token service's port ${port.port} on ${port.where}; the token service reads ` +
+                    `passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port`,
             ),
-        );
-    }
-    const { props } = resource;
-    const violations: string[] = [];
-    const ports = publishedPorts(props);
-    ports.forEach((port, i) => {
-        violations.push(
-            `ports[${i}] publishes container port ${port?.internal}; the token service reads passwords over plain HTTP ` +
-                `and is reached through nginx's /token only, so it publishes no port`,
-        );
-    });
-    if (props.networkMode === "host") {
-        violations.push(`networkMode "host" puts the token service's port on every host interface; use the registry's network`);
-    }
-    if (props.publishAllPorts === true) {
-        violations.push(`publishAllPorts publishes the token service's port; it publishes none`);
-    }
-    return checked(violations);
+        ...inspection
+            .hostNetworkSettings(resource)
+            .map(
+                (host) =>
+                    `${host.setting} puts the token service's port ${host.where}; ${host.fix}: it reads passwords over ` +
+                    `plain HTTP and publishes no port`,
+            ),
+    ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,35 +221,32 @@ export function nginxDirectives(text: string): NginxDirective[] {
 }
 
 /**
- * The proxy's `registry.conf` upload (on one host, its files container's) must contain at least
- * one `ssl_protocols` directive, and every `ssl_protocols` in any uploaded `.conf` file may list
- * only TLSv1.2 and TLSv1.3 (nginx compares the names without regard to case). Without the directive nginx uses its build's
- * default, which for nginx before 1.23.4 includes TLSv1 and TLSv1.1.
+ * The proxy's `registry.conf` must contain at least one `ssl_protocols` directive, and every
+ * `ssl_protocols` in any of its `.conf` files may list only TLSv1.2 and TLSv1.3 (nginx compares
+ * the names without regard to case). Without the directive nginx uses its build's default, which
+ * for nginx before 1.23.4 includes TLSv1 and TLSv1.1. Judged wherever its runtime keeps the
+ * files: what carries all of them (a container's uploads; on one host, its files container's)
+ * must have `registry.conf`; what carries some (a Swarm config) has its `.conf` files checked.
  */
 export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
-    const swarmFile = swarmFileRole(resource) === roles.proxy;
-    const role = containerRole(resource);
-    if (role !== roles.proxy && role !== roles.proxyFiles && !swarmFile) {
-        return notApplicable(
-            "only the nginx container (label authenticated-registry.role=proxy), its files container and its Swarm configs",
-        );
+    const carried = filesOf(resource, roles.proxy);
+    if (carried === undefined) {
+        return notApplicable(`only the proxy (label ${labelKeys.role}=${roles.proxy}) and what carries its files`);
     }
-    if (resource.type === resourceTypes.service) {
-        return notApplicable("a Swarm service's nginx config is a Swarm config, checked on its own");
+    if (carried.carries === "none") {
+        return notApplicable(carried.elsewhere);
     }
-    if (!swarmFile && !carriesProxyFiles(resource)) {
-        return notApplicable(filesInVolume);
-    }
-    const uploads = filesOf(resource);
-    if (swarmFile && !uploads.some((u) => u.file === nginxPaths.config)) {
-        return notApplicable(`only the Swarm config that holds ${nginxPaths.config}`);
+    const configs = carried.files.filter((file) => file.path.endsWith(".conf"));
+    if (carried.carries === "some" && configs.length === 0) {
+        return notApplicable("only the proxy's nginx configuration, its .conf files");
     }
     const violations: string[] = [];
     const allowed = new Set(allowedTlsProtocols.map((p) => p.toLowerCase()));
-    let registryConf: "missing" | "unreadable" | number = "missing";
-    for (const upload of uploads.filter((u) => u.file.endsWith(".conf"))) {
-        const content = upload.content();
-        const isRegistryConf = upload.file === nginxPaths.config;
+    // What carries some of the files need not carry registry.conf: its other carriers are judged on their own.
+    let registryConf: "elsewhere" | "missing" | "unreadable" | number = carried.carries === "all" ? "missing" : "elsewhere";
+    for (const file of configs) {
+        const content = file.content();
+        const isRegistryConf = file.path === nginxPaths.config;
         if (typeof content !== "string") {
             if (isRegistryConf) {
                 registryConf = "unreadable";
@@ -351,17 +260,17 @@ export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
         for (const directive of directives) {
             const refused = directive.args.filter((p) => !allowed.has(p.toLowerCase()));
             if (directive.args.length === 0) {
-                violations.push(`${upload.file}: ssl_protocols lists no protocol; list TLSv1.2 and TLSv1.3`);
+                violations.push(`${file.path}: ssl_protocols lists no protocol; list TLSv1.2 and TLSv1.3`);
             } else if (refused.length > 0) {
                 violations.push(
-                    `${upload.file}: "ssl_protocols ${directive.args.join(" ")}" enables ${refused.join(", ")}; ` +
+                    `${file.path}: "ssl_protocols ${directive.args.join(" ")}" enables ${refused.join(", ")}; ` +
                         `only TLSv1.2 and TLSv1.3 are allowed`,
                 );
             }
         }
     }
-    if (registryConf === "missing") {
-        violations.push(`no upload to ${nginxPaths.config}; the nginx server configuration is missing`);
+    if (registryConf === "missing" && carried.carries === "all") {
+        violations.push(`${carried.property} has no ${nginxPaths.config}; the nginx server configuration is missing`);
     } else if (registryConf === "unreadable") {
         violations.push(`${nginxPaths.config} has no text content; its ssl_protocols cannot be checked`);
     } else if (registryConf === 0) {
@@ -374,21 +283,23 @@ export function checkNginxTlsProtocols(resource: ResourceView): RuleResult {
 // 3. Images are pinned.
 // ---------------------------------------------------------------------------------------------
 
-/** A pulled image names a tag other than `latest`, or a digest (components/validation.ts). */
+/** Every image a resource pulls names a tag other than `latest`, or a digest (components/validation.ts). */
 export function checkImagePinned(resource: ResourceView): RuleResult {
-    if (resource.type !== resourceTypes.remoteImage && resource.type !== resourceTypes.service) {
-        return notApplicable("only docker RemoteImage and Service resources");
+    const inspection = inspecting(resource, "imageTypes");
+    if (inspection === undefined) {
+        const imageTypes = runtimeInspections.flatMap((runtime) => runtime.imageTypes);
+        return notApplicable(`only the resources that name an image to pull: ${imageTypes.join(", ")}`);
     }
-    const name =
-        resource.type === resourceTypes.service
-            ? (resource.props.taskSpec as { containerSpec?: { image?: unknown } } | undefined)?.containerSpec?.image
-            : resource.props.name;
-    if (typeof name !== "string" || !isPinnedImageReference(name)) {
-        return checked([
-            `image ${JSON.stringify(name)} is not pinned; name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)`,
-        ]);
-    }
-    return checked([]);
+    return checked(
+        inspection
+            .images(resource)
+            .filter(({ reference }) => typeof reference !== "string" || !isPinnedImageReference(reference))
+            .map(
+                ({ path, reference }) =>
+                    `${path}: image ${JSON.stringify(reference)} is not pinned; ` +
+                    "name a tag other than latest (e.g. nginx:1.28.0) or a digest (@sha256:...)",
+            ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,10 +315,11 @@ export function checkImagePinned(resource: ResourceView): RuleResult {
  * component's unit tests assert the option (test/authenticatedRegistry.test.ts).
  */
 export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
-    if (resource.type !== resourceTypes.volume || labelValue(resource.props.labels, labelKeys.instance) === undefined) {
-        return notApplicable("only docker volumes labelled authenticated-registry.instance");
+    const inspection = inspecting(resource, "volumeTypes");
+    if (inspection === undefined || inspection.label(resource, labelKeys.instance) === undefined) {
+        return notApplicable(`only the volumes labelled ${labelKeys.instance}`);
     }
-    const role = labelValue(resource.props.labels, labelKeys.role);
+    const role = inspection.label(resource, labelKeys.role);
     if (role !== undefined) {
         return notApplicable(`only the data volume; this is the ${role} volume, rewritten from the stack's state on every change`);
     }
@@ -430,44 +342,39 @@ export function checkDataVolumeRetained(resource: ResourceView): RuleResult {
 // 5. Credential and key material is secret.
 // ---------------------------------------------------------------------------------------------
 
-/** What each container keeps that must be stored only encrypted, by role. */
-const secretProperties: Record<string, { property: string; holds: string }> = {
-    [roles.proxy]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
-    [roles.proxyFiles]: { property: "uploads", holds: "the htpasswd file and the TLS private key" },
-    [roles.registry]: { property: "envs", holds: "REGISTRY_HTTP_SECRET" },
-    [roles.tokenService]: { property: "uploads", holds: "the users' password hashes and the token signing key" },
+/** What of each role must be stored only encrypted, whatever stores it. */
+const secretMaterial: Readonly<Record<string, SecretMaterial>> = {
+    [roles.proxy]: { files: "the htpasswd file and the TLS private key" },
+    [roles.registry]: { environment: "REGISTRY_HTTP_SECRET" },
+    [roles.tokenService]: { files: "the users' password hashes and the token signing key" },
 };
 
 /**
- * The `uploads` of the proxy and of its files container and the registry's `envs` must be listed
- * in `additionalSecretOutputs`, so the provider's copy of them in the state is encrypted whatever the inputs were marked. This
- * is what a policy can check: the SDK unwraps secret inputs before a rule sees them, so whether
- * the inputs themselves were `pulumi.secret` is invisible here (the component tests assert it).
+ * Every input that holds a role's secret material (on one host the uploads of the proxy, of its
+ * files container and of the token service, and the registry's `envs`; on a swarm the `data`
+ * of every Swarm secret) must be listed in `additionalSecretOutputs`, so the provider's copy of
+ * it in the state is encrypted whatever the inputs were marked. This is what a policy can check:
+ * the SDK unwraps secret inputs before a rule sees them, so whether the inputs themselves were
+ * `pulumi.secret` is invisible here (the component tests assert it).
  */
 export function checkCredentialsSecret(resource: ResourceView): RuleResult {
-    if (resource.type === resourceTypes.secret && swarmFileRole(resource) !== undefined) {
-        return checked(
-            (resource.opts?.additionalSecretOutputs ?? []).includes("data")
-                ? []
-                : [`data holds ${labelValue(resource.props.labels, labelKeys.file)} but is not in additionalSecretOutputs`],
+    const found = roleResource(resource);
+    const stored = found?.role === undefined ? [] : found.inspection.storedSecrets(resource, secretMaterial[found.role] ?? {});
+    if (stored.length === 0) {
+        return notApplicable(
+            "only what stores a secret of this package: the registry's environment, the proxy's and the token service's files",
         );
     }
-    if (resource.type !== resourceTypes.container) {
-        return notApplicable("only the containers and the Swarm secrets of this package");
-    }
-    const role = containerRole(resource);
-    const wanted = role === undefined ? undefined : secretProperties[role];
-    if (wanted === undefined) {
-        return notApplicable("only the registry, nginx, nginx files and token service containers");
-    }
     const secretOutputs = resource.opts?.additionalSecretOutputs ?? [];
-    if (!secretOutputs.includes(wanted.property)) {
-        return checked([
-            `${wanted.property} holds ${wanted.holds} but is not in additionalSecretOutputs, ` +
-                `so the state is not guaranteed to store it encrypted`,
-        ]);
-    }
-    return checked([]);
+    return checked(
+        stored
+            .filter(({ property }) => !secretOutputs.includes(property))
+            .map(
+                ({ property, holds }) =>
+                    `${property} holds ${holds} but is not in additionalSecretOutputs, ` +
+                    `so the state is not guaranteed to store it encrypted`,
+            ),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -509,13 +416,12 @@ export function minimumBcryptCost(config: { minimumBcryptCost?: unknown }): numb
 }
 
 /**
- * The token service's users, from its settings upload: each hash must be bcrypt of cost
+ * The token service's users, from its settings file: each hash must be bcrypt of cost
  * `minimumCost` or more. Messages name users and costs, never hashes.
  */
-function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): RuleResult {
+function checkTokenServiceHashes(settings: CarriedFile | undefined, minimumCost: number): RuleResult {
     const file = tokenServiceFiles.settings;
-    const upload = filesOf(resource).find((u) => u.file === file);
-    const content = upload?.content();
+    const content = settings?.content();
     if (typeof content !== "string") {
         return checked([`${file} has no text content; the users' hashes cannot be checked`]);
     }
@@ -541,33 +447,45 @@ function checkTokenServiceHashes(resource: ResourceView, minimumCost: number): R
     return checked(violations);
 }
 
+/** Why a resource holds no password hash. */
+const holdsNoHashes =
+    `only the proxy's ${nginxPaths.htpasswd} and the token service's ${tokenServiceFiles.settings}, ` +
+    "which hold the password hashes, and what carries them";
+
 /**
  * Wherever the password hashes are, they must be bcrypt (`$2a$`, `$2b$`, `$2x$` or `$2y$`) of
- * cost `minimumCost` or more: in basic mode the htpasswd upload of the proxy's files container
- * (or of a proxy container that has its files itself), which must have at least
+ * cost `minimumCost` or more: in basic mode the proxy's htpasswd file, which must have at least
  * one entry; in token mode the token service's settings (the proxy then checks no password).
- * Messages name users and costs, never hashes.
+ * They are judged where its runtime keeps them: what carries all of a role's files (a
+ * container's uploads; on one host, the proxy's files container's) must have the file, what
+ * carries some of them (a Swarm secret) is judged if it has it. Messages name users and costs,
+ * never hashes.
  */
 export function checkBcryptCost(resource: ResourceView, minimumCost: number): RuleResult {
-    if (resource.type === resourceTypes.secret) {
-        return checkSwarmSecretHashes(resource, minimumCost);
+    const tokenService = filesOf(resource, roles.tokenService);
+    if (tokenService !== undefined) {
+        if (tokenService.carries === "none") {
+            return notApplicable(tokenService.elsewhere);
+        }
+        const settings = tokenService.files.find((file) => file.path === tokenServiceFiles.settings);
+        if (tokenService.carries === "some" && settings === undefined) {
+            return notApplicable(holdsNoHashes);
+        }
+        return checkTokenServiceHashes(settings, minimumCost);
     }
-    if (resource.type !== resourceTypes.container) {
-        return notApplicable("only the nginx, nginx files and token service containers, and the Swarm secrets that hold hashes");
+    const proxy = filesOf(resource, roles.proxy);
+    if (proxy === undefined) {
+        return notApplicable(holdsNoHashes);
     }
-    const role = containerRole(resource);
-    if (role === roles.tokenService) {
-        return checkTokenServiceHashes(resource, minimumCost);
+    if (proxy.carries === "none") {
+        return notApplicable(proxy.elsewhere);
     }
-    if (role !== roles.proxy && role !== roles.proxyFiles) {
-        return notApplicable("only the nginx, nginx files and token service containers");
+    const htpasswd = proxy.files.find((file) => file.path === nginxPaths.htpasswd);
+    if (proxy.carries === "some") {
+        // Without an htpasswd file, nginx serves token mode; the token service's hashes are checked on it.
+        return htpasswd === undefined ? notApplicable(holdsNoHashes) : checkHtpasswdHashes(htpasswd, minimumCost);
     }
-    if (!carriesProxyFiles(resource)) {
-        return notApplicable(filesInVolume);
-    }
-    const config = uploadsOf(resource.props)
-        .find((u) => u.file === nginxPaths.config)
-        ?.content();
+    const config = proxy.files.find((file) => file.path === nginxPaths.config)?.content();
     const directives = typeof config === "string" ? nginxDirectives(config) : [];
     const tokenMode =
         directives.some((d) => d.name === "set" && d.args[0] === "$token_upstream") &&
@@ -575,28 +493,15 @@ export function checkBcryptCost(resource: ResourceView, minimumCost: number): Ru
     if (tokenMode) {
         return notApplicable("token mode: nginx checks no password; the token service's hashes are checked on it");
     }
-    const upload = uploadsOf(resource.props).find((u) => u.file === nginxPaths.htpasswd);
-    if (upload === undefined) {
-        return checked([`no upload to ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`]);
+    if (htpasswd === undefined) {
+        return checked([`${proxy.property} has no ${nginxPaths.htpasswd}; nginx would have no user file to check passwords against`]);
     }
-    return checkHtpasswdHashes(upload, minimumCost);
-}
-
-/**
- * On a swarm the hashes are Swarm secrets of their own: the proxy's htpasswd file (basic mode;
- * without one, nginx serves token mode) and the token service's settings.
- */
-function checkSwarmSecretHashes(resource: ResourceView, minimumCost: number): RuleResult {
-    const role = swarmFileRole(resource);
-    const [file] = filesOf(resource);
-    if (role === roles.proxy && file?.file === nginxPaths.htpasswd) return checkHtpasswdHashes(file, minimumCost);
-    if (role === roles.tokenService && file?.file === tokenServiceFiles.settings) return checkTokenServiceHashes(resource, minimumCost);
-    return notApplicable("only the Swarm secrets that hold the htpasswd file or the token service's settings");
+    return checkHtpasswdHashes(htpasswd, minimumCost);
 }
 
 /** The entries of an htpasswd file: at least one, each bcrypt of at least `minimumCost`. */
-function checkHtpasswdHashes(upload: Upload, minimumCost: number): RuleResult {
-    const content = upload.content();
+function checkHtpasswdHashes(htpasswd: CarriedFile, minimumCost: number): RuleResult {
+    const content = htpasswd.content();
     if (typeof content !== "string") {
         return checked([`${nginxPaths.htpasswd} has no text content; its hashes cannot be checked`]);
     }
@@ -620,24 +525,30 @@ function checkHtpasswdHashes(upload: Upload, minimumCost: number): RuleResult {
 // 7. Grants: nobody deletes everything, and someone only pulls.
 // ---------------------------------------------------------------------------------------------
 
-/** A user's grants as the access label (of the proxy's files container, or of the proxy) records them. */
+/** A user's grants as the access label (of the proxy's process, or of what carries its files) records them. */
 interface LabelledUser {
     readonly username: string;
     readonly access: { readonly repositories: readonly string[]; readonly actions: readonly string[] }[];
 }
 
-/** Whether the grants' rules judge the resource: the proxy's files container, a proxy, or a proxy service. */
-function carriesGrants(resource: ResourceView): boolean {
-    const role = containerRole(resource);
-    return role === roles.proxy || (role === roles.proxyFiles && resource.type === resourceTypes.container);
-}
-
-/** The users of the proxy's access label, or a message saying why there are none to check. */
+/**
+ * The users of the proxy's access label, or a message saying why the resource is not judged:
+ * the label is on the proxy's process, unless its runtime moved it, with the files it
+ * describes, to what carries them (on one host, the proxy's files container).
+ */
 function labelledUsers(resource: ResourceView): LabelledUser[] | string {
-    if (readsFilesFromVolume(resource)) {
-        return `the proxy's grants are on its files container (label authenticated-registry.role=proxy-files), checked there`;
+    const inspection = inspecting(resource, "processTypes");
+    if (inspection === undefined || inspection.role(resource) !== roles.proxy) {
+        return (
+            `only what has the proxy's grants: its process (label ${labelKeys.role}=${roles.proxy}), ` +
+            "or what carries its files and the labels that describe them"
+        );
     }
-    const label = labelValue(resource.props.labels, labelKeys.access);
+    const files = inspection.carriedFiles(resource, nginxPaths.directory);
+    if (files.carries === "none" && !files.keepsFileLabels) {
+        return `the proxy's grants go with its files: ${files.elsewhere}`;
+    }
+    const label = inspection.label(resource, labelKeys.access);
     if (label === undefined) {
         return "the proxy has no access label; grants were not configured through this package";
     }
@@ -657,9 +568,6 @@ function labelledUsers(resource: ResourceView): LabelledUser[] | string {
  * the pack's config allows it (`allowDeleteEverywhere`), for a garbage-collection account say.
  */
 export function checkDeleteEverywhere(resource: ResourceView, allowDeleteEverywhere: boolean): RuleResult {
-    if (!carriesGrants(resource)) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its files container");
-    }
     const users = labelledUsers(resource);
     if (typeof users === "string") {
         return notApplicable(users);
@@ -682,9 +590,6 @@ export function checkDeleteEverywhere(resource: ResourceView, allowDeleteEverywh
  * (cluster nodes, laptops) should only pull. Advisory.
  */
 export function checkSomeoneOnlyPulls(resource: ResourceView): RuleResult {
-    if (!carriesGrants(resource)) {
-        return notApplicable("only the nginx container (label authenticated-registry.role=proxy) and its files container");
-    }
     const users = labelledUsers(resource);
     if (typeof users === "string") {
         return notApplicable(users);

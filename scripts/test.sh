@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The test command: sets the machine up for the tests (scripts/setup.sh --tests), then runs the linters, the unit tests
-# on the machine's Node.js and on the LTS lines users run (22 and 24, official builds from npm,
-# scripts/node-lts.sh), and the end-to-end suite against the real Pulumi CLI and Docker engine
-# on Node.js 22. CI runs exactly this. `npm run test:e2e` runs the suite on the machine's Node.js.
+# The test command: sets the machine up for the tests (scripts/setup.sh --tests), then runs the linters, the check of
+# the API report (npm run api:check), the unit tests on the machine's Node.js and on the LTS lines users run (22 and
+# 24, official builds from npm, scripts/node-lts.sh), and the end-to-end suite against the real Pulumi CLI and Docker
+# engine on Node.js 22. CI runs exactly this. `npm run test:e2e` runs the suite on the machine's Node.js.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -12,6 +12,7 @@ cd "$here/.."
 # shellcheck source=env.sh
 source "$here/env.sh"
 npm run lint
+npm run api:check
 "$here/lint-shell.sh"
 "$here/actionlint.sh"
 

@@ -18,7 +18,9 @@
 # The machines reach package registries only (no GitHub releases, no get.pulumi.com), so each binary
 # is compiled from a small wrapper module under scripts/toolchain/NAME/ whose go.mod and go.sum pin
 # every dependency. What each one is built from, and where that differs from upstream's build:
-#   pulumi                  github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi at v$PULUMI_VERSION, upstream flags.
+#   pulumi                  github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi at v$PULUMI_VERSION, upstream tags.
+#                           A few of its dependencies are raised to the patch or minor release the
+#                           providers need (golang.org/x/*, protobuf, go-cty, ...; see the wrappers below).
 #   pulumi-language-nodejs  The module upstream builds it from (.../sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 #                           is refused by the module proxy (its version list and the release commit).
 #                           Built instead from the package sources of the last release where the host
@@ -37,8 +39,11 @@
 #                           upstream commits its schema; generated again when the wrapper changes),
 #                           and checked against the installed npm SDK
 #                           (scripts/toolchain/check-sdk-names.js) when it is there. The three
-#                           wrappers require the same version of every module they share, so that a
-#                           cold build compiles what they share once (Go's build cache).
+#                           wrappers and the CLI's require the same version of every module they
+#                           share, so that a cold build compiles what they share once (Go's build
+#                           cache; go_build below), but for what the bridge holds back: the
+#                           providers keep its pulumi pkg/v3 and sdk/v3 v3.218.0, and esc v0.21.0
+#                           (the bridge does not compile with the CLI's v3.248.0).
 #       random   terraform-provider-random at the commit pulumi-random 4.21.1 pins: same provider.
 #       tls      terraform-provider-tls 4.0.4 (2023-02, the newest commit the proxy serves; the
 #                checksum database lacks it, so go.sum records its hash): no max_path_length.
@@ -99,6 +104,20 @@ mkdir -p "$bin_dir" "$src_dir" "$log_dir" "$stamp_dir"
 # Deterministic, offline-friendly Go settings. go.sum is complete, so nothing is resolved anew and
 # the checksum database is not consulted for modules go.sum already lists.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
+# The CLI, the language host and the providers are built with the same flags, because Go's build
+# cache reuses a compiled package only when the package, every package it imports and the flags
+# that reach the compiler are the same: the CLI and the providers then compile what they share
+# (gRPC, protobuf, OpenTelemetry, golang.org/x/..., the cloud SDKs) once. The tags are what the
+# binaries need together: the CLI's upstream osusergo and grpcnotrace (gRPC without
+# golang.org/x/net/trace, whose tracing is off unless a program turns it on, and none of these
+# does), and no_compose, which only the docker provider's code reads. -trimpath: no local paths in
+# the binaries. -dwarf=false: the compiler leaves out the debug information that the linker's -w
+# (below) would drop anyway; the code it generates is the same.
+go_flags=(-trimpath -gcflags=all=-dwarf=false -tags "osusergo,grpcnotrace,no_compose")
+go_build=(build "${go_flags[@]}")
+# Linked without the symbol table and DWARF (-s -w), which nothing here reads: linking is faster
+# and the binaries smaller. Stack traces keep their function names and lines (the pclntab stays).
+ldflags="-s -w"
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -183,8 +202,8 @@ ensure_pulumi() {
   prepare_src pulumi
   local start=$SECONDS
   run_logged "${go_log[@]}" "go build pulumi" "$log_dir/pulumi.log" \
-    go -C "$src_dir/pulumi" build -trimpath -tags osusergo,grpcnotrace \
-      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    go -C "$src_dir/pulumi" "${go_build[@]}" \
+      -ldflags "$ldflags -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
       -o "$src_dir/pulumi/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
   install_binary "$src_dir/pulumi/pulumi" pulumi
   [[ $(pulumi_version_of "$bin_dir/pulumi") == "v$PULUMI_VERSION" ]] \
@@ -214,8 +233,8 @@ ensure_language_host() {
     "$src/main.go" >"$src/main.go.new" && mv "$src/main.go.new" "$src/main.go"
   if grep -q 'nodeLanguageHost) RunPlugin(' "$src/main.go"; then die "could not take RunPlugin out of $pkg/main.go"; fi
   run_logged "${go_log[@]}" "go build pulumi-language-nodejs" "$log_dir/pulumi-language-nodejs.log" \
-    go -C "$src" build -trimpath \
-      -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$host_version" \
+    go -C "$src" "${go_build[@]}" \
+      -ldflags "$ldflags -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$host_version" \
       -o "$src/pulumi-language-nodejs" .
   install_binary "$src/pulumi-language-nodejs" pulumi-language-nodejs
   write_stamp pulumi-language-nodejs "$key"
@@ -247,11 +266,10 @@ schema_source_key() { # NAME VERSION
 
 # Generates a provider's schema-embed.json (the schema with the version stamped into it) and
 # bridge-metadata.json into the copy of its recipe in the cache.
-generate_schema() { # NAME VERSION [GO BUILD FLAGS...]
+generate_schema() { # NAME VERSION
   local name=$1 version=$2 src=$src_dir/$1 bin=pulumi-resource-$1
-  local -a tag_args=("${@:3}")
   run_logged "${go_log[@]}" "go build pulumi-tfgen-$name" "$log_dir/$bin.log" \
-    go -C "$src" build -trimpath "${tag_args[@]}" -o "$src/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name"
+    go -C "$src" "${go_build[@]}" -ldflags "$ldflags" -o "$src/pulumi-tfgen-$name" "./cmd/pulumi-tfgen-$name"
   # Docs and examples are not needed at run time (and converting examples needs a pulumi on PATH).
   run_logged "${go_log[@]}" "generate the $name schema" "$log_dir/$bin.log" \
     "$src/pulumi-tfgen-$name" schema --skip-docs --skip-examples --out "$src/gen"
@@ -268,8 +286,8 @@ generate_schema() { # NAME VERSION [GO BUILD FLAGS...]
 
 # A bridged provider: its schema (committed, or generated when the recipe changed), checked
 # against the npm SDK if installed, embedded in the provider built from the wrapper.
-ensure_provider() { # NAME VERSION [GO BUILD TAGS]
-  local name=$1 version=$2 tags=${3:-} bin=pulumi-resource-$1 key found
+ensure_provider() { # NAME VERSION
+  local name=$1 version=$2 bin=pulumi-resource-$1 key found
   key=$(recipe_key "$name" "$version")
   if ! $force && ! $update_schemas && [[ -x $bin_dir/$bin ]] && [[ $(provider_version_of "$bin_dir/$bin") == "$version" ]] \
       && { stamp_matches "$bin" "$key" || grep -q '^external ' "$stamp_dir/$bin" 2>/dev/null; }; then
@@ -282,8 +300,6 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
   : >"$log_dir/$bin.log"
   prepare_src "$name"
   local src=$src_dir/$name start=$SECONDS source_key committed
-  local -a tag_args=()
-  if [[ -n $tags ]]; then tag_args=(-tags "$tags"); fi
   source_key=$(schema_source_key "$name" "$version")
   committed=$(cat "$src/cmd/$bin/schema-source" 2>/dev/null || true)
   if ! $update_schemas && [[ $committed == "$source_key" ]]; then
@@ -292,7 +308,7 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
     if ! $update_schemas; then
       step "$name schema: the committed one is of another recipe; generating it (scripts/toolchain.sh --update-schemas commits it)"
     fi
-    generate_schema "$name" "$version" "${tag_args[@]}"
+    generate_schema "$name" "$version"
     printf '%s\n' "$source_key" >"$src/cmd/$bin/schema-source"
     if $update_schemas; then
       cp "$src/cmd/$bin/schema-embed.json" "$src/cmd/$bin/bridge-metadata.json" "$src/cmd/$bin/schema-source" "$recipes/$name/cmd/$bin/"
@@ -302,7 +318,7 @@ ensure_provider() { # NAME VERSION [GO BUILD TAGS]
   fi
   check_sdk_names "$name" "$version" "$src/cmd/$bin/schema-embed.json"
   run_logged "${go_log[@]}" "go build $bin" "$log_dir/$bin.log" \
-    go -C "$src" build -trimpath "${tag_args[@]}" -ldflags "-X main.Version=$version" \
+    go -C "$src" "${go_build[@]}" -ldflags "$ldflags -X main.Version=$version" \
       -o "$src/$bin" "./cmd/$bin"
   install_binary "$src/$bin" "$bin"
   [[ $(provider_version_of "$bin_dir/$bin") == "$version" ]] \
@@ -327,7 +343,7 @@ ensure_go_program() { # NAME PACKAGE
   : >"$log_dir/$name.log"
   prepare_src "$name"
   run_logged "${go_log[@]}" "go build $name" "$log_dir/$name.log" \
-    go -C "$src_dir/$name" build -trimpath -o "$src_dir/$name/$name" "$package"
+    go -C "$src_dir/$name" build -trimpath -gcflags=all=-dwarf=false -ldflags "$ldflags" -o "$src_dir/$name/$name" "$package"
   install_binary "$src_dir/$name/$name" "$name"
   write_stamp "$name" "$key"
   step "$name: built in $((SECONDS - start)) s"
@@ -381,12 +397,26 @@ main() {
     return
   fi
   log "Toolchain in $bin_dir"
-  # The providers are built beside the CLI: a cold build of either waits on downloads and on the
-  # linker, which uses one core, and the other fills that time. Whatever fails, both are waited for.
+  # The random provider is built first, alone: most of the packages it compiles (gRPC, protobuf,
+  # OpenTelemetry, golang.org/x/...: 900 of its 1340) the CLI imports too, at the same versions and
+  # with the same flags (go_build), and Go's build cache hands them to the CLI's build. Built side by
+  # side, the two would compile them both at the same time. Meanwhile the modules the CLI needs are
+  # downloaded (go list loads, and so downloads, just what its build will). The CLI (then the
+  # language host) and the other providers are then built side by side: they have little left in
+  # common, and each fills the time the other waits on its linker, which uses one core. Whatever
+  # fails, both are waited for.
+  # (Not when the CLI is built already, or one on PATH may be used instead.)
+  local prefetch_pid=""
+  if $force || { ! stamp_matches pulumi "$(recipe_key pulumi "$PULUMI_VERSION")" \
+      && ! grep -q '^external ' "$stamp_dir/pulumi" 2>/dev/null && ! on_path pulumi >/dev/null; }; then
+    go -C "$recipes/pulumi" list "${go_flags[@]}" -deps github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >/dev/null 2>&1 &
+    prefetch_pid=$!
+  fi
+  ensure_provider random "$PULUMI_RANDOM_VERSION"
+  if [[ -n $prefetch_pid ]]; then wait "$prefetch_pid" || true; fi
   {
-    ensure_provider random "$PULUMI_RANDOM_VERSION"
     ensure_provider tls "$PULUMI_TLS_VERSION"
-    ensure_provider docker "$PULUMI_DOCKER_VERSION" no_compose
+    ensure_provider docker "$PULUMI_DOCKER_VERSION"
   } &
   providers_pid=$!
   trap 'wait "$providers_pid" 2>/dev/null || true' EXIT

@@ -1,5 +1,5 @@
 /** The multi-user example of the access issue, shared by the golden config and the nginx tests. */
-import { UserAccess } from "../components/access";
+import { UserAccess } from "../components/grants";
 
 export const accessExample: UserAccess[] = [
     // CI pushes everything, and (without `access`) keeps the catalog.

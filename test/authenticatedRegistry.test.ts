@@ -1,5 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
+import { validateUserAccess } from "../components/access";
+import { roles } from "../components/defaults";
+import { emptyDefaultSite, renderNginxConfig } from "../components/nginxConfig";
+import { tokenServiceProgram } from "../components/plan/tokenIssuer";
+import { proxyReload } from "../components/roles/proxy";
+import { filesWatcherScript, filesWriterScript } from "../components/runtimes/container/roleContainer";
+import { containerRuntime } from "../components/runtimes/container/runtime";
 import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
 
 beforeAll(installMocks);
@@ -12,6 +19,19 @@ let children: Registration[];
 const options = new Map<string, pulumi.ResourceOptions>();
 
 const top = "authenticated-registry:index:AuthenticatedRegistry";
+/** The URN of a 0.1 component of type `component` named `name`, a child of the registry, which held a role's resources. */
+const previousParent = (component: string, name: string) =>
+    `urn:pulumi:test::authenticated-registry::${top}$authenticated-registry:index:${component}::${name}`;
+/** The aliases a resource was created with, each parent resolved to its URN. */
+async function aliasesOf(name: string): Promise<Record<string, unknown>[] | undefined> {
+    const aliases = options.get(name)?.aliases as pulumi.Alias[] | undefined;
+    if (aliases === undefined) return undefined;
+    return Promise.all(
+        aliases.map(async ({ parent, ...rest }) =>
+            parent === undefined ? rest : { ...rest, parent: await valueOf(pulumi.output(parent as pulumi.Input<string>)) },
+        ),
+    );
+}
 const byName = (name: string): Registration => {
     const found = children.find((c) => c.name === name);
     if (!found) {
@@ -27,7 +47,7 @@ beforeAll(async () => {
         {
             domain: "localhost",
             port: 5043,
-            bindAddress: "127.0.0.1",
+            container: { bindAddress: "127.0.0.1" },
             users: [{ username: "alice" }, { username: "bob", password: "correct horse battery staple" }],
             tls: { ipAddresses: ["127.0.0.1"] },
             nginxImage: "authenticated-registry/nginx:1.22-bookworm",
@@ -46,7 +66,7 @@ beforeAll(async () => {
     children = await registered();
 });
 
-test("creates exactly the expected resources, each under the right parent", () => {
+test("creates exactly the expected resources, every one of them the registry's own but the TLS material's and the credentials'", () => {
     const summary = children.map((c) => [c.type, c.name, parentChain(c)]).sort();
     const tlsParent = "authenticated-registry:index:TlsMaterial";
     const credParent = "authenticated-registry:index:HtpasswdCredentials";
@@ -63,20 +83,17 @@ test("creates exactly the expected resources, each under the right parent", () =
             ["random:index/randomPassword:RandomPassword", "reg-credentials-alice-password", credParent],
             ["random:index/randomBytes:RandomBytes", "reg-credentials-alice-salt", credParent],
             ["random:index/randomBytes:RandomBytes", "reg-credentials-bob-salt", credParent],
+            ["random:index/randomPassword:RandomPassword", "reg-http-secret", top],
             ["docker:index/network:Network", "reg-network", top],
             ["docker:index/volume:Volume", "reg-data", top],
             ["docker:index/remoteImage:RemoteImage", "reg-nginx-image", top],
             ["docker:index/remoteImage:RemoteImage", "reg-registry-image", top],
-            ["authenticated-registry:index:RegistryServer", "reg-registry", top],
-            ["random:index/randomPassword:RandomPassword", "reg-registry-http-secret", "authenticated-registry:index:RegistryServer"],
-            ["docker:index/container:Container", "reg-registry-container", "authenticated-registry:index:RegistryServer"],
-            ["authenticated-registry:index:NginxAuthProxy", "reg-nginx", top],
-            ["docker:index/volume:Volume", "reg-nginx-files", "authenticated-registry:index:NginxAuthProxy"],
-            ["docker:index/container:Container", "reg-nginx-files-writer", "authenticated-registry:index:NginxAuthProxy"],
-            ["docker:index/container:Container", "reg-nginx-container", "authenticated-registry:index:NginxAuthProxy"],
+            ["docker:index/container:Container", "reg-registry-container", top],
+            ["docker:index/volume:Volume", "reg-nginx-files", top],
+            ["docker:index/container:Container", "reg-nginx-files-writer", top],
+            ["docker:index/container:Container", "reg-nginx-container", top],
             ["docker:index/remoteImage:RemoteImage", "reg-guard-image", top],
-            ["authenticated-registry:index:RegistryGuard", "reg-guard", top],
-            ["docker:index/container:Container", "reg-guard-container", "authenticated-registry:index:RegistryGuard"],
+            ["docker:index/container:Container", "reg-guard-container", top],
         ].sort(),
     );
 });
@@ -84,6 +101,41 @@ test("creates exactly the expected resources, each under the right parent", () =
 test("components carry no state of their own, so no secret is stored as component state", () => {
     for (const c of children.filter((c) => !c.custom)) {
         expect(c.inputs).toEqual({});
+    }
+});
+
+test("each role's resources carry an alias to the component that held them in 0.1, so stacks upgrade in place", async () => {
+    const before = {
+        "reg-registry-container": previousParent("RegistryServer", "reg-registry"),
+        "reg-nginx-files": previousParent("NginxAuthProxy", "reg-nginx"),
+        "reg-nginx-files-writer": previousParent("NginxAuthProxy", "reg-nginx"),
+        "reg-nginx-container": previousParent("NginxAuthProxy", "reg-nginx"),
+        "reg-guard-container": previousParent("RegistryGuard", "reg-guard"),
+    };
+    for (const [name, parent] of Object.entries(before)) {
+        expect({ name, aliases: await aliasesOf(name) }).toEqual({ name, aliases: [{ parent }] });
+    }
+    expect(previousParent("RegistryServer", "reg-registry")).toBe(
+        "urn:pulumi:test::authenticated-registry::authenticated-registry:index:AuthenticatedRegistry$authenticated-registry:index:RegistryServer::reg-registry",
+    );
+    // The registry's HTTP secret was named after its RegistryServer: a new secret would fail uploads in flight.
+    expect(await aliasesOf("reg-http-secret")).toEqual([
+        { name: "reg-registry-http-secret", parent: previousParent("RegistryServer", "reg-registry") },
+    ]);
+});
+
+test("what was the registry's own in 0.1 has no alias, and the component none of its own", async () => {
+    for (const name of [
+        "reg",
+        "reg-tls",
+        "reg-credentials",
+        "reg-network",
+        "reg-data",
+        "reg-nginx-image",
+        "reg-registry-image",
+        "reg-guard-image",
+    ]) {
+        expect({ name, aliases: await aliasesOf(name) }).toEqual({ name, aliases: name === "reg" ? [] : undefined });
     }
 });
 
@@ -145,7 +197,6 @@ test("the registry keeps data on the volume at /data, reachable only as registry
 
 test("nginx publishes 443 on the bind address, reads its files from a volume and reloads them, and carries no secret", () => {
     const inputs = byName("reg-nginx-container").inputs;
-    const { filesWatcherScript, proxyReload } = components;
     expect(inputs.name).toBe("reg-nginx");
     expect(inputs.ports).toEqual([{ internal: 443, external: 5043, ip: "127.0.0.1", protocol: "tcp" }]);
     expect(inputs.networksAdvanced).toEqual([{ name: "reg-network" }]);
@@ -175,11 +226,18 @@ test("nginx publishes 443 on the bind address, reads its files from a volume and
     ]);
     // Made after the writer, so nginx starts with its files.
     expect(options.get("reg-nginx-container")!.dependsOn).toEqual([expect.objectContaining({ __name: "reg-nginx-files-writer" })]);
+    // The writer, and so nginx, comes after the registry and the guard it sends requests to.
+    expect(options.get("reg-nginx-files-writer")!.dependsOn).toEqual([
+        expect.objectContaining({ __name: "reg-registry-container" }),
+        expect.objectContaining({ __name: "reg-guard-container" }),
+    ]);
+    // Those send requests to nothing, so nothing orders them.
+    expect(options.get("reg-registry-container")!.dependsOn).toEqual([]);
+    expect(options.get("reg-guard-container")!.dependsOn).toEqual([]);
 });
 
 test("a one-shot writer of the nginx image has the files as uploads with safe modes and puts them into the volume", async () => {
     const inputs = byName("reg-nginx-files-writer").inputs;
-    const { renderNginxConfig, emptyDefaultSite, filesWriterScript, proxyReload } = components;
     expect(inputs.name).toBe("reg-nginx-files-writer");
     expect(inputs.image).toBe(byName("reg-nginx-container").inputs.image);
     expect(inputs.command).toEqual([
@@ -215,7 +273,7 @@ test("a one-shot writer of the nginx image has the files as uploads with safe mo
             realm: "localhost",
             upstream: "registry:5000",
             listenPort: 443,
-            users: components.validateUserAccess("users", [{ username: "alice" }, { username: "bob" }]),
+            users: validateUserAccess("users", [{ username: "alice" }, { username: "bob" }]),
             guard: { upstream: "guard:5001", loginThrottle: true, writeHoldSeconds: 120 },
         }),
     );
@@ -238,7 +296,7 @@ test("a one-shot writer of the nginx image has the files as uploads with safe mo
             ),
         },
     ]);
-    expect(components.roles.proxyFiles).toBe("proxy-files");
+    expect(roles.proxyFiles).toBe("proxy-files");
 });
 
 test("basic mode's guard runs the bundled program with its limits, on the network only, as guard:5001", () => {
@@ -257,7 +315,7 @@ test("basic mode's guard runs the bundled program with its limits, on the networ
         ["/opt/token-service/token-service.js", "0644"],
         ["/etc/token-service/settings.json", "0644"],
     ]);
-    expect(uploads[0].content).toBe(components.tokenServiceProgram());
+    expect(uploads[0].content).toBe(tokenServiceProgram());
     // Limits only: the guard knows no user, hash or key.
     expect(JSON.parse(uploads[1].content)).toEqual({
         loginThrottle: { maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 },
@@ -325,8 +383,12 @@ test("outputs: address, CA, names, and secrets marked secret", async () => {
     expect(await valueOf(registry.caCertificatePem)).toBe("-----BEGIN CERTIFICATE-----\nreg-tls-ca\n-----END CERTIFICATE-----\n");
     expect(await valueOf(registry.networkName)).toBe("reg-network");
     expect(await valueOf(registry.volumeName)).toBe("reg-data");
-    expect(await valueOf(registry.proxyContainerName)).toBe("reg-nginx");
-    expect(await valueOf(registry.registryContainerName)).toBe("reg-registry");
+    expect(registry.runtime).toBe("container");
+    expect(await valueOf(registry.processNames)).toEqual({ proxy: "reg-nginx", registry: "reg-registry", guard: "reg-guard" });
+    expect(Object.keys(registry.runtimeOutputs).sort()).toEqual(["guardContainerName", "proxyContainerName", "registryContainerName"]);
+    expect(await valueOf(registry.runtimeOutputs.proxyContainerName)).toBe("reg-nginx");
+    expect(await valueOf(registry.runtimeOutputs.registryContainerName)).toBe("reg-registry");
+    expect(await valueOf(registry.runtimeOutputs.guardContainerName)).toBe("reg-guard");
     const passwords = await valueOf(registry.passwords);
     expect(Object.keys(passwords)).toEqual(["alice", "bob"]);
     expect(passwords.bob).toBe("correct horse battery staple");
@@ -438,11 +500,14 @@ describe("token mode", () => {
         expect(added.sort()).toEqual(
             [
                 ["docker:index/remoteImage:RemoteImage", "-token-image"],
-                ["authenticated-registry:index:TokenService", "-token"],
                 ["tls:index/privateKey:PrivateKey", "-token-signing-key"],
                 ["tls:index/selfSignedCert:SelfSignedCert", "-token-signing-certificate"],
                 ["docker:index/container:Container", "-token-container"],
             ].sort(),
+        );
+        // Flat like basic mode: everything is the registry's own but the TLS material's and the credentials' parts.
+        expect(new Set(token.filter((r) => r.name !== "tok").map(parentChain))).toEqual(
+            new Set([top, "authenticated-registry:index:TlsMaterial", "authenticated-registry:index:HtpasswdCredentials"]),
         );
         expect(find("tok-token-image").inputs).toEqual({ name: "authenticated-registry/node:22-bookworm", keepLocally: true });
         // The token service is the guard: no guard of basic mode's, and nginx asks the token service.
@@ -475,7 +540,7 @@ describe("token mode", () => {
             ["/etc/token-service/signing.key", "0600"],
             ["/etc/token-service/signing.crt", "0644"],
         ]);
-        expect(uploads[0].content).toBe(components.tokenServiceProgram());
+        expect(uploads[0].content).toBe(tokenServiceProgram());
         expect(isSecretInput(inputs.uploads)).toBe(true);
         const settings = JSON.parse(uploads[1].content);
         // The hash is of bob's own password, at token mode's default cost.
@@ -503,6 +568,28 @@ describe("token mode", () => {
         });
         expect(uploads[2].content).toBe("-----BEGIN PRIVATE KEY-----\ntok-token-signing-key pkcs8\n-----END PRIVATE KEY-----\n");
         expect(uploads[3].content).toBe("-----BEGIN CERTIFICATE-----\ntok-token-signing-certificate\n-----END CERTIFICATE-----\n");
+    });
+
+    test("the token service's container and signing material carry an alias to its TokenService of 0.1, and nginx waits for it", async () => {
+        const tokenService = previousParent("TokenService", "tok-token");
+        for (const name of ["tok-token-container", "tok-token-signing-key", "tok-token-signing-certificate"]) {
+            expect({ name, aliases: await aliasesOf(name) }).toEqual({ name, aliases: [{ parent: tokenService }] });
+        }
+        expect(await aliasesOf("tok-token-image")).toBeUndefined();
+        expect(await aliasesOf("tok-registry-container")).toEqual([{ parent: previousParent("RegistryServer", "tok-registry") }]);
+        expect(await aliasesOf("tok-http-secret")).toEqual([
+            { name: "tok-registry-http-secret", parent: previousParent("RegistryServer", "tok-registry") },
+        ]);
+        for (const name of ["tok-nginx-files", "tok-nginx-files-writer", "tok-nginx-container"]) {
+            expect({ name, aliases: await aliasesOf(name) }).toEqual({
+                name,
+                aliases: [{ parent: previousParent("NginxAuthProxy", "tok-nginx") }],
+            });
+        }
+        expect(options.get("tok-nginx-files-writer")!.dependsOn).toEqual([
+            expect.objectContaining({ __name: "tok-registry-container" }),
+            expect.objectContaining({ __name: "tok-token-container" }),
+        ]);
     });
 
     test("the registry requires tokens of this issuer and service, signed by the service's key", () => {
@@ -550,20 +637,35 @@ describe("token mode", () => {
 
     test("outputs name the mode and the token service", async () => {
         expect(tokenRegistry.authMode).toBe("token");
-        expect(await valueOf(tokenRegistry.tokenServiceContainerName!)).toBe("tok-token");
+        expect(await valueOf(tokenRegistry.processNames)).toEqual({
+            "token-service": "tok-token",
+            registry: "tok-registry",
+            proxy: "tok-nginx",
+        });
+        // In token mode the token service is the guard.
+        expect(await valueOf(tokenRegistry.runtimeOutputs.guardContainerName)).toBe("tok-token");
         expect(registry.authMode).toBe("basic");
-        expect(registry.tokenServiceContainerName).toBeUndefined();
+        expect(await valueOf(registry.processNames)).not.toHaveProperty("token-service");
     });
 
-    test("the token service on its own refuses a bad lifetime or restart policy before creating anything", async () => {
-        const base = { image: "node:22", networkName: "n", service: "r:443", users: [], passwordHashes: {} };
-        expect(() => new components.TokenService("lone1", { ...base, lifetimeSeconds: 5 })).toThrow(
-            "lifetimeSeconds: 5 is not a token lifetime in seconds; expected an integer from 60 to 86400",
+    test("token mode refuses a bad lifetime or restart policy of the token service before creating anything", async () => {
+        const base = { domain: "localhost", users: [{ username: "ci" }] };
+        expect(() => new components.AuthenticatedRegistry("lone1", { ...base, auth: { mode: "token", tokenLifetimeSeconds: 5 } })).toThrow(
+            "auth.tokenLifetimeSeconds: 5 is not a token lifetime in seconds; expected an integer from 60 to 86400",
         );
-        expect(() => new components.TokenService("lone2", { ...base, restart: "sometimes" as never })).toThrow(
-            'restart: "sometimes" is not a restart policy',
-        );
+        expect(
+            () =>
+                new components.AuthenticatedRegistry("lone2", {
+                    ...base,
+                    auth: { mode: "token" },
+                    container: { restart: "sometimes" as never },
+                }),
+        ).toThrow('container.restart: "sometimes" is not a restart policy');
         expect((await registered()).filter((r) => r.custom && r.name.startsWith("lone"))).toEqual([]);
+        // The restart policy is the container runtime's to check, for every role alike.
+        expect(() => containerRuntime.checkSettings("container", { restart: "sometimes" })).toThrow(
+            'container.restart: "sometimes" is not a restart policy; expected one of no, on-failure, always, unless-stopped',
+        );
     });
 
     test.each([
@@ -598,7 +700,7 @@ describe("metrics", () => {
         const withMetrics = new components.AuthenticatedRegistry("met", {
             domain: "localhost",
             users: [{ username: "ci" }],
-            metricsPort: 9113,
+            container: { metricsPort: 9113 },
             nginxImage: "authenticated-registry/nginx:1.22-bookworm",
             registryImage: "authenticated-registry/registry:3.1-bookworm",
         });
@@ -633,14 +735,14 @@ describe("metrics", () => {
     });
 
     test.each([
-        [{ metricsPort: 9113, metricsAddress: "0.0.0.0" }, 'metricsAddress: "0.0.0.0" is not a loopback address'],
-        [{ metricsPort: 70000 }, "metricsPort: 70000 is not a TCP port; expected an integer from 1 to 65535"],
-        [{ metricsAddress: "10.0.0.1" }, 'metricsAddress: "10.0.0.1" is not a loopback address'],
-    ])("refuses %j before anything is created, naming the field", async (settings, message) => {
+        [{ metricsPort: 9113, metricsAddress: "0.0.0.0" }, 'container.metricsAddress: "0.0.0.0" is not a loopback address'],
+        [{ metricsPort: 70000 }, "container.metricsPort: 70000 is not a TCP port; expected an integer from 1 to 65535"],
+        [{ metricsAddress: "10.0.0.1" }, 'container.metricsAddress: "10.0.0.1" is not a loopback address'],
+    ])("refuses container settings %j before anything is created, naming the field", async (settings, message) => {
         const name = `badmetrics${Math.random().toString(36).slice(2, 8)}`;
-        expect(() => new components.AuthenticatedRegistry(name, { domain: "localhost", users: [{ username: "ci" }], ...settings })).toThrow(
-            message,
-        );
+        expect(
+            () => new components.AuthenticatedRegistry(name, { domain: "localhost", users: [{ username: "ci" }], container: settings }),
+        ).toThrow(message);
         expect((await registered()).filter((r) => r.custom && r.name.startsWith(name))).toEqual([]);
     });
 });

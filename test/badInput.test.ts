@@ -32,7 +32,7 @@ const cases: [string, Args, string, RegExp][] = [
     ["port 0", { ...good, port: 0 }, "port", /expected an integer from 1 to 65535/],
     ["port out of range", { ...good, port: 65536 }, "port", /expected an integer from 1 to 65535/],
     ["fractional port", { ...good, port: 443.5 }, "port", /not a TCP port/],
-    ["bind address that is a name", { ...good, bindAddress: "localhost" }, "bindAddress", /not an IP address/],
+    ["bind address that is a name", { ...good, container: { bindAddress: "localhost" } }, "container.bindAddress", /not an IP address/],
     ["empty users list", { ...good, users: [] }, "users", /expected at least one user/],
     ["empty username", { ...good, users: [{ username: "" }] }, "users[0].username", /non-empty name without ':'/],
     ["duplicate username", { ...good, users: [{ username: "alice" }, { username: "alice" }] }, "users[1].username", /listed twice/],
@@ -50,17 +50,22 @@ const cases: [string, Args, string, RegExp][] = [
     ["bcrypt cost above 31", { ...good, bcryptCost: 32 }, "bcryptCost", /expected an integer from 4 to 31/],
     [
         "direct port on every interface",
-        { ...good, directAccessPort: 5000, directAccessAddress: "0.0.0.0" },
-        "directAccessAddress",
+        { ...good, container: { directAccessPort: 5000, directAccessAddress: "0.0.0.0" } },
+        "container.directAccessAddress",
         /not a loopback address/,
     ],
     [
         "direct port on a LAN address",
-        { ...good, directAccessPort: 5000, directAccessAddress: "192.168.1.10" },
-        "directAccessAddress",
+        { ...good, container: { directAccessPort: 5000, directAccessAddress: "192.168.1.10" } },
+        "container.directAccessAddress",
         /only be published on 127\.0\.0\.0\/8 or ::1/,
     ],
-    ["direct port out of range", { ...good, directAccessPort: 99999 }, "directAccessPort", /expected an integer from 1 to 65535/],
+    [
+        "direct port out of range",
+        { ...good, container: { directAccessPort: 99999 } },
+        "container.directAccessPort",
+        /expected an integer from 1 to 65535/,
+    ],
     [
         "certificate that does not match its key",
         supplied({ certificatePem: cert.certificatePem, privateKeyPem: otherCert.privateKeyPem }),
@@ -119,9 +124,28 @@ const cases: [string, Args, string, RegExp][] = [
     ["write hold of a day", { ...good, writeHoldSeconds: 86400 }, "writeHoldSeconds", /expected an integer from 1 to 3600/],
     [
         "unknown restart policy",
-        { ...good, restart: "sometimes" as never },
-        "restart",
+        { ...good, container: { restart: "sometimes" as never } },
+        "container.restart",
         /expected one of no, on-failure, always, unless-stopped/,
+    ],
+    ["unknown runtime", { ...good, runtime: "kubernetes" as never }, "runtime", /not a runtime; expected one of container, swarm/],
+    [
+        "unknown container setting",
+        { ...good, container: { bindAdress: "127.0.0.1" } as never },
+        "container.bindAdress",
+        /not a container runtime setting; expected one of bindAddress, directAccessPort/,
+    ],
+    [
+        "swarm settings on the container runtime",
+        { ...good, swarm: { replicas: { proxy: 3 } } },
+        "swarm",
+        /applies to runtime swarm only; set runtime: swarm or remove it/,
+    ],
+    [
+        "container settings on a swarm",
+        { ...good, runtime: "swarm", container: { restart: "always" }, swarm: { constraints: ["node.hostname==vm"] } },
+        "container",
+        /applies to runtime container only/,
     ],
 ];
 

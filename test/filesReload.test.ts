@@ -11,7 +11,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { filesMarkers, filesWatcherScript, filesWriterScript } from "../components/runtimes/container";
+import { filesMarkers, filesWatcherScript, filesWriterScript } from "../components/runtimes/container/roleContainer";
 import { proxyReload } from "../components/roles/proxy";
 import { run, toolPath } from "./tools";
 

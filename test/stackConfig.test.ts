@@ -10,35 +10,49 @@ test("parses every documented key into typed settings", () => {
     const settings = parseStackConfig({
         ...minimal,
         [`${ns}:port`]: "5043",
-        [`${ns}:bindAddress`]: "127.0.0.1",
+        [`${ns}:container`]: JSON.stringify({ bindAddress: "127.0.0.1", directAccessPort: 5000, restart: "always" }),
         [`${ns}:users`]: JSON.stringify([{ username: "dev" }, { username: "ci", password: "pw" }]),
         [`${ns}:bcryptCost`]: "8",
         [`${ns}:tls`]: JSON.stringify({ mode: "generated", ipAddresses: ["127.0.0.1"], validityHours: 720 }),
         [`${ns}:nginxImage`]: "nginx:1.28.0",
         [`${ns}:registryImage`]: "registry:2.8.3",
-        [`${ns}:directAccessPort`]: "5000",
-        [`${ns}:directAccessAddress`]: "127.0.0.1",
         [`${ns}:dataVolumeName`]: "registry-data",
         [`${ns}:deleteDataOnDestroy`]: "false",
-        [`${ns}:restart`]: "always",
         [`${ns}:auth`]: JSON.stringify({ mode: "token", tokenLifetimeSeconds: 600 }),
         "docker:host": "unix:///var/run/docker.sock",
     });
     expect(settings).toEqual({
         domain: "localhost",
         port: 5043,
-        bindAddress: "127.0.0.1",
+        container: { bindAddress: "127.0.0.1", directAccessPort: 5000, restart: "always" },
         users: [{ username: "dev" }, { username: "ci", password: "pw" }],
         bcryptCost: 8,
         tls: { mode: "generated", ipAddresses: ["127.0.0.1"], validityHours: 720 },
         nginxImage: "nginx:1.28.0",
         registryImage: "registry:2.8.3",
-        directAccessPort: 5000,
-        directAccessAddress: "127.0.0.1",
         dataVolumeName: "registry-data",
         deleteDataOnDestroy: false,
-        restart: "always",
         auth: { mode: "token", tokenLifetimeSeconds: 600 },
+    });
+});
+
+test("reads the container settings 0.1 had at the top level as the container runtime's, and says where they belong", () => {
+    const settings = parseStackConfig({
+        ...minimal,
+        [`${ns}:bindAddress`]: "127.0.0.1",
+        [`${ns}:metricsPort`]: "9113",
+        [`${ns}:restart`]: "always",
+        [`${ns}:container`]: JSON.stringify({ directAccessPort: 5000 }),
+    });
+    expect(settings).toEqual({
+        domain: "localhost",
+        users: [{ username: "dev" }],
+        container: { directAccessPort: 5000, bindAddress: "127.0.0.1", metricsPort: 9113, restart: "always" },
+        notices: [
+            `${ns}:bindAddress is read as ${ns}:container.bindAddress; move it there (\`pulumi config set --path container.bindAddress ...\`)`,
+            `${ns}:metricsPort is read as ${ns}:container.metricsPort; move it there (\`pulumi config set --path container.metricsPort ...\`)`,
+            `${ns}:restart is read as ${ns}:container.restart; move it there (\`pulumi config set --path container.restart ...\`)`,
+        ],
     });
 });
 
@@ -83,6 +97,26 @@ test.each([
         "IP addresses that are not a list",
         { ...minimal, [`${ns}:tls`]: JSON.stringify({ ipAddresses: "127.0.0.1" }) },
         `${ns}:tls.ipAddresses: is not a list of strings`,
+    ],
+    [
+        "a container setting both where 0.1 read it and under container",
+        { ...minimal, [`${ns}:bindAddress`]: "127.0.0.1", [`${ns}:container`]: JSON.stringify({ bindAddress: "0.0.0.0" }) },
+        `${ns}:bindAddress: is set here and as container.bindAddress; keep container.bindAddress only`,
+    ],
+    [
+        "an unknown container setting",
+        { ...minimal, [`${ns}:container`]: JSON.stringify({ bindAdress: "127.0.0.1" }) },
+        `${ns}:container.bindAdress: is not a container runtime setting; expected one of bindAddress, directAccessPort, directAccessAddress, metricsPort, metricsAddress, restart`,
+    ],
+    [
+        "a metrics port on an address that is not loopback",
+        { ...minimal, [`${ns}:container`]: JSON.stringify({ metricsPort: 9113, metricsAddress: "0.0.0.0" }) },
+        `${ns}:container.metricsAddress: "0.0.0.0" is not a loopback address`,
+    ],
+    [
+        "container settings on a swarm",
+        { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:container`]: JSON.stringify({ restart: "always" }) },
+        `${ns}:container: applies to runtime container only; set runtime: container or remove it`,
     ],
     [
         "a restart policy Docker does not know",
@@ -132,7 +166,7 @@ test.each([
     [
         "an unknown swarm setting",
         { ...minimal, [`${ns}:runtime`]: "swarm", [`${ns}:swarm`]: JSON.stringify({ replica: 3 }) },
-        `${ns}:swarm.replica: is not a known swarm setting; expected one of replicas, constraints, publishMode, edgeImage`,
+        `${ns}:swarm.replica: is not a swarm setting; expected one of replicas, constraints, publishMode, edgeImage`,
     ],
     [
         "a replica count of zero",

@@ -18,6 +18,25 @@ beforeAll(async () => {
 test("builds one registry named after the stack and exports its outputs, secrets as secrets", async () => {
     // The program exports a record of outputs (`export =`), whose keys depend on the runtime.
     const stack = (await import("../infra")) as unknown as Record<string, pulumi.Output<unknown>>;
+    // The outputs stacks of 0.1 had, so that scripts reading them keep working (`default` is the
+    // module interop's view of `export =`, which Pulumi's require() does not see).
+    expect(
+        Object.keys(stack)
+            .filter((key) => key !== "default")
+            .sort(),
+    ).toEqual([
+        "caCertificatePem",
+        "guardContainerName",
+        "host",
+        "htpasswd",
+        "networkName",
+        "passwords",
+        "port",
+        "proxyContainerName",
+        "registryContainerName",
+        "url",
+        "volumeName",
+    ]);
     expect(await valueOf(stack.url)).toBe("https://localhost:5043");
     expect(await valueOf(stack.host)).toBe("localhost:5043");
     expect(await valueOf(stack.port)).toBe(5043);

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { proxyDefaults, roles } from "../defaults";
 import { metricsPath } from "../nginxConfig";
 import { RegistryStorage, s3Environment, StorageKind } from "../storage";
-import { tokenPath } from "../tokenService/files";
+import { tokenIssuer, tokenPath } from "../tokenService/files";
 import { RoleSpec } from "./spec";
 
 /** Where the registry keeps its data inside the container, as in the seed. */
@@ -28,8 +28,8 @@ export interface RegistryTokenAuth {
  * The registry's token settings for clients that know it as `host` (`HOST:PORT`): tokens for
  * that service, from the token service behind nginx's `/token` on the same address.
  */
-export function registryTokenAuth(host: string, issuer: string, signingCertificatePem: pulumi.Input<string>): RegistryTokenAuth {
-    return { realm: `https://${host}${tokenPath}`, service: host, issuer, signingCertificatePem };
+export function registryTokenAuth(host: string, signingCertificatePem: pulumi.Input<string>): RegistryTokenAuth {
+    return { realm: `https://${host}${tokenPath}`, service: host, issuer: tokenIssuer, signingCertificatePem };
 }
 
 /** What {@link registryRole} needs: checked settings, no Docker resources. */

@@ -16,3 +16,6 @@ export const tokenServicePort = 5001;
 export const tokenPath = "/token";
 /** The path the container health check probes. */
 export const tokenHealthPath = "/healthz";
+
+/** The tokens' `iss`, which the registry checks. */
+export const tokenIssuer = "authenticated-registry token service";

@@ -1,5 +1,5 @@
 /**
- * SwarmRegistry on a swarm of three nodes: Docker engines in containers on this host
+ * The swarm runtime on a swarm of three nodes: Docker engines in containers on this host
  * (scripts/swarm-cluster.sh, brought up in beforeAll and removed in afterAll), the manager at
  * 172.31.250.11, two workers at .12 and .13. MinIO runs as a service on the manager, on an
  * attachable overlay network; the stack program (`runtime: swarm`, object storage, so no pin)

@@ -55,7 +55,7 @@ describe.each([
                     "        - repositories: [conformance/**]",
                     "          actions: [pull, push, delete]",
                 ],
-                { registryImage: image, extra: [`  authenticated-registry:directAccessPort: ${directPort}`] },
+                { registryImage: image, container: { directAccessPort: directPort } },
             ),
         );
         stack.up();

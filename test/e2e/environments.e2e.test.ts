@@ -30,7 +30,7 @@ const devConfig = path.join(copy, "Pulumi.dev.yaml");
 const baseDevSettings: Record<string, string> = {
     domain: "localhost",
     port: '"5043"',
-    bindAddress: "127.0.0.1",
+    container: "\n    bindAddress: 127.0.0.1",
     users: "\n    - username: developer",
     tls: "\n    mode: generated\n    ipAddresses: [127.0.0.1]",
     nginxImage: "authenticated-registry/nginx:1.22-bookworm",
@@ -129,16 +129,24 @@ test("a token-mode stack previews with the policy pack and passes it: the proxy 
     expect(output).toContain("==> previews passed: dev");
 });
 
-test.each([
-    ["an unknown key", '  authenticated-registry:prot: "5043"', "authenticated-registry:prot: is not a known setting"],
-    ["a port out of range", '  authenticated-registry:directAccessPort: "70000"', "directAccessPort: 70000 is not a TCP port"],
+// Every row has the key of the base settings it replaces, or "" for none: jest hands a test whose
+// function takes more arguments than its row has a `done` callback, and waits for it.
+test.each<[string, string, string, string]>([
+    ["an unknown key", '  authenticated-registry:prot: "5043"', "authenticated-registry:prot: is not a known setting", ""],
     [
-        "a bind address that is not an IP",
-        "  authenticated-registry:directAccessAddress: localhost",
-        'directAccessAddress: "localhost" is not an IP address',
+        "a port out of range",
+        "  authenticated-registry:container:\n    bindAddress: 127.0.0.1\n    directAccessPort: 70000",
+        "authenticated-registry:container.directAccessPort: 70000 is not a TCP port",
+        "container",
     ],
-])("pulumi preview refuses %s, naming it, and plans nothing", (_what, line, message) => {
-    writeDevConfig([line]);
+    [
+        "a bind address that is not an IP, set where 0.1 read it",
+        "  authenticated-registry:directAccessAddress: localhost",
+        'authenticated-registry:directAccessAddress: "localhost" is not an IP address',
+        "",
+    ],
+])("pulumi preview refuses %s, naming it, and plans nothing", (_what, line, message, drop) => {
+    writeDevConfig([line], drop === "" ? undefined : drop);
     const result = run("pulumi", ["preview", "--stack", "dev", "--non-interactive"], {
         PULUMI_CONFIG_PASSPHRASE: env.PULUMI_CONFIG_PASSPHRASE_DEV,
     });

@@ -10,6 +10,8 @@ import * as os from "os";
 import * as path from "path";
 
 export const projectDir = path.resolve(__dirname, "..", "..");
+/** The same, for {@link Stack}'s default, whose own `projectDir` would shadow it. */
+const checkoutDir = projectDir;
 
 export interface Result {
     readonly status: number;
@@ -74,25 +76,48 @@ export const offlinePulumiEnv: NodeJS.ProcessEnv = {
     NO_COLOR: "1",
 };
 
-/** A throwaway stack of this project, with its own state directory and config file. */
+/**
+ * A throwaway stack of this project, with its own state directory and config file. Its commands
+ * run in `projectDir`, whose `Pulumi.yaml` names the program: this checkout's unless told.
+ */
 export class Stack {
-    readonly name = `e2e-${crypto.randomBytes(3).toString("hex")}`;
-    readonly workDir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-e2e-"));
-    readonly configFile = path.join(this.workDir, `Pulumi.${this.name}.yaml`);
-    readonly env: NodeJS.ProcessEnv = {
-        PULUMI_BACKEND_URL: `file://${path.join(this.workDir, "state")}`,
-        PULUMI_CONFIG_PASSPHRASE: "end-to-end passphrase",
-        PULUMI_SKIP_CONFIRMATIONS: "true",
-        ...offlinePulumiEnv,
-    };
+    readonly name: string;
+    readonly workDir: string;
+    readonly configFile: string;
+    readonly env: NodeJS.ProcessEnv;
 
-    constructor() {
+    /**
+     * A new stack, or, with `of`, the same stack as `of` (its state, passphrase and config file)
+     * driven with the program in `dir`: another release's files, say.
+     */
+    constructor(
+        readonly projectDir: string = checkoutDir,
+        of?: Stack,
+    ) {
+        if (of) {
+            ({ name: this.name, workDir: this.workDir, configFile: this.configFile, env: this.env } = of);
+            return;
+        }
+        this.name = `e2e-${crypto.randomBytes(3).toString("hex")}`;
+        this.workDir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-e2e-"));
+        this.configFile = path.join(this.workDir, `Pulumi.${this.name}.yaml`);
+        this.env = {
+            PULUMI_BACKEND_URL: `file://${path.join(this.workDir, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "end-to-end passphrase",
+            PULUMI_SKIP_CONFIRMATIONS: "true",
+            ...offlinePulumiEnv,
+        };
         fs.mkdirSync(path.join(this.workDir, "state"));
     }
 
-    /** Runs `pulumi ARGS --stack NAME --config-file FILE --non-interactive`. */
+    /** This stack, its commands run with the program in `dir`. */
+    withProgram(dir: string): Stack {
+        return new Stack(dir, this);
+    }
+
+    /** Runs `pulumi ARGS --stack NAME --non-interactive` in the project directory. */
     run(args: string[], input?: string): Result {
-        return exec("pulumi", [...args, "--stack", this.name, "--non-interactive"], { env: this.env, input });
+        return exec("pulumi", [...args, "--stack", this.name, "--non-interactive"], { env: this.env, input, cwd: this.projectDir });
     }
 
     /** Like `run`, but a failure throws with the CLI's output. */
@@ -110,8 +135,11 @@ export class Stack {
      * stack's own file so that the checkout is left as it was.
      */
     init(config: string): void {
-        ok("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], { env: this.env });
-        const written = path.join(projectDir, `Pulumi.${this.name}.yaml`);
+        ok("pulumi", ["stack", "init", this.name, "--secrets-provider", "passphrase", "--non-interactive"], {
+            env: this.env,
+            cwd: this.projectDir,
+        });
+        const written = path.join(this.projectDir, `Pulumi.${this.name}.yaml`);
         const salt = fs.readFileSync(written, "utf8").match(/^encryptionsalt: .*$/m);
         fs.rmSync(written);
         if (!salt) {
@@ -272,18 +300,30 @@ export const standInImages = {
 
 /**
  * A stack config like dev's, on 127.0.0.1:`port`: `users` is one user name (its password
- * generated) or the YAML lines of the users list; `extra` adds settings (YAML lines).
+ * generated) or the YAML lines of the users list; `container` adds container runtime settings
+ * beside its bind address, `extra` adds settings (YAML lines). `release01` writes the container
+ * settings at the top level, the only form release 0.1 reads.
  */
 export function loopbackStackConfig(
     port: number,
     users: string | string[],
-    options: { extra?: string[]; registryImage?: string; nginxImage?: string; guardImage?: string } = {},
+    options: {
+        extra?: string[];
+        container?: Record<string, string | number>;
+        registryImage?: string;
+        nginxImage?: string;
+        guardImage?: string;
+        release01?: boolean;
+    } = {},
 ): string {
+    const container = Object.entries({ bindAddress: "127.0.0.1", ...options.container });
     return [
         "config:",
         "  authenticated-registry:domain: localhost",
         `  authenticated-registry:port: ${port}`,
-        "  authenticated-registry:bindAddress: 127.0.0.1",
+        ...(options.release01
+            ? container.map(([key, value]) => `  authenticated-registry:${key}: ${value}`)
+            : ["  authenticated-registry:container:", ...container.map(([key, value]) => `    ${key}: ${value}`)]),
         "  authenticated-registry:users:",
         ...(typeof users === "string" ? [`    - username: ${users}`] : users),
         "  authenticated-registry:tls:",

@@ -30,7 +30,7 @@ function counter(text: string, name: string, labels = ""): number {
 }
 
 beforeAll(() => {
-    stack.init(loopbackStackConfig(port, "ops", { extra: [`  authenticated-registry:metricsPort: ${metricsPort}`] }));
+    stack.init(loopbackStackConfig(port, "ops", { container: { metricsPort } }));
     stack.up();
     const outputs = stack.outputs();
     fs.writeFileSync(caFile, outputs.caCertificatePem);

@@ -77,7 +77,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
             'const registry = new AuthenticatedRegistry("shared", {',
             '    domain: "registry.internal",',
             "    port: 35043,",
-            '    bindAddress: "127.0.0.1",',
+            '    container: { bindAddress: "127.0.0.1" },',
             "    users,",
             '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
             '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
@@ -88,7 +88,7 @@ test("a program outside the repository installs the tarball, type-checks, and pr
             'const tokens = new AuthenticatedRegistry("tokens", {',
             '    domain: "tokens.internal",',
             "    port: 35143,",
-            '    bindAddress: "127.0.0.1",',
+            '    container: { bindAddress: "127.0.0.1" },',
             '    users: [{ username: "ci" }],',
             '    auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" },',
             '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
@@ -122,8 +122,9 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-guard-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-files-writer +create/);
-    // 25 resources (3 of them basic mode's guard) and the stack for the basic registry; 21 and 5
-    // of token mode for the other.
-    expect(preview.stdout).toMatch(/\+ 52 to create/);
+    // 22 resources for the basic registry (2 of them the guard's image and container), 23 for the
+    // token one (4 of them the token service's image, signing key, certificate and container), and
+    // the stack.
+    expect(preview.stdout).toMatch(/\+ 46 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });

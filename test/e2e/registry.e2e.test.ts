@@ -210,7 +210,7 @@ test("the registry publishes no port unless directAccessPort is set, and then on
     const published = () => docker.publishedPorts(outputs.registryContainerName);
     expect(published()).toEqual([]);
     expect(docker.publishedPorts(outputs.proxyContainerName)).toEqual([`127.0.0.1:${port}->443/tcp`]);
-    stack.setConfig("directAccessPort", String(directPort));
+    stack.setConfig("container.directAccessPort", String(directPort));
     stack.up();
     expect(published()).toEqual([`127.0.0.1:${directPort}->5000/tcp`]);
     expect(ok("curl", ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", `http://127.0.0.1:${directPort}/v2/`])).toBe(
@@ -218,7 +218,7 @@ test("the registry publishes no port unless directAccessPort is set, and then on
     );
     // The proxy follows the replaced registry container.
     expectPushedImageServed();
-    stack.removeConfig("directAccessPort");
+    stack.removeConfig("container.directAccessPort");
     stack.up();
     expect(published()).toEqual([]);
 });

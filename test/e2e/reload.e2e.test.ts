@@ -17,8 +17,8 @@ const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
 const proxyContainer = `registry-${stack.name}-nginx`;
 const writerContainer = `registry-${stack.name}-nginx-files-writer`;
-const writerUrnSuffix = `NginxAuthProxy$docker:index/container:Container::${writerContainer}`;
-const proxyUrnSuffix = `NginxAuthProxy$docker:index/container:Container::${proxyContainer}-container`;
+const writerUrnSuffix = `AuthenticatedRegistry$docker:index/container:Container::${writerContainer}`;
+const proxyUrnSuffix = `AuthenticatedRegistry$docker:index/container:Container::${proxyContainer}-container`;
 /** Probes go on this long after `pulumi up` has returned, so that a late reload would show. */
 const afterChangeMs = 2000;
 

@@ -1,5 +1,5 @@
 /**
- * SwarmRegistry on a single-node swarm of this machine's engine: the stack program with
+ * The swarm runtime on a single-node swarm of this machine's engine: the stack program with
  * `runtime: swarm`, two tasks of nginx and of the registry behind the edge (host mode: this
  * kernel has no IPVS for the routing mesh). A pull loop, bounded in count and time, runs in the
  * background while a password, the certificate and the nginx image are rotated and a registry

@@ -1,5 +1,7 @@
-import { RegistryStorage, StorageKind } from "./storage";
-import { describe, InvalidArgumentError, validateOneOf } from "./validation";
+/** The swarm runtime's settings: how many tasks, where they run, how the port is published. */
+import { defaults } from "../../defaults";
+import { RegistryStorage, StorageKind } from "../../storage";
+import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateImageReference, validateOneOf } from "../../validation";
 
 /** How the HTTPS port reaches the proxy's tasks. */
 export const PublishMode = {
@@ -14,6 +16,7 @@ export const PublishMode = {
      */
     Host: "host",
 } as const;
+/** One of {@link PublishMode}'s values. */
 export type PublishMode = (typeof PublishMode)[keyof typeof PublishMode];
 
 /** How many tasks each role runs. */
@@ -35,6 +38,8 @@ export interface SwarmReplicas {
     readonly tokenService?: number;
 }
 
+const replicaKeys = keysOf<SwarmReplicas>()(["proxy", "registry", "tokenService"]);
+
 /** The most tasks of one role this package will ask Swarm for. */
 export const maxReplicas = 32;
 
@@ -48,16 +53,7 @@ export function validateReplicas(field: string, value: unknown): number {
 
 /** Checks {@link SwarmReplicas}, filling in the defaults. */
 export function validateSwarmReplicas(field: string, value: unknown, defaultReplicas: number): Required<SwarmReplicas> {
-    if (value === undefined) value = {};
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new InvalidArgumentError(field, `${describe(value)} is not a map; expected {proxy?, registry?, tokenService?}`);
-    }
-    const given = value as Record<string, unknown>;
-    const known = ["proxy", "registry", "tokenService"];
-    const unknown = Object.keys(given).find((key) => !known.includes(key));
-    if (unknown !== undefined) {
-        throw new InvalidArgumentError(`${field}.${unknown}`, `is not a role; expected one of ${known.join(", ")}`);
-    }
+    const given = checkKnownKeys(field, value ?? {}, replicaKeys, "a role", "a map, {proxy?, registry?, tokenService?}");
     const count = (key: string) => validateReplicas(`${field}.${key}`, given[key] ?? defaultReplicas);
     return { proxy: count("proxy"), registry: count("registry"), tokenService: count("tokenService") };
 }
@@ -94,12 +90,71 @@ export function validatePublishMode(field: string, value: unknown): PublishMode 
  * would each see other images. It is accepted only when the constraints pin every task to one
  * node; anything wider needs object storage.
  */
-export function checkStoragePlacement(storage: RegistryStorage, constraints: readonly string[]): void {
+export function checkStoragePlacement(field: string, storage: RegistryStorage, constraints: readonly string[]): void {
     if (storage.kind === StorageKind.Filesystem && !constraints.some((constraint) => oneNodePattern.test(constraint))) {
         throw new InvalidArgumentError(
-            "constraints",
+            field,
             "must pin every task to one node (node.hostname==NAME or node.id==ID) with filesystem storage, whose volume is local to a node; " +
                 "or use storage kind s3, which every node sees",
         );
     }
+}
+
+/** Tasks of each role unless `replicas` says otherwise: one can fail or roll while the other serves. */
+export const defaultSwarmReplicas = 2;
+
+/** Settings of the `swarm` runtime: the registry as replicated Docker Swarm services. */
+export interface SwarmRuntimeArgs {
+    /**
+     * Tasks per role.
+     * @default { proxy: 2, registry: 2, tokenService: 2 }
+     */
+    readonly replicas?: SwarmReplicas;
+    /**
+     * Placement constraints of every service, e.g. `node.labels.registry==true`. With
+     * filesystem storage they must pin the tasks to one node (`node.hostname==NAME`).
+     * @default [] (any node)
+     */
+    readonly constraints?: string[];
+    /**
+     * How the HTTPS port is published: `ingress` (the routing mesh, which needs IPVS on the
+     * nodes) or `host` (each node's own port, held by a TCP edge in front of the proxy's tasks).
+     * @default "ingress"
+     */
+    readonly publishMode?: PublishMode;
+    /**
+     * The image of the edge in host mode: nginx with its stream module. Kept apart from
+     * `nginxImage`, so that a new proxy image rolls without touching the edge, which holds the
+     * node's port and so is replaced stop-first (a moment without the port on that node).
+     * @default "nginx:1.28.0" (the package's pinned nginx)
+     */
+    readonly edgeImage?: string;
+}
+
+/** Every key of {@link SwarmRuntimeArgs}. */
+export const swarmSettingsKeys = keysOf<SwarmRuntimeArgs>()(["replicas", "constraints", "publishMode", "edgeImage"]);
+
+/** {@link SwarmRuntimeArgs} checked, with defaults. */
+export interface CheckedSwarmSettings {
+    readonly replicas: Required<SwarmReplicas>;
+    readonly constraints: string[];
+    readonly publishMode: PublishMode;
+    readonly edgeImage: string;
+}
+
+/** Checks the swarm runtime's settings (named `field`), filling in the defaults. */
+export function checkSwarmSettings(field: string, value: unknown): CheckedSwarmSettings {
+    const given = checkKnownKeys(
+        field,
+        value ?? {},
+        swarmSettingsKeys,
+        "a swarm setting",
+        "{replicas?, constraints?, publishMode?, edgeImage?}",
+    );
+    return {
+        replicas: validateSwarmReplicas(`${field}.replicas`, given.replicas, defaultSwarmReplicas),
+        constraints: validateConstraints(`${field}.constraints`, given.constraints),
+        publishMode: validatePublishMode(`${field}.publishMode`, given.publishMode ?? PublishMode.Ingress),
+        edgeImage: validateImageReference(`${field}.edgeImage`, given.edgeImage ?? defaults.nginxImage),
+    };
 }

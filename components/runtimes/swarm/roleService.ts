@@ -2,9 +2,9 @@ import { createHash } from "crypto";
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, healthCheck, logSettings } from "../containerSettings";
-import { labelKeys } from "../defaults";
-import { RoleFile, RoleSpec } from "../roles/spec";
+import { labelKeys } from "../../defaults";
+import { RoleFile, RoleSpec } from "../../roles/spec";
+import { componentLabels, healthCheck, logSettings } from "../docker";
 
 /** How Swarm finds a service's tasks: a virtual IP balanced by IPVS, or DNS round robin. */
 export type EndpointMode = "vip" | "dnsrr";

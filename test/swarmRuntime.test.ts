@@ -1,5 +1,9 @@
-/** SwarmRegistry under mocks: the same roles as the single-host registry, as Swarm services. */
+/** The swarm runtime under mocks: the same roles as on a single host, as Swarm services. */
 import * as pulumi from "@pulumi/pulumi";
+import { validateUserAccess } from "../components/access";
+import { renderNginxConfig } from "../components/nginxConfig";
+import { renderEdgeConfig } from "../components/roles/edge";
+import { shellAssignment, swarmObjectName } from "../components/runtimes/swarm/roleService";
 import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
 
 beforeAll(installMocks);
@@ -7,9 +11,15 @@ beforeAll(installMocks);
 type Components = typeof import("../components");
 let components: Components;
 let found: Registration[];
-let registry: InstanceType<Components["SwarmRegistry"]>;
+let registry: InstanceType<Components["AuthenticatedRegistry"]>;
+/** Resource options as each resource was created with, captured by a transformation. */
+const options = new Map<string, pulumi.ResourceOptions>();
+const capture: pulumi.ResourceTransformation = (args) => {
+    options.set(args.name, args.opts);
+    return undefined;
+};
 
-const top = "authenticated-registry:index:SwarmRegistry";
+const top = "authenticated-registry:index:AuthenticatedRegistry";
 const images = { nginxImage: "authenticated-registry/nginx:1.22-bookworm", registryImage: "authenticated-registry/registry:3.1-bookworm" };
 const pinned = ["node.hostname==vm"];
 const byName = (name: string): Registration => {
@@ -28,18 +38,22 @@ const mounted = (service: Registration, kind: "secrets" | "configs") =>
 
 beforeAll(async () => {
     components = await import("../components");
-    registry = new components.SwarmRegistry("sw", {
-        domain: "localhost",
-        port: 5443,
-        users: [
-            { username: "alice" },
-            { username: "ci", password: "ci-password", access: [{ repositories: ["ci/**"], actions: ["pull", "push"] }] },
-        ],
-        tls: { ipAddresses: ["127.0.0.1"] },
-        constraints: pinned,
-        publishMode: "host",
-        ...images,
-    });
+    registry = new components.AuthenticatedRegistry(
+        "sw",
+        {
+            domain: "localhost",
+            port: 5443,
+            users: [
+                { username: "alice" },
+                { username: "ci", password: "ci-password", access: [{ repositories: ["ci/**"], actions: ["pull", "push"] }] },
+            ],
+            tls: { ipAddresses: ["127.0.0.1"] },
+            runtime: "swarm",
+            swarm: { constraints: pinned, publishMode: "host" },
+            ...images,
+        },
+        { transformations: [capture] },
+    );
     await valueOf(registry.url);
     found = (await registered()).filter((r) => r.name === "sw" || r.name.startsWith("sw-"));
 });
@@ -70,6 +84,28 @@ test("creates exactly the expected resources: TLS, credentials, an overlay, the 
     );
     // No containers and no uploads: every file is a Swarm secret or config.
     expect(found.filter((r) => r.type === "docker:index/container:Container")).toEqual([]);
+    // Nothing else: the TLS material's and the credentials' own parts.
+    expect(new Set(found.filter((r) => r.name !== "sw" && parentChain(r) !== top).map(parentChain))).toEqual(
+        new Set(["authenticated-registry:index:TlsMaterial", "authenticated-registry:index:HtpasswdCredentials"]),
+    );
+});
+
+test("the component carries an alias to 0.1's SwarmRegistry, which moves its resources, named as they were, with it", () => {
+    expect(options.get("sw")!.aliases).toEqual([{ type: "authenticated-registry:index:SwarmRegistry" }]);
+    // Its resources had these names under SwarmRegistry: the component's alias is all they need.
+    for (const r of found.filter((r) => r.name !== "sw")) {
+        expect({ name: r.name, aliases: options.get(r.name)!.aliases }).toEqual({ name: r.name, aliases: undefined });
+    }
+});
+
+test("nginx starts after the registry and the guard, the edge after nginx; the others wait for nothing", () => {
+    expect(options.get("sw-nginx")!.dependsOn).toEqual([
+        expect.objectContaining({ __name: "sw-registry" }),
+        expect.objectContaining({ __name: "sw-guard" }),
+    ]);
+    expect(options.get("sw-edge")!.dependsOn).toEqual([expect.objectContaining({ __name: "sw-nginx" })]);
+    expect(options.get("sw-registry")!.dependsOn).toBeUndefined();
+    expect(options.get("sw-guard")!.dependsOn).toBeUndefined();
 });
 
 test("basic mode's guard is one task, so its counts and its hold on writes are whole, with its program and limits as configs", () => {
@@ -139,8 +175,8 @@ test("the registry keeps images on the volume; its HTTP secret, one for every ta
 });
 
 test("secret environment is quoted for the shell, whatever it holds", () => {
-    expect(components.shellAssignment("KEY=it's $HOME")).toBe("KEY='it'\\''s $HOME'");
-    expect(components.shellAssignment("EMPTY=")).toBe("EMPTY=''");
+    expect(shellAssignment("KEY=it's $HOME")).toBe("KEY='it'\\''s $HOME'");
+    expect(shellAssignment("EMPTY=")).toBe("EMPTY=''");
 });
 
 test("nginx gets the shared config and material as content-named configs and secrets, keys root-only", async () => {
@@ -154,11 +190,11 @@ test("nginx gets the shared config and material as content-named configs and sec
         ["/etc/nginx/conf.d/registry.password", "644"],
         ["/etc/nginx/conf.d/domain.key", "600"],
     ]);
-    const users = components.validateUserAccess("users", [
+    const users = validateUserAccess("users", [
         { username: "alice" },
         { username: "ci", access: [{ repositories: ["ci/**"], actions: ["pull", "push"] }] },
     ]);
-    const config = components.renderNginxConfig({
+    const config = renderNginxConfig({
         serverName: "localhost",
         realm: "localhost",
         upstream: "sw-registry:5000",
@@ -174,7 +210,7 @@ test("nginx gets the shared config and material as content-named configs and sec
         { label: "authenticated-registry.role", value: "proxy" },
         { label: "authenticated-registry.file", value: "/etc/nginx/conf.d/registry.conf" },
     ]);
-    expect(configObject.name).toBe(components.swarmObjectName("sw-nginx", "/etc/nginx/conf.d/registry.conf", config, configObject.labels));
+    expect(configObject.name).toBe(swarmObjectName("sw-nginx", "/etc/nginx/conf.d/registry.conf", config, configObject.labels));
     const password = byName("sw-nginx-registry-password").inputs;
     expect(isSecretInput(password.data)).toBe(true);
     expect(Buffer.from(plain(password.data), "base64").toString()).toBe(await valueOf(registry.htpasswd));
@@ -188,10 +224,8 @@ test("nginx gets the shared config and material as content-named configs and sec
 
 test("a file's object name changes with its content and labels, so any change rolls the service onto a new object", () => {
     const labelled = (value: string) => [{ label: "authenticated-registry.role", value }];
-    expect(components.swarmObjectName("s", "/f", "same", labelled("proxy"))).not.toBe(
-        components.swarmObjectName("s", "/f", "same", labelled("edge")),
-    );
-    const name = components.swarmObjectName;
+    expect(swarmObjectName("s", "/f", "same", labelled("proxy"))).not.toBe(swarmObjectName("s", "/f", "same", labelled("edge")));
+    const name = swarmObjectName;
     expect(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one")).toMatch(/^sw-nginx-domain\.key-[0-9a-f]{12}$/);
     expect(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one")).toBe(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key one"));
     expect(name("sw-nginx", "/etc/nginx/conf.d/domain.key", "key two")).not.toBe(
@@ -212,7 +246,7 @@ test("host mode: the edge holds the port on every node and passes TLS through to
         ports: [{ targetPort: 443, publishedPort: 5443, protocol: "tcp", publishMode: "host" }],
     });
     const config = Buffer.from(byName("sw-edge-nginx-conf").inputs.data, "base64").toString();
-    expect(config).toBe(components.renderEdgeConfig({ proxyTasks: "tasks.sw-nginx", proxyPort: 443, listenPort: 443 }));
+    expect(config).toBe(renderEdgeConfig({ proxyTasks: "tasks.sw-nginx", proxyPort: 443, listenPort: 443 }));
     expect(config).toContain("default tasks.sw-nginx:443;");
     expect(config).not.toMatch(/ssl_certificate|auth_basic/);
     expect(plain(byName("sw-nginx").inputs.endpointSpec)).toEqual({ mode: "dnsrr" });
@@ -220,24 +254,48 @@ test("host mode: the edge holds the port on every node and passes TLS through to
 
 test("outputs: address, CA, service names, secrets secret", async () => {
     expect(await valueOf(registry.url)).toBe("https://localhost:5443");
-    expect(await valueOf(registry.proxyServiceName)).toBe("sw-nginx");
-    expect(await valueOf(registry.registryServiceName)).toBe("sw-registry");
-    expect(await valueOf(registry.edgeServiceName!)).toBe("sw-edge");
-    expect(registry.tokenServiceName).toBeUndefined();
+    expect(registry.runtime).toBe("swarm");
+    expect(await valueOf(registry.processNames)).toEqual({
+        guard: "sw-guard",
+        registry: "sw-registry",
+        proxy: "sw-nginx",
+        edge: "sw-edge",
+    });
+    const outputs = registry.runtimeOutputs;
+    expect(Object.keys(outputs).sort()).toEqual(["edgeServiceName", "guardServiceName", "proxyServiceName", "registryServiceName"]);
+    expect(await valueOf(outputs.proxyServiceName)).toBe("sw-nginx");
+    expect(await valueOf(outputs.registryServiceName)).toBe("sw-registry");
+    expect(await valueOf(outputs.guardServiceName)).toBe("sw-guard");
+    expect(await valueOf(outputs.edgeServiceName)).toBe("sw-edge");
+    expect(outputs.tokenServiceName).toBeUndefined();
+    expect(await valueOf(registry.networkName)).toBe("sw-network");
+    expect(await valueOf(registry.volumeName)).toBe("sw-data");
     expect(await pulumi.isSecret(registry.passwords)).toBe(true);
 });
 
 describe("ingress mode, s3 storage, token auth", () => {
     let other: Registration[];
+    let swarm: InstanceType<Components["AuthenticatedRegistry"]>;
     beforeAll(async () => {
-        const swarm = new components.SwarmRegistry("mesh", {
-            domain: "registry.example.com",
-            users: [{ username: "ci" }],
-            auth: { mode: "token" },
-            replicas: { proxy: 3, registry: 4, tokenService: 1 },
-            storage: { kind: "s3", bucket: "images", endpoint: "http://minio:9000", accessKey: "a", secretKey: pulumi.secret("s3-secret") },
-            ...images,
-        });
+        swarm = new components.AuthenticatedRegistry(
+            "mesh",
+            {
+                domain: "registry.example.com",
+                users: [{ username: "ci" }],
+                auth: { mode: "token" },
+                runtime: "swarm",
+                swarm: { replicas: { proxy: 3, registry: 4, tokenService: 1 } },
+                storage: {
+                    kind: "s3",
+                    bucket: "images",
+                    endpoint: "http://minio:9000",
+                    accessKey: "a",
+                    secretKey: pulumi.secret("s3-secret"),
+                },
+                ...images,
+            },
+            { transformations: [capture] },
+        );
         await valueOf(swarm.url);
         other = (await registered()).filter((r) => r.name.startsWith("mesh-"));
     });
@@ -279,33 +337,72 @@ describe("ingress mode, s3 storage, token auth", () => {
         ).toEqual(["mesh-nginx-domain-key", "mesh-registry-environment", "mesh-token-settings-json", "mesh-token-signing-key"].sort());
         expect(get("mesh-token").taskSpec.containerSpec.commands).toEqual(["node", "/opt/token-service/token-service.js"]);
     });
+
+    test("the token service is the guard: nginx waits for it, and the outputs name it twice", async () => {
+        expect(other.map((r) => r.name)).not.toContain("mesh-guard");
+        expect(options.get("mesh-nginx")!.dependsOn).toEqual([
+            expect.objectContaining({ __name: "mesh-registry" }),
+            expect.objectContaining({ __name: "mesh-token" }),
+        ]);
+        // Its signing key and certificate had these names under SwarmRegistry too.
+        expect(options.get("mesh-token-signing-key")!.aliases).toBeUndefined();
+        expect(options.get("mesh-token-signing-certificate")!.aliases).toBeUndefined();
+        expect(options.get("mesh")!.aliases).toEqual([{ type: "authenticated-registry:index:SwarmRegistry" }]);
+        expect(await valueOf(swarm.processNames)).toEqual({
+            "token-service": "mesh-token",
+            registry: "mesh-registry",
+            proxy: "mesh-nginx",
+        });
+        expect(await valueOf(swarm.runtimeOutputs.tokenServiceName)).toBe("mesh-token");
+        expect(await valueOf(swarm.runtimeOutputs.guardServiceName)).toBe("mesh-token");
+        expect(swarm.runtimeOutputs.edgeServiceName).toBeUndefined();
+        expect(await valueOf(swarm.volumeName)).toBeUndefined();
+    });
 });
 
 describe("refusals name the field and create nothing", () => {
+    const settings = { constraints: pinned };
     test.each([
         [
-            { constraints: undefined },
-            "constraints: must pin every task to one node (node.hostname==NAME or node.id==ID) with filesystem storage",
+            { swarm: undefined },
+            "swarm.constraints: must pin every task to one node (node.hostname==NAME or node.id==ID) with filesystem storage",
         ],
-        [{ constraints: ["node.role==manager"] }, "constraints: must pin every task to one node"],
         [
-            { constraints: ["node.role"] },
-            'constraints[0]: "node.role" is not a placement constraint; expected ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE',
+            { swarm: { constraints: undefined } },
+            "swarm.constraints: must pin every task to one node (node.hostname==NAME or node.id==ID) with filesystem storage",
         ],
-        [{ constraints: "node.hostname==vm" }, 'constraints: "node.hostname==vm" is not a list'],
-        [{ replicas: { proxy: 0 } }, "replicas.proxy: 0 is not a task count; expected an integer from 1 to 32"],
-        [{ replicas: { registry: 2.5 } }, "replicas.registry: 2.5 is not a task count"],
-        [{ replicas: { nginx: 2 } }, "replicas.nginx: is not a role; expected one of proxy, registry, tokenService"],
-        [{ publishMode: "mesh" }, 'publishMode: "mesh" is not a publish mode; expected one of ingress, host'],
+        [{ swarm: { constraints: ["node.role==manager"] } }, "swarm.constraints: must pin every task to one node"],
+        [
+            { swarm: { constraints: ["node.role"] } },
+            'swarm.constraints[0]: "node.role" is not a placement constraint; expected ATTRIBUTE==VALUE or ATTRIBUTE!=VALUE',
+        ],
+        [{ swarm: { constraints: "node.hostname==vm" } }, 'swarm.constraints: "node.hostname==vm" is not a list'],
+        [
+            { swarm: { ...settings, replicas: { proxy: 0 } } },
+            "swarm.replicas.proxy: 0 is not a task count; expected an integer from 1 to 32",
+        ],
+        [{ swarm: { ...settings, replicas: { registry: 2.5 } } }, "swarm.replicas.registry: 2.5 is not a task count"],
+        [
+            { swarm: { ...settings, replicas: { nginx: 2 } } },
+            "swarm.replicas.nginx: is not a role; expected one of proxy, registry, tokenService",
+        ],
+        [{ swarm: { ...settings, publishMode: "mesh" } }, 'swarm.publishMode: "mesh" is not a publish mode; expected one of ingress, host'],
+        [{ swarm: { ...settings, edgeImage: "Nginx:1.28" } }, 'swarm.edgeImage: "Nginx:1.28" is not an image reference'],
+        [
+            { swarm: { ...settings, replica: 2 } },
+            "swarm.replica: is not a swarm setting; expected one of replicas, constraints, publishMode, edgeImage",
+        ],
         [{ port: 70000 }, "port: 70000 is not a TCP port; expected an integer from 1 to 65535"],
+        [{ container: { restart: "always" } }, "container: applies to runtime container only; set runtime: container or remove it"],
     ])("refuses %j", async (bad, message) => {
         const name = `badswarm${Math.random().toString(36).slice(2, 8)}`;
         expect(
             () =>
-                new components.SwarmRegistry(name, {
+                new components.AuthenticatedRegistry(name, {
                     domain: "localhost",
                     users: [{ username: "ci" }],
-                    constraints: pinned,
+                    runtime: "swarm",
+                    swarm: settings,
                     ...images,
                     ...(bad as object),
                 }),

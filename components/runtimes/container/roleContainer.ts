@@ -1,8 +1,21 @@
 import * as path from "path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { componentLabels, containerOptions, healthCheck, logSettings, RestartPolicy } from "../containerSettings";
-import { RoleReload, RoleSpec } from "../roles/spec";
+import { RoleReload, RoleSpec } from "../../roles/spec";
+import { componentLabels, healthCheck, logSettings } from "../docker";
+import { filesCarrierRole } from "./inspection";
+import { RestartPolicy } from "./settings";
+
+/**
+ * Options for a container with a fixed name or host port: the new one cannot start beside the
+ * old one, so the old one is deleted first. Container uploads may carry secrets, so the
+ * provider's echo of them is stored as secret. Docker cannot change a running container's
+ * health check, yet the provider reports such a change as an update it never makes; a change
+ * of health check therefore replaces the container.
+ */
+export function containerOptions(parent: pulumi.Resource): pulumi.CustomResourceOptions {
+    return { parent, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads", "envs"], replaceOnChanges: ["healthcheck"] };
+}
 
 /** Where and how one role's container runs on a single Docker host. */
 export interface ContainerPlacement {
@@ -17,6 +30,17 @@ export interface ContainerPlacement {
     /** Named volumes; left out of the container's inputs when undefined. */
     readonly volumes?: docker.types.input.ContainerVolume[];
     readonly restart: RestartPolicy;
+    /**
+     * The URN of the component that held these resources in an earlier release, aliased so
+     * that an upgrade moves them in state rather than replacing them.
+     * @default undefined (no earlier place)
+     */
+    readonly previousParent?: pulumi.Input<string>;
+}
+
+/** The options of every resource of a role: its parent, and where it was before. */
+function roleOptions(parent: pulumi.Resource, placement: ContainerPlacement): pulumi.CustomResourceOptions {
+    return { parent, ...(placement.previousParent === undefined ? {} : { aliases: [{ parent: placement.previousParent }] }) };
 }
 
 /**
@@ -52,7 +76,7 @@ export function roleContainer(
             labels: [...componentLabels(placement.instance, spec.role), ...spec.labels],
             ...logSettings,
         },
-        dependsOn === undefined ? containerOptions(parent) : { ...containerOptions(parent), dependsOn },
+        { ...containerOptions(parent), ...roleOptions(parent, placement), ...(dependsOn === undefined ? {} : { dependsOn }) },
     );
 }
 
@@ -218,6 +242,7 @@ export function reloadingRoleContainer(
     spec: RoleSpec,
     placement: ContainerPlacement,
     parent: pulumi.Resource,
+    dependsOn?: pulumi.Resource[],
 ): ReloadingContainer {
     const reload = spec.reload;
     if (reload === undefined) {
@@ -230,8 +255,11 @@ export function reloadingRoleContainer(
     const isFileLabel = (label: { label: string }) => reload.fileLabels.includes(label.label);
     const volume = new docker.Volume(
         `${name}-files`,
-        { name: pulumi.interpolate`${placement.containerName}-files`, labels: componentLabels(placement.instance, `${spec.role}-files`) },
-        { parent, deleteBeforeReplace: true },
+        {
+            name: pulumi.interpolate`${placement.containerName}-files`,
+            labels: componentLabels(placement.instance, filesCarrierRole(spec.role)),
+        },
+        { ...roleOptions(parent, placement), deleteBeforeReplace: true },
     );
     const writer = new docker.Container(
         `${name}-files-writer`,
@@ -252,10 +280,10 @@ export function reloadingRoleContainer(
             restart: "no",
             mustRun: false,
             attach: true,
-            labels: [...componentLabels(placement.instance, `${spec.role}-files`), ...spec.labels.filter(isFileLabel)],
+            labels: [...componentLabels(placement.instance, filesCarrierRole(spec.role)), ...spec.labels.filter(isFileLabel)],
             ...logSettings,
         },
-        containerOptions(parent),
+        { ...containerOptions(parent), ...roleOptions(parent, placement), ...(dependsOn === undefined ? {} : { dependsOn }) },
     );
     const container = roleContainer(
         `${name}-container`,
