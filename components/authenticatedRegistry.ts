@@ -58,8 +58,7 @@ export function checkRuntimeChoice(args: Pick<AuthenticatedRegistryArgs, Runtime
  */
 export function checkAuthenticatedRegistryArgs(args: AuthenticatedRegistryArgs): void {
     const runtime = checkRuntimeChoice(args);
-    runtime.checkSettings(runtime.kind, args[runtime.kind]);
-    checkRegistryArgs(args);
+    runtime.checkSettings(runtime.kind, args[runtime.kind], checkRegistryArgs(args));
 }
 
 /**

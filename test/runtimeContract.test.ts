@@ -5,7 +5,7 @@
  * outputs its stacks name; and in each auth mode. Every resource it makes for a role is of a
  * type its inspection names, so the policy pack judges it without knowing the runtime.
  */
-import { AuthenticatedRegistry } from "../components/authenticatedRegistry";
+import { AuthenticatedRegistry, checkAuthenticatedRegistryArgs } from "../components/authenticatedRegistry";
 import { labelKeys, roles } from "../components/defaults";
 import { registryRuntimes } from "../components/runtimes/index";
 import { inspectedTypes, runtimeInspections } from "../components/runtimes/inspection";
@@ -192,4 +192,13 @@ test("every runtime names settings keys of its own, and a runtime's settings are
             ).toThrow(`${other.kind}: applies to runtime ${other.kind} only; set runtime: ${other.kind} or remove it`);
         }
     }
+});
+
+test("checkAuthenticatedRegistryArgs refuses what the component refuses, a swarm's unpinned filesystem storage included", () => {
+    const unpinned = { domain: "localhost", users: [{ username: "alice" }], runtime: "swarm" as const, swarm: {} };
+    const message = "swarm.constraints: must pin every task to one node";
+    expect(() => checkAuthenticatedRegistryArgs(unpinned)).toThrow(message);
+    expect(() => new AuthenticatedRegistry("unpinned", unpinned)).toThrow(message);
+    expect(() => checkAuthenticatedRegistryArgs({ ...unpinned, swarm: { constraints: ["node.hostname==test"] } })).not.toThrow();
+    expect(() => checkAuthenticatedRegistryArgs({ domain: "localhost", users: [{ username: "alice" }] })).not.toThrow();
 });

@@ -97,9 +97,10 @@ export interface RegistryRuntime {
     readonly inspection: RuntimeInspection;
     /**
      * Checks the settings' shape and values without creating anything, each refusal naming its
-     * field under `field` (`swarm.replicas.proxy`); the stack config uses it too.
+     * field under `field` (`swarm.replicas.proxy`); the stack config uses it too. With `shared`,
+     * also against the shared arguments, as `prepare` does.
      */
-    checkSettings(field: string, settings: unknown): void;
+    checkSettings(field: string, settings: unknown, shared?: CheckedRegistryArgs): void;
     /** Checks the settings against the shared arguments, creating nothing, and binds the runtime to the registry. */
     prepare(context: RuntimeContext): RuntimeDeployment;
 }

@@ -12,6 +12,7 @@ import { PlannedRole, processWords, RegistryPlan } from "../../plan/registryPlan
 import { edgeRole } from "../../roles/edge";
 import { proxyListenPort } from "../../roles/proxy";
 import { registryDataPath } from "../../roles/registry";
+import type { CheckedRegistryArgs } from "../../registryArgs";
 import { StorageKind } from "../../storage";
 import { componentLabels, dataVolume } from "../docker";
 import { RegistryRuntime, RoleProcess, RuntimeContext, RuntimeDeployment, RuntimeFoundation, RuntimeKind } from "../runtime";
@@ -124,6 +125,13 @@ function swarmDeployment({ name, parent, shared }: RuntimeContext, settings: Che
     };
 }
 
+/** The swarm settings checked, and with `shared` placed where its storage allows. */
+function checkedSwarmSettings(field: string, value: unknown, shared?: CheckedRegistryArgs): CheckedSwarmSettings {
+    const settings = checkSwarmSettings(field, value);
+    if (shared !== undefined) checkStoragePlacement(`${field}.constraints`, shared.storage, settings.constraints);
+    return settings;
+}
+
 /** Replicated Docker Swarm services. */
 export const swarmRuntime: RegistryRuntime = {
     kind: RuntimeKind.Swarm,
@@ -131,10 +139,6 @@ export const swarmRuntime: RegistryRuntime = {
     settingsKeys: swarmSettingsKeys,
     previousComponentType: typeToken("SwarmRegistry"),
     inspection: swarmInspection,
-    checkSettings: (field, settings) => void checkSwarmSettings(field, settings),
-    prepare: (context) => {
-        const settings = checkSwarmSettings(context.field, context.settings);
-        checkStoragePlacement(`${context.field}.constraints`, context.shared.storage, settings.constraints);
-        return swarmDeployment(context, settings);
-    },
+    checkSettings: (field, settings, shared) => void checkedSwarmSettings(field, settings, shared),
+    prepare: (context) => swarmDeployment(context, checkedSwarmSettings(context.field, context.settings, context.shared)),
 };
