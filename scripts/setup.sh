@@ -9,9 +9,9 @@
 #   scripts/setup.sh [--tests] [IMAGE...]
 #
 # ./scripts/up.sh names the images of the stack it brings up. --tests prepares the machine for the
-# tests and the benchmarks as well: the Debian packages they use, the OCI conformance suite
-# (scripts/toolchain.sh oci-conformance) and every image they run (scripts/images.sh with no
-# IMAGE); scripts/test.sh runs it so.
+# tests and the benchmarks as well: the Debian packages they use, the OCI conformance suite and
+# the Pulumi YAML language host (scripts/toolchain.sh oci-conformance pulumi-language-yaml), and
+# every image they run (scripts/images.sh with no IMAGE); scripts/test.sh runs it so.
 # Slow artefacts are cached in $AUTHREG_CACHE_DIR, outside the checkout; a warm run takes seconds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,7 +67,7 @@ fi
   # The token service as one file (bin/token-service.js), which token-mode stacks upload; esbuild takes a moment.
   node scripts/bundle-token-service.js
   "$here/toolchain.sh"
-  if $tests; then "$here/toolchain.sh" oci-conformance; fi
+  if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml; fi
 } &
 toolchain_pid=$!
 

@@ -11,6 +11,8 @@
 #   distribution-registry  the registry 3 image's binary (scripts/images.sh asks for it)
 #   minio                  the MinIO image's binary (scripts/images.sh asks for it)
 #   oci-conformance        the conformance suite the end-to-end tests run (scripts/setup.sh --tests)
+#   pulumi-language-yaml   the engine's YAML language host, for the end-to-end suite's Pulumi YAML
+#                          example (scripts/setup.sh --tests)
 #   --force                rebuilds what is asked for
 #   --update-schemas       generates the providers' schemas anew and writes them into their recipes
 #                          (scripts/toolchain/NAME/cmd/pulumi-resource-NAME/), to be committed
@@ -59,6 +61,14 @@
 #   minio                   github.com/minio/minio at v0.0.0-20260212201848-7aac2a2c5b7c, the
 #                           S3-compatible server of the MinIO stand-in image that the object
 #                           storage tests run (about 1 min warm, 2 to 3 min with a cold module cache).
+#   pulumi-language-yaml    github.com/pulumi/pulumi-yaml ./cmd/pulumi-language-yaml at v1.25.0, with
+#                           the dependencies upstream released it with (pulumi pkg/v3 and sdk/v3
+#                           v3.206.0, esc v0.17.0: it does not compile against the CLI's v3.248.0,
+#                           and CLI v$PULUMI_VERSION runs it as it is): the language host of the
+#                           end-to-end suite's Pulumi YAML example. Only the tests build it, never
+#                           `up`. Its place is beside pulumi in bin/: ignoring ambient plugins
+#                           (scripts/env.sh), the engine looks for its bundled language hosts only
+#                           there. About 45 s on 2 cores with a cold build cache.
 #
 # A binary is rebuilt only when it is missing or its recipe (the wrapper's files and version) changed;
 # a binary of the right version already on PATH is used instead of building. A warm run takes seconds.
@@ -74,6 +84,7 @@ declare -A go_programs=(
   [distribution-registry]=github.com/distribution/distribution/v3/cmd/registry
   [oci-conformance]=github.com/opencontainers/distribution-spec/conformance
   [minio]=github.com/minio/minio
+  [pulumi-language-yaml]=github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
 )
 
 force=false
@@ -328,7 +339,8 @@ ensure_provider() { # NAME VERSION
 }
 
 # A Go program built from a module its wrapper requires (go.mod and go.sum pin it and everything
-# it imports): the registry 3 stand-in's binary and the OCI conformance suite.
+# it imports): the registry 3 and MinIO stand-ins' binaries, the OCI conformance suite and the
+# YAML language host.
 ensure_go_program() { # NAME PACKAGE
   local name=$1 package=$2 key start=$SECONDS
   key=$(recipe_key "$name" "$package")
