@@ -3,11 +3,11 @@
  * `grants.ts`.
  */
 import { HtpasswdUser } from "./htpasswdCredentials";
-import { AccessAction, AccessGrant, isRepositoryName, unrestrictedGrants, UserAccess } from "./grants";
+import { AccessAction, AccessGrant, isRepositoryName, unrestrictedGrants, UserAccess, UserGrants } from "./grants";
 import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
 /** A user of an {@link AuthenticatedRegistry}: credentials and what they may do. */
-export interface RegistryUser extends HtpasswdUser, Omit<UserAccess, "username"> {}
+export interface RegistryUser extends HtpasswdUser, UserGrants {}
 
 /** The settings of a user, as the stack config and the components accept them. */
 export const registryUserKeys = keysOf<RegistryUser>()(["username", "password", "access", "catalog"]);

@@ -27,10 +27,8 @@ export interface AccessGrant {
     readonly actions: AccessAction[];
 }
 
-/** A user's access as the proxy enforces it. */
-export interface UserAccess {
-    /** The user's login name. */
-    readonly username: string;
+/** What a user may do: the grants and the catalog right, as users write them. */
+export interface UserGrants {
     /**
      * The user's grants; `undefined` keeps the behaviour from before grants existed: pull and
      * push on every repository, and the catalog.
@@ -41,6 +39,12 @@ export interface UserAccess {
      * @default false with `access` (the catalog names repositories the user may not read), true without
      */
     readonly catalog?: boolean;
+}
+
+/** A user's access as the proxy enforces it. */
+export interface UserAccess extends UserGrants {
+    /** The user's login name. */
+    readonly username: string;
 }
 
 /** The grants of a user without `access`: what every user could do before grants existed. */

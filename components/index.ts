@@ -6,11 +6,11 @@
 export { AuthenticatedRegistry, AuthenticatedRegistryArgs, checkAuthenticatedRegistryArgs } from "./authenticatedRegistry";
 export { RegistryArgs } from "./registryArgs";
 export { RegistryUser } from "./access";
-export { AccessAction, AccessGrant, UserAccess } from "./grants";
+export { AccessAction, AccessGrant, UserAccess, UserGrants } from "./grants";
 export { AuthMode, RegistryAuth } from "./auth";
 export { LoginThrottleArgs } from "./guard";
 export { FilesystemStorage, RegistryStorage, S3Storage, StorageKind } from "./storage";
-export { TlsMaterial, TlsMaterialArgs, TlsMode } from "./tlsMaterial";
+export { TlsMaterial, TlsMaterialArgs, TlsMode, TlsSettings } from "./tlsMaterial";
 export { HtpasswdCredentials, HtpasswdCredentialsArgs, HtpasswdUser } from "./htpasswdCredentials";
 export { RuntimeKind } from "./runtimes/runtime";
 export { ContainerRuntimeArgs, RestartPolicy } from "./runtimes/container/settings";

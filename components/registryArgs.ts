@@ -5,8 +5,8 @@ import { defaults } from "./defaults";
 import { LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
 import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
 import { checkHtpasswdArgs } from "./htpasswdCredentials";
-import { RegistryStorage, StorageKind, validateStorage } from "./storage";
-import { checkTlsMaterialArgs, TlsMaterialArgs } from "./tlsMaterial";
+import { CheckedStorage, RegistryStorage, StorageKind, validateStorage } from "./storage";
+import { checkTlsMaterialArgs, TlsSettings } from "./tlsMaterial";
 import { InvalidArgumentError, validateBoolean, validateDomain, validateImageReference, validatePort } from "./validation";
 
 /**
@@ -43,7 +43,7 @@ export interface RegistryArgs {
      * TLS material: generated (default) or supplied. The domain is taken from `domain`.
      * @default { mode: "generated" }
      */
-    readonly tls?: Omit<TlsMaterialArgs, "domain">;
+    readonly tls?: TlsSettings;
     /**
      * The nginx image reference; pin a tag or digest.
      * @default "nginx:1.28.0"
@@ -120,7 +120,7 @@ export interface CheckedRegistryArgs {
     readonly deleteEnabled: boolean;
     readonly auth: CheckedAuth;
     readonly port: number;
-    readonly storage: RegistryStorage;
+    readonly storage: CheckedStorage;
     readonly bcryptCost: number;
     /** The failed-login limits; undefined when turned off. */
     readonly loginThrottle: LoginThrottleSettings | undefined;

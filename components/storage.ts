@@ -8,60 +8,78 @@ import { isPending } from "./inputs";
 import { defaults } from "./defaults";
 import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
-/** Images on a Docker volume of this host, mounted at `/data`. */
-export interface FilesystemStorage {
-    /** Images on a Docker volume (`dataVolumeName`). */
-    readonly kind: "filesystem";
-}
+/** The storage kinds. */
+export const StorageKind = {
+    /** Images on a Docker volume of this host, mounted at `/data` (`dataVolumeName`). */
+    Filesystem: "filesystem",
+    /** Images in an S3 bucket, which must exist: AWS, or an S3-compatible server such as MinIO. */
+    S3: "s3",
+} as const;
+/** One of {@link StorageKind}'s values. */
+export type StorageKind = (typeof StorageKind)[keyof typeof StorageKind];
 
-/** Images in an S3 bucket, which must exist. */
-export interface S3Storage {
-    /** Images in an S3 bucket. */
-    readonly kind: "s3";
-    /** The bucket, which must exist: 3 to 63 lower-case letters, digits, dots and hyphens. */
-    readonly bucket: string;
+/**
+ * Where the registry keeps images: one object for every kind, so that every Pulumi language can
+ * write it. The fields other than `kind` are the `s3` kind's; filesystem storage takes none.
+ */
+export interface RegistryStorage {
+    /** `filesystem` (a Docker volume of this host) or `s3` (an S3 bucket). */
+    readonly kind: StorageKind;
+    /** s3: the bucket, which must exist: 3 to 63 lower-case letters, digits, dots and hyphens. Required. */
+    readonly bucket?: string;
     /**
-     * The bucket's region.
+     * s3: the bucket's region.
      * @default "us-east-1"
      */
     readonly region?: string;
     /**
-     * The S3 endpoint of an S3-compatible server, `http(s)://HOST[:PORT]`; the registry uses
+     * s3: the S3 endpoint of an S3-compatible server, `http(s)://HOST[:PORT]`; the registry uses
      * path-style addressing there, and plain HTTP only when the URL says `http://`.
      * @default undefined (AWS S3 of `region`)
      */
     readonly endpoint?: string;
-    /** The access key ID; pass it as a secret. */
-    readonly accessKey: pulumi.Input<string>;
-    /** The secret access key; pass it as a secret. */
-    readonly secretKey: pulumi.Input<string>;
+    /** s3: the access key ID; pass it as a secret. Required. */
+    readonly accessKey?: pulumi.Input<string>;
+    /** s3: the secret access key; pass it as a secret. Required. */
+    readonly secretKey?: pulumi.Input<string>;
     /**
-     * A key prefix inside the bucket, so one bucket can hold several registries.
+     * s3: a key prefix inside the bucket, so one bucket can hold several registries.
      * @default undefined (the bucket's root)
      */
     readonly rootDirectory?: string;
     /**
-     * Send clients to the bucket for blob downloads (the registry answers `307` with a presigned
-     * URL) instead of serving them itself. Only for a bucket clients can reach; a download then
-     * bypasses the proxy (the URL is signed for that blob and expires).
+     * s3: send clients to the bucket for blob downloads (the registry answers `307` with a
+     * presigned URL) instead of serving them itself. Only for a bucket clients can reach; a
+     * download then bypasses the proxy (the URL is signed for that blob and expires).
      * @default false (every byte goes through the registry and nginx)
      */
     readonly redirect?: boolean;
     /**
-     * A Docker network the registry joins as well, to reach an endpoint that runs in a container
-     * on this host (e.g. `http://minio:9000` on that network).
+     * s3: a Docker network the registry joins as well, to reach an endpoint that runs in a
+     * container on this host (e.g. `http://minio:9000` on that network).
      * @default undefined
      */
     readonly network?: string;
 }
 
-/** Where the registry keeps images. */
-export type RegistryStorage = FilesystemStorage | S3Storage;
+/** Images on a Docker volume of this host: {@link RegistryStorage} of kind `filesystem`. */
+export interface FilesystemStorage extends RegistryStorage {
+    readonly kind: typeof StorageKind.Filesystem;
+}
 
-/** The storage kinds. */
-export const StorageKind = { Filesystem: "filesystem", S3: "s3" } as const;
+/** Images in an S3 bucket: {@link RegistryStorage} of kind `s3`, with its required fields. */
+export interface S3Storage extends RegistryStorage {
+    readonly kind: typeof StorageKind.S3;
+    readonly bucket: string;
+    readonly region: string;
+    readonly accessKey: pulumi.Input<string>;
+    readonly secretKey: pulumi.Input<string>;
+}
 
-const s3Keys = keysOf<S3Storage>()([
+/** {@link RegistryStorage} checked: one kind or the other, with its defaults filled in. */
+export type CheckedStorage = FilesystemStorage | S3Storage;
+
+const s3Keys = keysOf<RegistryStorage>()([
     "kind",
     "bucket",
     "region",
@@ -96,7 +114,7 @@ function credential(field: string, value: unknown): pulumi.Input<string> {
 }
 
 /** Checks `storage` (named `field`), filling in the defaults. */
-export function validateStorage(field: string, value: unknown): RegistryStorage {
+export function validateStorage(field: string, value: unknown): CheckedStorage {
     if (value === undefined) return { kind: StorageKind.Filesystem };
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
         throw new InvalidArgumentError(

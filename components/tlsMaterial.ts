@@ -16,10 +16,12 @@ export const TlsMode = {
 /** One of {@link TlsMode}'s values. */
 export type TlsMode = (typeof TlsMode)[keyof typeof TlsMode];
 
-/** Arguments of {@link TlsMaterial}. */
-export interface TlsMaterialArgs {
-    /** The host name clients use; the certificate must cover it. */
-    readonly domain: string;
+/**
+ * TLS settings of a registry: generated material (a private CA and a server certificate) or a
+ * supplied certificate and key. The host name comes from elsewhere: the registry's `domain`, or
+ * {@link TlsMaterialArgs}' own.
+ */
+export interface TlsSettings {
     /**
      * Whether to generate the material or use the supplied PEM.
      * @default "generated"
@@ -61,6 +63,12 @@ export interface TlsMaterialArgs {
      * @default "" (the chain ends at a CA clients already trust)
      */
     readonly caCertificatePem?: pulumi.Input<string>;
+}
+
+/** Arguments of {@link TlsMaterial}: the TLS settings and the host name they are for. */
+export interface TlsMaterialArgs extends TlsSettings {
+    /** The host name clients use; the certificate must cover it. */
+    readonly domain: string;
 }
 
 /** Arguments of {@link TlsMaterial} after checking, with defaults filled in. */

@@ -14,7 +14,7 @@ import {
     InvalidArgumentError,
     RegistryArgs,
     RegistryUser,
-    TlsMaterialArgs,
+    TlsSettings,
     TlsMode,
 } from "../components/index";
 import { defaultRuntime, registryRuntimes } from "../components/runtimes/index";
@@ -101,7 +101,7 @@ const movedKeyRuntimes: ReadonlyMap<string, string> = new Map(
     Object.values(registryRuntimes).flatMap((runtime) => (runtime.movedConfigKeys ?? []).map((key) => [key, runtime.kind] as const)),
 );
 
-const tlsKeys: Readonly<Record<keyof Omit<TlsMaterialArgs, "domain">, "string" | "integer" | "stringList">> = {
+const tlsKeys: Readonly<Record<keyof TlsSettings, "string" | "integer" | "stringList">> = {
     mode: "string",
     dnsNames: "stringList",
     ipAddresses: "stringList",
@@ -116,7 +116,7 @@ const tlsKeys: Readonly<Record<keyof Omit<TlsMaterialArgs, "domain">, "string" |
 /** Stack settings, plain; the stack program marks passwords and keys secret. */
 export type StackSettings = AuthenticatedRegistryArgs & {
     readonly users: (Omit<RegistryUser, "password"> & { password?: string })[];
-    readonly tls?: Omit<TlsMaterialArgs, "domain"> & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
+    readonly tls?: TlsSettings & { certificatePem?: string; privateKeyPem?: string; caCertificatePem?: string };
 };
 
 /**

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { proxyDefaults, roles } from "../defaults";
 import { metricsPath } from "../nginxConfig";
-import { RegistryStorage, s3Environment, StorageKind } from "../storage";
+import { CheckedStorage, s3Environment, StorageKind } from "../storage";
 import { tokenIssuer, tokenPath } from "../tokenService/files";
 import { RoleSpec } from "./spec";
 
@@ -35,7 +35,7 @@ export function registryTokenAuth(host: string, signingCertificatePem: pulumi.In
 /** What {@link registryRole} needs: checked settings, no Docker resources. */
 export interface RegistryRoleArgs {
     readonly image: pulumi.Input<string>;
-    readonly storage: RegistryStorage;
+    readonly storage: CheckedStorage;
     /** `REGISTRY_HTTP_SECRET`: one value shared by every instance and restart. */
     readonly httpSecret: pulumi.Input<string>;
     readonly deleteEnabled: boolean;

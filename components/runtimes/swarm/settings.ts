@@ -1,6 +1,6 @@
 /** The swarm runtime's settings: how many tasks, where they run, how the port is published. */
 import { defaults } from "../../defaults";
-import { RegistryStorage, StorageKind } from "../../storage";
+import { CheckedStorage, StorageKind } from "../../storage";
 import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateImageReference, validateOneOf } from "../../validation";
 
 /** How the HTTPS port reaches the proxy's tasks. */
@@ -90,7 +90,7 @@ export function validatePublishMode(field: string, value: unknown): PublishMode 
  * would each see other images. It is accepted only when the constraints pin every task to one
  * node; anything wider needs object storage.
  */
-export function checkStoragePlacement(field: string, storage: RegistryStorage, constraints: readonly string[]): void {
+export function checkStoragePlacement(field: string, storage: CheckedStorage, constraints: readonly string[]): void {
     if (storage.kind === StorageKind.Filesystem && !constraints.some((constraint) => oneNodePattern.test(constraint))) {
         throw new InvalidArgumentError(
             field,
