@@ -64,15 +64,19 @@ export interface RegistryStorage {
 
 /** Images on a Docker volume of this host: {@link RegistryStorage} of kind `filesystem`. */
 export interface FilesystemStorage extends RegistryStorage {
+    /** Images on a Docker volume (`dataVolumeName`). */
     readonly kind: typeof StorageKind.Filesystem;
 }
 
 /** Images in an S3 bucket: {@link RegistryStorage} of kind `s3`, with its required fields. */
 export interface S3Storage extends RegistryStorage {
+    /** Images in an S3 bucket. */
     readonly kind: typeof StorageKind.S3;
+    /** The bucket, which must exist. */
     readonly bucket: string;
-    readonly region: string;
+    /** The access key ID; pass it as a secret. */
     readonly accessKey: pulumi.Input<string>;
+    /** The secret access key; pass it as a secret. */
     readonly secretKey: pulumi.Input<string>;
 }
 

@@ -10,7 +10,11 @@ const fs = require("fs");
 const path = require("path");
 const ts = require("typescript");
 
-const config = ts.getParsedCommandLineOfConfigFile(path.join(__dirname, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+const config = ts.getParsedCommandLineOfConfigFile(
+    path.join(__dirname, "tsconfig.json"),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+);
 const compilerOptions = { ...config.options, module: ts.ModuleKind.CommonJS, sourceMap: false, declaration: false };
 
 require.extensions[".ts"] = (module, fileName) => {

@@ -16,13 +16,22 @@ import * as served from "./components";
 /** A property's part of the schema that this module reads or writes. */
 interface PropertySpec {
     secret?: boolean;
+    /** The analyser's own mark, which the schema format expresses by `required` instead. */
+    optional?: boolean;
 }
+/** An object type's or a component's properties. */
+type Properties = Record<string, PropertySpec>;
 /** The parts of a schema (a Pulumi PackageSpec) that this module reads or writes. */
 export interface RegistrySchema {
     readonly name: string;
     readonly version: string;
-    readonly resources: Record<string, { inputProperties?: Record<string, PropertySpec>; properties?: Record<string, PropertySpec> }>;
-    readonly types: Record<string, { properties?: Record<string, PropertySpec> }>;
+    config?: object;
+    dependencies?: unknown[];
+    readonly resources: Record<
+        string,
+        { inputProperties?: Properties; properties?: Properties; required?: string[]; requiredInputs?: string[] }
+    >;
+    readonly types: Record<string, { properties?: Properties; required?: string[] }>;
 }
 
 /** Where the committed schema is. */
@@ -63,6 +72,27 @@ function markSecrets(schema: RegistrySchema): void {
 /** The package's version, which the schema carries. */
 export const packageVersion: string = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).version;
 
+/**
+ * `schema` as the engine reads and prints it (`pulumi package get-schema`): without the analyser's
+ * `optional` marks and empty lists, with an empty `config`.
+ */
+function canonical(schema: RegistrySchema): void {
+    const groups = [
+        ...Object.values(schema.resources).flatMap((resource) => [resource.inputProperties, resource.properties]),
+        ...Object.values(schema.types).map((type) => type.properties),
+    ];
+    for (const spec of groups.flatMap((group) => Object.values(group ?? {}))) delete spec.optional;
+    for (const owner of [...Object.values(schema.resources), ...Object.values(schema.types)] as {
+        required?: string[];
+        requiredInputs?: string[];
+    }[]) {
+        if (owner.required?.length === 0) delete owner.required;
+        if (owner.requiredInputs?.length === 0) delete owner.requiredInputs;
+    }
+    if (schema.dependencies?.length === 0) delete schema.dependencies;
+    schema.config ??= {};
+}
+
 /** The schema of the served components, inferred from their code. */
 export function inferSchema(version = packageVersion): RegistrySchema {
     const componentNames = new Set(Object.keys(served));
@@ -70,8 +100,16 @@ export function inferSchema(version = packageVersion): RegistrySchema {
     const analyzer = new Analyzer(__dirname, packageName, { main: "components.ts" }, componentNames);
     const { components, typeDefinitions, dependencies } = analyzer.analyze();
     const description = "A private Docker registry only authenticated users can reach, behind an nginx proxy that terminates TLS.";
-    const schema = generateSchema(packageName, version, description, components, typeDefinitions, dependencies) as unknown as RegistrySchema;
+    const schema = generateSchema(
+        packageName,
+        version,
+        description,
+        components,
+        typeDefinitions,
+        dependencies,
+    ) as unknown as RegistrySchema;
     markSecrets(schema);
+    canonical(schema);
     return schema;
 }
 

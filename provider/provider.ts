@@ -1,8 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
+import { checkAuthenticatedRegistryArgs } from "../components/authenticatedRegistry";
+import { checkHtpasswdArgs } from "../components/htpasswdCredentials";
+import { checkTlsMaterialArgs } from "../components/tlsMaterial";
 import type { RegistrySchema } from "./packageSchema";
 import * as served from "./components";
 
 type ServedName = keyof typeof served;
+
+/**
+ * Each served component's check of its arguments, without creating anything: run before the
+ * component is constructed, so that a refusal leaves nothing behind, not even the component's own
+ * entry in the stack's state.
+ */
+const checks: { readonly [N in ServedName]: (args: ConstructorParameters<(typeof served)[N]>[1]) => unknown } = {
+    AuthenticatedRegistry: checkAuthenticatedRegistryArgs,
+    HtpasswdCredentials: checkHtpasswdArgs,
+    TlsMaterial: checkTlsMaterialArgs,
+};
 
 /**
  * The component provider: it serves the committed schema and constructs the components that
@@ -35,6 +49,7 @@ export class RegistryProvider implements pulumi.provider.Provider {
         if (spec === undefined || !Object.prototype.hasOwnProperty.call(served, componentName)) {
             throw new Error(`${type} is not a component of this package; it serves ${Object.keys(this.spec.resources).join(", ")}`);
         }
+        (checks[componentName] as (args: pulumi.Inputs) => unknown)(inputs);
         // Each served constructor takes (name, args, opts); the engine's inputs are its args.
         const Component = served[componentName] as unknown as new (
             name: string,
