@@ -1,6 +1,7 @@
 /**
- * The component package as users get it: `npm pack`, installed from the tarball into a Pulumi
- * program outside the repository, type-checked, and previewed by the real CLI.
+ * The component package as users get it: `npm pack`, installed from the tarball into the
+ * TypeScript example (examples/typescript) copied outside the repository, type-checked, and
+ * previewed by the real CLI.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -37,67 +38,23 @@ test("npm pack ships the compiled components and their types, not the stack prog
     expect(manifest.dependencies["@pulumi/pulumi"]).toBeUndefined();
 });
 
-test("a program outside the repository installs the tarball, type-checks, and previews", () => {
-    const program = path.join(work, "consumer");
-    fs.mkdirSync(program);
+test("the TypeScript example, outside the repository, installs the tarball, type-checks, and previews", () => {
+    const program = path.join(work, "typescript");
+    fs.cpSync(path.join(projectDir, "examples", "typescript"), program, { recursive: true });
+    // The example pins what this checkout locks: one @pulumi/pulumi, the package's peer.
+    const manifest = JSON.parse(fs.readFileSync(path.join(program, "package.json"), "utf8"));
     const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")).packages;
-    const version = (name: string) => lock[`node_modules/${name}`].version as string;
-    fs.writeFileSync(
-        path.join(program, "package.json"),
-        JSON.stringify(
-            {
-                name: "consumer",
-                private: true,
-                dependencies: { "authenticated-registry": `file:${tarball}`, "@pulumi/pulumi": version("@pulumi/pulumi") },
-                devDependencies: {
-                    typescript: version("typescript"),
-                    "ts-node": version("ts-node"),
-                    "@types/node": version("@types/node"),
-                },
-            },
-            null,
-            2,
-        ),
-    );
-    fs.writeFileSync(path.join(program, "Pulumi.yaml"), "name: consumer\nruntime: nodejs\n");
-    fs.writeFileSync(
-        path.join(program, "tsconfig.json"),
-        JSON.stringify({
-            compilerOptions: { strict: true, target: "ES2022", module: "commonjs", esModuleInterop: true, skipLibCheck: true },
-            files: ["index.ts"],
-        }),
-    );
-    fs.writeFileSync(
-        path.join(program, "index.ts"),
-        [
-            'import * as pulumi from "@pulumi/pulumi";',
-            'import { AuthenticatedRegistry, HtpasswdUser } from "authenticated-registry";',
-            "",
-            'const users: HtpasswdUser[] = [{ username: "ci" }, { username: "alice", password: pulumi.secret("from-config") }];',
-            'const registry = new AuthenticatedRegistry("shared", {',
-            '    domain: "registry.internal",',
-            "    port: 35043,",
-            '    container: { bindAddress: "127.0.0.1" },',
-            "    users,",
-            '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
-            '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
-            '    guardImage: "authenticated-registry/node:22-bookworm",',
-            "});",
-            "export const url = registry.url;",
-            "// Token mode needs the bundled token service the package ships.",
-            'const tokens = new AuthenticatedRegistry("tokens", {',
-            '    domain: "tokens.internal",',
-            "    port: 35143,",
-            '    container: { bindAddress: "127.0.0.1" },',
-            '    users: [{ username: "ci" }],',
-            '    auth: { mode: "token", tokenServiceImage: "authenticated-registry/node:22-bookworm" },',
-            '    nginxImage: "authenticated-registry/nginx:1.22-bookworm",',
-            '    registryImage: "authenticated-registry/registry:3.1-bookworm",',
-            "});",
-            "export const tokensUrl = tokens.url;",
-            "",
-        ].join("\n"),
-    );
+    const locked = (name: string) => lock[`node_modules/${name}`].version as string;
+    expect(manifest.dependencies).toEqual({
+        "@pulumi/pulumi": locked("@pulumi/pulumi"),
+        "authenticated-registry": `file:${path.basename(tarball)}`,
+    });
+    expect(manifest.devDependencies).toEqual({
+        "@types/node": locked("@types/node"),
+        "ts-node": locked("ts-node"),
+        typescript: locked("typescript"),
+    });
+    fs.copyFileSync(tarball, path.join(program, path.basename(tarball)));
     ok("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: program });
     ok("npx", ["tsc", "--noEmit"], { cwd: program });
     // A single @pulumi/pulumi: the package brings none of its own.
@@ -122,9 +79,10 @@ test("a program outside the repository installs the tarball, type-checks, and pr
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-guard-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +tokens-token-container +create/);
     expect(preview.stdout).toMatch(/\+ +docker:index:Container +shared-nginx-files-writer +create/);
-    // 22 resources for the basic registry (2 of them the guard's image and container), 23 for the
-    // token one (4 of them the token service's image, signing key, certificate and container), and
-    // the stack.
-    expect(preview.stdout).toMatch(/\+ 46 to create/);
+    // 19 resources for the basic registry besides its users' (2 of them the guard's image and
+    // container), 21 for the token one (4 of them the token service's image, signing key,
+    // certificate and container), a generated password and a salt for each of the three users
+    // in each, and the stack.
+    expect(preview.stdout).toMatch(/\+ 53 to create/);
     ok("pulumi", ["stack", "rm", "test", "--yes", "--force", "--non-interactive"], { cwd: program, env });
 });
