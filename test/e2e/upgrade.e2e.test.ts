@@ -1,17 +1,25 @@
 /**
- * Upgrading a stack from the previous release: the release's own program (its files from git, by
+ * Upgrading a stack from an earlier release: the release's own program (its files from git, by
  * commit) deploys a throwaway stack and an image is pushed to it; then the same stack, with the
  * same state and config file, is previewed and updated with this checkout's program. Nothing may
  * be replaced or deleted, the passwords and the CA stay, the image still pulls by its digest, a
- * new push works, and a preview after the `up` shows no changes. In basic and in token mode.
+ * new push works, and a preview after the `up` shows no changes. From the first release in basic
+ * mode, token mode and on a swarm; from the previous release in basic mode with grants.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { DockerClient, exec, loopbackStackConfig, ok, projectDir, Stack, standInImages } from "./harness";
 
-/** The release a user upgrades from: its version and the commit its tag `v0.1.0` points at. */
-const previousRelease = { version: "0.1.0", commit: "50e66ebefe0b74ad09ed26cee3a804e63aa87fbe" } as const;
+/** A release a user upgrades from: its version and the commit its tag `vVERSION` points at. */
+interface Release {
+    readonly version: string;
+    readonly commit: string;
+}
+/** The first release, whose stacks every later release must still upgrade. */
+const firstRelease: Release = { version: "0.1.0", commit: "50e66ebefe0b74ad09ed26cee3a804e63aa87fbe" };
+/** The previous release. */
+const previousRelease: Release = { version: "0.2.0", commit: "6568b99801615104d86d2a86e0d91e14f6bec495" };
 
 /**
  * The operations an upgrade may preview: resources that stay, change in place, or are new. Any
@@ -27,7 +35,8 @@ function isRetiredComponent(step: PreviewStep): boolean {
     return step.op === "delete" && step.oldState?.custom === false;
 }
 
-let releaseDir: string;
+/** Each release's files, extracted once (see {@link extractRelease}), by version. */
+const releaseDirs = new Map<string, string>();
 
 /** `dependencies` and `peerDependencies` of the package.json in `dir`. */
 function dependencyPins(dir: string): Record<string, string> {
@@ -50,8 +59,9 @@ function projectSetting(dir: string, key: string): string | undefined {
  * each bundled module through the link, and its bundle, which its token service uploads, would
  * differ from the one a checkout of the release makes.
  */
-function extractPreviousRelease(): string {
-    const { version, commit } = previousRelease;
+function extractRelease({ version, commit }: Release): string {
+    const extracted = releaseDirs.get(version);
+    if (extracted) return extracted;
     if (exec("git", ["cat-file", "-e", `${commit}^{commit}`]).status !== 0) {
         throw new Error(
             `release ${version}'s commit ${commit} is not in this clone (${projectDir}), a shallow clone perhaps: ` +
@@ -78,15 +88,12 @@ function extractPreviousRelease(): string {
     }
     ok("node", ["scripts/bundle-token-service.js"], { cwd: dir });
     expect(fs.existsSync(path.join(dir, "bin", "token-service.js"))).toBe(true);
+    releaseDirs.set(version, dir);
     return dir;
 }
 
-beforeAll(() => {
-    releaseDir = extractPreviousRelease();
-});
-
 afterAll(() => {
-    if (releaseDir) fs.rmSync(releaseDir, { recursive: true, force: true });
+    for (const dir of releaseDirs.values()) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** One step of `pulumi preview --json`. */
@@ -139,8 +146,9 @@ function resourceIds(stack: Stack): string[] {
         .map((resource) => `${resource.type} ${resource.id}`);
 }
 
-/** One stack to upgrade: its name in the suite, its port, its config as 0.1 reads it, and the outputs that must stay. */
+/** One stack to upgrade: the release it starts from, its name in the suite, its port, its config as that release reads it, and the outputs that must stay. */
 interface UpgradeCase {
+    readonly from: Release;
     /** A word for its user and repository names. */
     readonly id: string;
     readonly mode: string;
@@ -153,8 +161,8 @@ interface UpgradeCase {
 
 const containerOutputs = ["registryContainerName", "proxyContainerName", "guardContainerName"];
 
-function upgradeSuite({ id, mode, port, config, keptOutputs, swarm = false }: UpgradeCase): void {
-    describe(`${mode}: from release ${previousRelease.version} to this program`, () => {
+function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false }: UpgradeCase): void {
+    describe(`${mode}: from release ${from.version} to this program`, () => {
         const stack = new Stack();
         let swarmWasInactive = false;
         const host = `localhost:${port}`;
@@ -197,7 +205,7 @@ function upgradeSuite({ id, mode, port, config, keptOutputs, swarm = false }: Up
                 if (swarmWasInactive) ok("docker", ["swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377"]);
             }
             stack.init(config(user));
-            stack.withProgram(releaseDir).up();
+            stack.withProgram(extractRelease(from)).up();
             before = stack.outputs();
             fs.mkdirSync(trustDir, { recursive: true });
             fs.writeFileSync(path.join(trustDir, "ca.crt"), before.caCertificatePem);
@@ -220,7 +228,7 @@ function upgradeSuite({ id, mode, port, config, keptOutputs, swarm = false }: Up
             expect({ status: preview.status, stderr: preview.status === 0 ? "" : preview.stderr }).toEqual({ status: 0, stderr: "" });
             const { steps = [], changeSummary } = JSON.parse(preview.stdout) as { steps?: PreviewStep[]; changeSummary: unknown };
             console.log(
-                `${mode}, preview of the upgrade from ${previousRelease.version}: ${JSON.stringify(changeSummary)}\n` +
+                `${mode}, preview of the upgrade from ${from.version}: ${JSON.stringify(changeSummary)}\n` +
                     steps.map(describeStep).join("\n"),
             );
             expect(steps.length).toBeGreaterThan(0);
@@ -273,6 +281,7 @@ function upgradeSuite({ id, mode, port, config, keptOutputs, swarm = false }: Up
 // The config as 0.1 reads it (its container settings at the top level): this release reads it
 // too, and says where those keys belong now.
 upgradeSuite({
+    from: firstRelease,
     id: "basic",
     mode: "basic mode",
     port: 28043,
@@ -280,6 +289,7 @@ upgradeSuite({
     keptOutputs: containerOutputs,
 });
 upgradeSuite({
+    from: firstRelease,
     id: "token",
     mode: "token mode",
     port: 28143,
@@ -291,6 +301,7 @@ upgradeSuite({
     keptOutputs: containerOutputs,
 });
 upgradeSuite({
+    from: firstRelease,
     id: "swarm",
     mode: "swarm runtime",
     port: 28243,
@@ -316,4 +327,20 @@ upgradeSuite({
             "",
         ].join("\n"),
     keptOutputs: ["registryServiceName", "proxyServiceName", "guardServiceName", "edgeServiceName"],
+});
+// From the previous release, whose config has the container settings under `container`, with
+// grants: nothing of the stack moves.
+upgradeSuite({
+    from: previousRelease,
+    id: "previous",
+    mode: "basic mode with grants",
+    port: 28343,
+    config: (user) =>
+        loopbackStackConfig(28343, [
+            `    - username: ${user}`,
+            "      access:",
+            "        - repositories: [upgrade/**]",
+            "          actions: [pull, push]",
+        ]),
+    keptOutputs: containerOutputs,
 });
