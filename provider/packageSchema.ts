@@ -32,6 +32,8 @@ export interface RegistrySchema {
         { inputProperties?: Properties; properties?: Properties; required?: string[]; requiredInputs?: string[] }
     >;
     readonly types: Record<string, { properties?: Properties; required?: string[] }>;
+    /** Each language's SDK generator settings, by language. */
+    language?: Record<string, Record<string, unknown>>;
 }
 
 /** Where the committed schema is. */
@@ -68,6 +70,16 @@ function markSecrets(schema: RegistrySchema): void {
         }
     }
 }
+
+/**
+ * Settings of the Go SDK generator, beside the analyser's. `generateExtraInputTypes`: the input
+ * types (`XArgs`, `XInput`, `XArray`, ...) of every object type. Without it, the Go generator of
+ * pulumi 3.248 leaves `HtpasswdUserArgs` out while `HtpasswdCredentialsArgs.Users` names it, and
+ * the Go SDK does not compile (scripts/sdks.sh builds it): it counts the object type of a plain
+ * array as an input only when a plain object property precedes the array, in name order, among
+ * the same component's inputs, as `auth` precedes `users` in AuthenticatedRegistry's.
+ */
+const goSettings = { generateExtraInputTypes: true };
 
 /** The package's version, which the schema carries. */
 export const packageVersion: string = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "package.json"), "utf8")).version;
@@ -110,6 +122,7 @@ export function inferSchema(version = packageVersion): RegistrySchema {
     ) as unknown as RegistrySchema;
     markSecrets(schema);
     canonical(schema);
+    schema.language = { ...schema.language, go: { ...schema.language?.go, ...goSettings } };
     return schema;
 }
 

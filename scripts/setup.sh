@@ -9,9 +9,10 @@
 #   scripts/setup.sh [--tests] [IMAGE...]
 #
 # ./scripts/up.sh names the images of the stack it brings up. --tests prepares the machine for the
-# tests and the benchmarks as well: the Debian packages they use, the OCI conformance suite and
-# the Pulumi YAML language host (scripts/toolchain.sh oci-conformance pulumi-language-yaml), and
-# every image they run (scripts/images.sh with no IMAGE); scripts/test.sh runs it so.
+# tests and the benchmarks as well: the Debian packages they use, the OCI conformance suite, the
+# Pulumi YAML language host and the SDK generator (scripts/toolchain.sh oci-conformance
+# pulumi-language-yaml pulumi-sdkgen), and every image they run (scripts/images.sh with no
+# IMAGE); scripts/test.sh runs it so.
 # Slow artefacts are cached in $AUTHREG_CACHE_DIR, outside the checkout; a warm run takes seconds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,7 +25,7 @@ images=()
 for arg in "$@"; do
   case $arg in
     --tests) tests=true ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
     -*) die "unknown option $arg (expected --tests)" ;;
     *) images+=("$arg") ;;
   esac
@@ -35,8 +36,9 @@ done
 packages=(debootstrap ca-certificates)
 # The tests': nginx, `nginx -t` of the rendered config; apache2-utils, `htpasswd -vb`; curl and
 # openssl, the end-to-end checks; wrk, the request-rate benchmark; shellcheck, the linter of
-# scripts/lint-shell.sh and of the workflows' run: scripts.
-if $tests; then packages+=(nginx apache2-utils curl openssl wrk shellcheck); fi
+# scripts/lint-shell.sh and of the workflows' run: scripts; python3 and python3-venv, the Python
+# SDK's check (scripts/sdks.sh).
+if $tests; then packages+=(nginx apache2-utils curl openssl wrk shellcheck python3 python3-venv); fi
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -67,7 +69,7 @@ fi
   # The token service as one file (bin/token-service.js), which token-mode stacks upload; esbuild takes a moment.
   node scripts/bundle-token-service.js
   "$here/toolchain.sh"
-  if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml; fi
+  if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml pulumi-sdkgen; fi
 } &
 toolchain_pid=$!
 

@@ -3,14 +3,18 @@
  * (scripts/toolchain/{pulumi,random,tls,docker}) require the same version of every module they
  * share, so that a cold build compiles what they share once (Go's build cache keys a package on
  * its dependencies' versions and on the build flags, which toolchain.sh keeps the same for every
- * build), and each provider wrapper commits the schema its provider embeds.
+ * build), and each provider wrapper commits the schema its provider embeds. So do the Go programs
+ * on the CLI's own modules: the SDK generator (scripts/toolchain/pulumi-sdkgen) and the program
+ * scripts/sdks.sh builds on the generated Go SDK (scripts/toolchain/sdk-check-go).
  */
 import * as fs from "fs";
 import * as path from "path";
 
 const recipes = path.join(__dirname, "..", "scripts", "toolchain");
 const providers = ["random", "tls", "docker"];
-const wrappers = ["pulumi", ...providers];
+/** The Go programs on the CLI's own modules, pulumi pkg/v3 and sdk/v3 at its version. */
+const onCli = ["pulumi-sdkgen", "sdk-check-go"];
+const wrappers = ["pulumi", ...onCli, ...providers];
 /**
  * The modules the providers keep at their own version: pulumi-terraform-bridge v3.120.0 (the
  * newest the module proxy serves) is built on pkg/v3 and sdk/v3 v3.218.0, and does not compile
@@ -19,9 +23,9 @@ const wrappers = ["pulumi", ...providers];
  * Everything else is at one version.
  */
 const ownVersions: Record<string, string[]> = {
-    "github.com/pulumi/pulumi/pkg/v3": ["pulumi"],
-    "github.com/pulumi/pulumi/sdk/v3": ["pulumi"],
-    "github.com/pulumi/esc": ["pulumi"],
+    "github.com/pulumi/pulumi/pkg/v3": ["pulumi", ...onCli],
+    "github.com/pulumi/pulumi/sdk/v3": ["pulumi", ...onCli],
+    "github.com/pulumi/esc": ["pulumi", ...onCli],
 };
 
 /** The module requirements of a wrapper's go.mod: module path to version. */
@@ -67,6 +71,15 @@ test("the CLI and provider wrappers require the same version of every module the
     expect(byModule.get("google.golang.org/grpc")?.size).toBe(wrappers.length);
 });
 
+test.each(onCli)("%s requires the CLI's version of every module it shares with the CLI, pkg/v3 and sdk/v3 included", (name) => {
+    const cli = requirements("pulumi");
+    const differing = [...requirements(name)]
+        .filter(([module, version]) => cli.has(module) && cli.get(module) !== version)
+        .map(([module, version]) => `${module}: ${name} ${version}, pulumi ${cli.get(module)}`);
+    expect(differing).toEqual([]);
+    expect(requirements(name).get("github.com/pulumi/pulumi/sdk/v3")).toBe(cli.get("github.com/pulumi/pulumi/sdk/v3"));
+});
+
 test("every go build of the CLI, the language host and the providers takes the same flags", () => {
     const script = fs.readFileSync(path.join(recipes, "..", "toolchain.sh"), "utf8");
     // The bodies of the shell functions that build them.
@@ -79,6 +92,20 @@ test("every go build of the CLI, the language host and the providers takes the s
     expect(builds.length).toBe(4);
     expect(builds.filter((line) => !line.includes('"${go_build[@]}"'))).toEqual([]);
     expect(script).toMatch(/^go_flags=\(-trimpath [^\n]*-tags "[\w,]+"\)\ngo_build=\(build "\$\{go_flags\[@\]\}"\)$/m);
+});
+
+test("the Go programs on the CLI's modules are built with the CLI's flags", () => {
+    const script = fs.readFileSync(path.join(recipes, "..", "toolchain.sh"), "utf8");
+    const goFlags = script.match(/^go_flags=(\(.*\))$/m)![1];
+    // scripts/toolchain.sh builds pulumi-sdkgen with go_build, ...
+    expect(script).toMatch(/^declare -A on_cli_modules=\(\[pulumi-sdkgen\]=1\)$/m);
+    expect(script).toMatch(/if \[\[ -n \$\{on_cli_modules\[\$name\]:-\} \]\]; then build=\("\$\{go_build\[@\]\}"\); fi/);
+    // ... and scripts/sdks.sh builds and vets the program on the generated SDK with the same flags.
+    const sdks = fs.readFileSync(path.join(recipes, "..", "sdks.sh"), "utf8");
+    expect(sdks.match(/^go_flags=(\(.*\))$/m)?.[1]).toBe(goFlags);
+    const goCommands = sdks.split("\n").filter((line) => /\bgo -C /.test(line));
+    expect(goCommands.length).toBe(2);
+    expect(goCommands.filter((line) => !line.includes('"${go_flags[@]}"'))).toEqual([]);
 });
 
 test.each(providers)("the %s wrapper commits the schema and bridge metadata its provider embeds", (provider) => {
