@@ -3,10 +3,10 @@ import { AuthMode } from "./auth";
 import { checkNow, typeToken } from "./inputs";
 import { planRegistry } from "./plan/registryPlan";
 import { checkRegistryArgs, RegistryArgs } from "./registryArgs";
-import { ContainerRuntimeArgs } from "./runtimes/container/settings";
+import { ContainerRuntime } from "./runtimes/container/settings";
 import { defaultRuntime, registryRuntimes } from "./runtimes/index";
 import { RegistryRuntime, RuntimeKind } from "./runtimes/runtime";
-import { SwarmRuntimeArgs } from "./runtimes/swarm/settings";
+import { SwarmRuntime } from "./runtimes/swarm/settings";
 import { InvalidArgumentError, validateOneOf } from "./validation";
 
 /** Arguments of {@link AuthenticatedRegistry}: what it serves, and where its processes run. */
@@ -21,12 +21,12 @@ export interface AuthenticatedRegistryArgs extends RegistryArgs {
      * Settings of the container runtime.
      * @default {} (the HTTPS port on every interface; no direct, no metrics port; restart unless-stopped)
      */
-    readonly container?: ContainerRuntimeArgs;
+    readonly container?: ContainerRuntime;
     /**
      * Settings of the swarm runtime.
      * @default {} (two tasks of each role, any node, the routing mesh)
      */
-    readonly swarm?: SwarmRuntimeArgs;
+    readonly swarm?: SwarmRuntime;
 }
 
 /** The runtime `args` name, or undefined when the name is not one (refused once the component exists). */

@@ -10,7 +10,7 @@ import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
 import { checkKnownKeys, describe, InvalidArgumentError, keysOf, validateBoolean } from "./validation";
 
 /** How failed logins are limited; every setting is optional. */
-export interface LoginThrottleArgs {
+export interface LoginThrottle {
     /**
      * Whether failed logins are counted and guessing refused (429 with `Retry-After`) before
      * any password is checked.
@@ -46,7 +46,10 @@ export interface LoginThrottleArgs {
     readonly maxCooldownSeconds?: number;
 }
 
-const loginThrottleKeys = keysOf<LoginThrottleArgs>()([
+/** @deprecated Renamed {@link LoginThrottle} in 0.3, which every Pulumi language's schema names without a doubled `Args`. */
+export type LoginThrottleArgs = LoginThrottle;
+
+const loginThrottleKeys = keysOf<LoginThrottle>()([
     "enabled",
     "maxFailures",
     "maxFailuresPerAddress",
@@ -55,7 +58,7 @@ const loginThrottleKeys = keysOf<LoginThrottleArgs>()([
     "maxCooldownSeconds",
 ]);
 
-const throttleLimits: Record<keyof Omit<LoginThrottleArgs, "enabled">, [number, number]> = {
+const throttleLimits: Record<keyof Omit<LoginThrottle, "enabled">, [number, number]> = {
     maxFailures: [1, 1000],
     maxFailuresPerAddress: [1, 100000],
     windowSeconds: [1, 86400],

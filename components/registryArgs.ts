@@ -2,7 +2,7 @@ import { RegistryUser, validateUserAccess } from "./access";
 import { anyDeleteGranted, UserAccess } from "./grants";
 import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
 import { defaults } from "./defaults";
-import { LoginThrottleArgs, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
+import { LoginThrottle, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
 import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
 import { checkHtpasswdArgs } from "./htpasswdCredentials";
 import { CheckedStorage, RegistryStorage, StorageKind, validateStorage } from "./storage";
@@ -83,7 +83,7 @@ export interface RegistryArgs {
      * `Retry-After` before any password is checked.
      * @default { enabled: true, maxFailures: 10, maxFailuresPerAddress: 30, windowSeconds: 60, cooldownSeconds: 60, maxCooldownSeconds: 3600 }
      */
-    readonly loginThrottle?: LoginThrottleArgs;
+    readonly loginThrottle?: LoginThrottle;
     /**
      * How long a write waits while garbage collection holds the registry (`scripts/gc.sh`), in
      * seconds, 1 to 3600, before it gets 503 with `Retry-After`.

@@ -5,7 +5,7 @@ import { htpasswdLine } from "../components/htpasswdCredentials";
 import { emptyDefaultSite, nginxPaths, renderNginxConfig } from "../components/nginxConfig";
 import { filesCarrierRole } from "../components/runtimes/container/inspection";
 import { containerOptions } from "../components/runtimes/container/roleContainer";
-import { ContainerRuntimeArgs } from "../components/runtimes/container/settings";
+import { ContainerRuntime } from "../components/runtimes/container/settings";
 import { componentLabels } from "../components/runtimes/docker";
 import { InspectedResource, RuntimeInspection, runtimeInspections } from "../components/runtimes/inspection";
 import { tokenServiceFiles } from "../components/tokenService/files";
@@ -74,7 +74,7 @@ const passes = { violations: [] };
 
 /** The inputs of the registry's container as the container runtime makes it with `settings`, under mocks. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- recorded inputs
-async function registryContainerInputs(settings: ContainerRuntimeArgs): Promise<Record<string, any>> {
+async function registryContainerInputs(settings: ContainerRuntime): Promise<Record<string, any>> {
     await installMocks();
     const { AuthenticatedRegistry } = await import("../components");
     const built = new AuthenticatedRegistry("direct", { domain: "localhost", users: [{ username: "ci" }], container: settings });

@@ -88,7 +88,7 @@ describe("the Python SDK", () => {
         }
         // An argument type gets the suffix Args, even one whose own name ends in Args.
         expect(classes).toEqual(expect.arrayContaining(objectTypes.flatMap((name) => [`${name}Args`, `${name}ArgsDict`])));
-        expect(classes).toEqual(expect.arrayContaining(["RegistryUserArgs", "AccessGrantArgs", "ContainerRuntimeArgsArgs"]));
+        expect(classes).toEqual(expect.arrayContaining(["RegistryUserArgs", "AccessGrantArgs", "ContainerRuntimeArgs"]));
         expect(classes).toEqual(expect.arrayContaining(enumTypes));
         const enums = read(path.join(pythonPackage, "_enums.py"));
         expect(enums).toMatch(

@@ -17,7 +17,7 @@ export const RestartPolicy = {
 export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 
 /** Settings of the `container` runtime: the registry's containers on one Docker host. */
-export interface ContainerRuntimeArgs {
+export interface ContainerRuntime {
     /**
      * The host address the HTTPS port is published on.
      * @default "0.0.0.0"
@@ -52,8 +52,11 @@ export interface ContainerRuntimeArgs {
     readonly restart?: RestartPolicy;
 }
 
-/** Every key of {@link ContainerRuntimeArgs}. */
-export const containerSettingsKeys = keysOf<ContainerRuntimeArgs>()([
+/** @deprecated Renamed {@link ContainerRuntime} in 0.3, which every Pulumi language's schema names without a doubled `Args`. */
+export type ContainerRuntimeArgs = ContainerRuntime;
+
+/** Every key of {@link ContainerRuntime}. */
+export const containerSettingsKeys = keysOf<ContainerRuntime>()([
     "bindAddress",
     "directAccessPort",
     "directAccessAddress",
@@ -68,7 +71,7 @@ export interface PublishedPort {
     readonly address: string;
 }
 
-/** {@link ContainerRuntimeArgs} checked, with defaults. */
+/** {@link ContainerRuntime} checked, with defaults. */
 export interface CheckedContainerSettings {
     readonly bindAddress: string;
     /** The registry's own port; loopback only. */

@@ -104,7 +104,7 @@ export function checkStoragePlacement(field: string, storage: CheckedStorage, co
 export const defaultSwarmReplicas = 2;
 
 /** Settings of the `swarm` runtime: the registry as replicated Docker Swarm services. */
-export interface SwarmRuntimeArgs {
+export interface SwarmRuntime {
     /**
      * Tasks per role.
      * @default { proxy: 2, registry: 2, tokenService: 2 }
@@ -131,10 +131,13 @@ export interface SwarmRuntimeArgs {
     readonly edgeImage?: string;
 }
 
-/** Every key of {@link SwarmRuntimeArgs}. */
-export const swarmSettingsKeys = keysOf<SwarmRuntimeArgs>()(["replicas", "constraints", "publishMode", "edgeImage"]);
+/** @deprecated Renamed {@link SwarmRuntime} in 0.3, which every Pulumi language's schema names without a doubled `Args`. */
+export type SwarmRuntimeArgs = SwarmRuntime;
 
-/** {@link SwarmRuntimeArgs} checked, with defaults. */
+/** Every key of {@link SwarmRuntime}. */
+export const swarmSettingsKeys = keysOf<SwarmRuntime>()(["replicas", "constraints", "publishMode", "edgeImage"]);
+
+/** {@link SwarmRuntime} checked, with defaults. */
 export interface CheckedSwarmSettings {
     readonly replicas: Required<SwarmReplicas>;
     readonly constraints: string[];

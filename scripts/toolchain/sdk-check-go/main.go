@@ -15,7 +15,7 @@ func main() {
 		registry, err := ar.NewAuthenticatedRegistry(ctx, "shared", &ar.AuthenticatedRegistryArgs{
 			Domain: "registry.internal",
 			Port:   pulumi.Float64Ref(35043),
-			Container: &ar.ContainerRuntimeArgsArgs{
+			Container: &ar.ContainerRuntimeArgs{
 				BindAddress: pulumi.StringRef("127.0.0.1"),
 			},
 			Users: []ar.RegistryUserArgs{

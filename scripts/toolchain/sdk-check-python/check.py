@@ -48,7 +48,7 @@ alice = ar.RegistryUserArgs(
 args = ar.AuthenticatedRegistryArgs(
     domain="registry.internal",
     port=35043,
-    container=ar.ContainerRuntimeArgsArgs(bind_address="127.0.0.1"),
+    container=ar.ContainerRuntimeArgs(bind_address="127.0.0.1"),
     # A user as a dictionary (the generated TypedDicts), with no password: the component makes one.
     users=[{"username": "ci"}, alice],
     auth=ar.RegistryAuthArgs(mode=ar.AuthMode.TOKEN, token_lifetime_seconds=300),
