@@ -1,5 +1,5 @@
 /** The login throttle: what a guesser must be refused, and what an honest user must never be. */
-import { FailedLoginCounter, LoginThrottleSettings } from "../components/tokenService/loginThrottle";
+import { LoginThrottle, LoginThrottleSettings } from "../components/tokenService/loginThrottle";
 
 const settings: LoginThrottleSettings = {
     maxFailures: 10,
@@ -10,14 +10,14 @@ const settings: LoginThrottleSettings = {
 };
 
 let clock = 0;
-const throttle = (maxEntries?: number) => new FailedLoginCounter(settings, () => clock, maxEntries);
+const throttle = (maxEntries?: number) => new LoginThrottle(settings, () => clock, maxEntries);
 
 beforeEach(() => {
     clock = 1_000_000;
 });
 
 /** Fails `n` logins of `user` from `address`, one per 100 ms, and returns the last decision. */
-function fail(t: FailedLoginCounter, address: string, user: string, n: number) {
+function fail(t: LoginThrottle, address: string, user: string, n: number) {
     let last = t.recordFailure(address, user);
     for (let i = 1; i < n; i++) {
         clock += 100;

@@ -15,7 +15,7 @@
  * original write in `X-Original-Method` and `X-Original-URI`. No password reaches the guard.
  */
 import * as http from "http";
-import { FailedLoginCounter, LoginThrottleSettings } from "./loginThrottle";
+import { LoginThrottle, LoginThrottleSettings } from "./loginThrottle";
 import { MaintenancePhase, WriteHold } from "./writeHold";
 
 /** The guard's settings, in the service's settings file. */
@@ -65,7 +65,7 @@ export function throttleLine(
 
 /** The guard's routes; `handle` answers and returns true for its paths, false for any other. */
 export function createGuard(settings: GuardSettings, log: (line: string) => void) {
-    const throttle = settings.loginThrottle === undefined ? undefined : new FailedLoginCounter(settings.loginThrottle);
+    const throttle = settings.loginThrottle === undefined ? undefined : new LoginThrottle(settings.loginThrottle);
     const hold = new WriteHold(settings.writeHoldSeconds);
 
     function empty(res: http.ServerResponse, status: number, headers: Record<string, string> = {}): void {

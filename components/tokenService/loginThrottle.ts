@@ -41,7 +41,7 @@ interface Entry {
 }
 
 /** Counts failed logins and decides which attempts are refused before their password is checked. */
-export class FailedLoginCounter {
+export class LoginThrottle {
     private readonly entries = new Map<string, Entry>();
 
     /**
