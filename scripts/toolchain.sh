@@ -130,10 +130,6 @@ mkdir -p "$bin_dir" "$src_dir" "$log_dir" "$stamp_dir"
 # Deterministic, offline-friendly Go settings. go.sum is complete, so nothing is resolved anew and
 # the checksum database is not consulted for modules go.sum already lists.
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
-# The compiler and linker collect garbage a quarter as often as Go's default (GOGC=100): compiling
-# `std` takes 15 % fewer core-seconds for 40 % more memory (BENCHMARKS.md, section 8), and the
-# toolchain is CPU-bound on 2 cores with memory to spare. The binaries are the same.
-export GOGC=${GOGC:-400}
 # The CLI, the language host and the providers are built with the same flags, because Go's build
 # cache reuses a compiled package only when the package, every package it imports and the flags
 # that reach the compiler are the same: the CLI and the providers then compile what they share
@@ -438,11 +434,10 @@ main() {
   # OpenTelemetry, golang.org/x/...: 900 of its 1340) the CLI imports too, at the same versions and
   # with the same flags (go_build), and Go's build cache hands them to the CLI's build. Built side by
   # side, the two would compile them both at the same time. Meanwhile the modules the CLI needs are
-  # downloaded (go list loads, and so downloads, just what its build will). The CLI, and beside it
-  # the other providers and then the language host, are then built side by side: they have little
-  # left in common, and each fills the time the other waits on its linker, which uses one core. The
-  # host is on the providers' side because the CLI is the longer build (cold: 187 s against 149 s
-  # for tls and docker, and 14 s for the host). Whatever fails, both sides are waited for.
+  # downloaded (go list loads, and so downloads, just what its build will). The CLI (then the
+  # language host) and the other providers are then built side by side: they have little left in
+  # common, and each fills the time the other waits on its linker, which uses one core. Whatever
+  # fails, both are waited for.
   # (Not when the CLI is built already, or one on PATH may be used instead.)
   local prefetch_pid=""
   if $force || { ! stamp_matches pulumi "$(recipe_key pulumi "$PULUMI_VERSION")" \
@@ -455,13 +450,13 @@ main() {
   {
     ensure_provider tls "$PULUMI_TLS_VERSION"
     ensure_provider docker "$PULUMI_DOCKER_VERSION"
-    ensure_language_host
   } &
   providers_pid=$!
   trap 'wait "$providers_pid" 2>/dev/null || true' EXIT
   ensure_pulumi
+  ensure_language_host
   ensure_analyzer_launcher
-  wait "$providers_pid" || die "building the providers or the language host failed (above)"
+  wait "$providers_pid" || die "building the providers failed (above)"
   trap - EXIT
 
   log "Registering the resource plugins"
