@@ -1,7 +1,9 @@
 /**
- * The multi-node suite: SwarmRegistry on a swarm of three Docker engines in containers on this
- * host (scripts/swarm-cluster.sh, which each test file brings up and removes). Too slow for CI's
- * main run (.ci/run); run it on its own: `npm run test:cluster`.
+ * The swarm suites, too slow for CI's main run (.ci/run) to stay within its time: the swarm
+ * runtime on a single-node swarm of this machine's engine (swarm.cluster.test.ts, about 3 min),
+ * and on a swarm of three Docker engines in containers on this host (drain.cluster.test.ts;
+ * scripts/swarm-cluster.sh, which it brings up and removes). Run them on their own:
+ * `npm run test:cluster`. CI still deploys a swarm stack, in the upgrade suite.
  */
 /** @type {import('jest').Config} */
 module.exports = {

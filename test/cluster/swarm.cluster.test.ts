@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { curl, DockerClient, exec, ok, Stack, standInImages, waitUntil, withoutFailedPulls } from "./harness";
+import { curl, DockerClient, exec, ok, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
 
 const port = 25443;
 const host = `localhost:${port}`;
