@@ -112,6 +112,8 @@ function stackConfig(): string {
         `    ipAddresses: [${nodeAddresses.join(", ")}]`,
         `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
         `  authenticated-registry:registryImage: ${standInImages.registry}`,
+        // The guard (one task), which limits failed logins and holds writes during a collection.
+        `  authenticated-registry:guardImage: ${standInImages.node}`,
         "  authenticated-registry:storage:",
         "    kind: s3",
         `    bucket: ${bucket}`,
@@ -134,7 +136,7 @@ beforeAll(() => {
         "scripts/swarm-cluster.sh",
         "up",
         "--images",
-        [standInImages.nginx, standInImages.registry, standInImages.minio].join(" "),
+        [standInImages.nginx, standInImages.registry, standInImages.node, standInImages.minio].join(" "),
     ]);
     if (up.status !== 0) throw new Error(`scripts/swarm-cluster.sh up exited ${up.status}\n${up.stderr}`);
     expect(up.stdout.trim()).toBe(managerEndpoint);
