@@ -6,14 +6,16 @@ import { checkRegistryArgs, RegistryArgs } from "./registryArgs";
 import { ContainerRuntime } from "./runtimes/container/settings";
 import { defaultRuntime, registryRuntimes } from "./runtimes/index";
 import { RegistryRuntime, RuntimeKind } from "./runtimes/runtime";
+import { KubernetesRuntime } from "./runtimes/kubernetes/settings";
 import { SwarmRuntime } from "./runtimes/swarm/settings";
 import { InvalidArgumentError, validateOneOf } from "./validation";
 
 /** Arguments of {@link AuthenticatedRegistry}: what it serves, and where its processes run. */
 export interface AuthenticatedRegistryArgs extends RegistryArgs {
     /**
-     * Where the registry's processes run: `container` (containers on one Docker host) or
-     * `swarm` (replicated Docker Swarm services). Each has its settings under its own name.
+     * Where the registry's processes run: `container` (containers on one Docker host), `swarm`
+     * (replicated Docker Swarm services) or `kubernetes` (Deployments on a Kubernetes cluster).
+     * Each has its settings under its own name.
      * @default "container"
      */
     readonly runtime?: RuntimeKind;
@@ -27,6 +29,13 @@ export interface AuthenticatedRegistryArgs extends RegistryArgs {
      * @default {} (two tasks of each role, any node, the routing mesh)
      */
     readonly swarm?: SwarmRuntime;
+    /**
+     * Settings of the kubernetes runtime. The cluster is the Kubernetes provider's: the default
+     * one (`KUBECONFIG`, or the stack's `kubernetes:kubeconfig`), or one given in the
+     * component's `providers` option.
+     * @default {} (a namespace named after the component, two pods of each role, a ClusterIP Service)
+     */
+    readonly kubernetes?: KubernetesRuntime;
 }
 
 /** The runtime `args` name, or undefined when the name is not one (refused once the component exists). */

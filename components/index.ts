@@ -15,5 +15,13 @@ export { HtpasswdCredentials, HtpasswdCredentialsArgs, HtpasswdUser } from "./ht
 export { RuntimeKind } from "./runtimes/runtime";
 export { ContainerRuntime, ContainerRuntimeArgs, RestartPolicy } from "./runtimes/container/settings";
 export { PublishMode, SwarmReplicas, SwarmRuntime, SwarmRuntimeArgs } from "./runtimes/swarm/settings";
+export {
+    KubernetesReplicas,
+    KubernetesResources,
+    KubernetesRuntime,
+    KubernetesServiceType,
+    ResourceQuantities,
+    RoleResources,
+} from "./runtimes/kubernetes/settings";
 export { defaults } from "./defaults";
 export { InvalidArgumentError } from "./validation";

@@ -7,7 +7,6 @@ import { filesCarrierRole } from "../components/runtimes/container/inspection";
 import { containerOptions } from "../components/runtimes/container/roleContainer";
 import { ContainerRuntime } from "../components/runtimes/container/settings";
 import { componentLabels } from "../components/runtimes/docker";
-import { InspectedResource, RuntimeInspection, runtimeInspections } from "../components/runtimes/inspection";
 import { tokenServiceFiles } from "../components/tokenService/files";
 import { installMocks, registered, valueOf } from "../test/mocks";
 import {
@@ -262,10 +261,10 @@ describe("images-pinned", () => {
         );
     });
 
-    test("applies to what names an image to pull only: RemoteImage and Service", () => {
+    test("applies to what names an image to pull only: RemoteImage, Service and Deployment", () => {
         expect(checkImagePinned(registry({ image: "nginx" }))).toEqual({
             notApplicable:
-                "only the resources that name an image to pull: docker:index/remoteImage:RemoteImage, docker:index/service:Service",
+                "only the resources that name an image to pull: docker:index/remoteImage:RemoteImage, docker:index/service:Service, kubernetes:apps/v1:Deployment",
         });
     });
 });
@@ -724,89 +723,33 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
     });
 });
 
-describe("a third runtime plugs in with an inspection of its own, and the rules judge it unchanged", () => {
-    // Kubernetes, say: a Deployment per role, its files in Secrets and ConfigMaps (one key per
-    // file, in the directory an annotation names), its data on a PersistentVolumeClaim.
+describe("the Kubernetes runtime's objects are judged by the same rules, read through its inspection", () => {
+    // A Deployment and a Service per role, its files in a Secret and a ConfigMap (one key per
+    // file, whose path an annotation names), its data on a PersistentVolumeClaim.
     const deployment = "kubernetes:apps/v1:Deployment";
+    const service = "kubernetes:core/v1:Service";
     const secret = "kubernetes:core/v1:Secret";
     const configMap = "kubernetes:core/v1:ConfigMap";
     const claim = "kubernetes:core/v1:PersistentVolumeClaim";
-    const directoryKey = "authenticated-registry.directory";
-    interface Metadata {
-        labels?: Record<string, string>;
-        annotations?: Record<string, string>;
-    }
-    interface Container {
-        image?: unknown;
-        ports?: { containerPort?: number; hostPort?: number; hostIP?: string }[];
-    }
-    const metadata = (r: InspectedResource) => (r.props.metadata ?? {}) as Metadata;
-    const podSpec = (r: InspectedResource) =>
-        ((r.props.spec as { template?: { spec?: unknown } } | undefined)?.template?.spec ?? {}) as {
-            hostNetwork?: boolean;
-            containers?: Container[];
-        };
-    const kubernetes: RuntimeInspection = {
-        processTypes: [deployment],
-        fileTypes: [secret, configMap],
-        volumeTypes: [claim],
-        imageTypes: [deployment],
-        label: (r, key) => metadata(r).labels?.[key],
-        role: (r) => ([deployment, secret, configMap].includes(r.type) ? metadata(r).labels?.[labelKeys.role] : undefined),
-        publishedPorts: (r) =>
-            r.type !== deployment
-                ? []
-                : (podSpec(r).containers ?? []).flatMap((c, i) =>
-                      (c.ports ?? []).flatMap((p, j) =>
-                          p.hostPort === undefined
-                              ? []
-                              : [
-                                    {
-                                        path: `spec.template.spec.containers[${i}].ports[${j}]`,
-                                        port: p.containerPort,
-                                        where: p.hostIP ?? "0.0.0.0 (no hostIP given)",
-                                        loopbackOnly: p.hostIP === "127.0.0.1",
-                                    },
-                                ],
-                      ),
-                  ),
-        hostNetworkSettings: (r) =>
-            r.type === deployment && podSpec(r).hostNetwork === true
-                ? [{ setting: "spec.template.spec.hostNetwork", where: "on every interface of its node", fix: "remove it" }]
-                : [],
-        carriedFiles: (r) =>
-            r.type === deployment
-                ? {
-                      carries: "none",
-                      elsewhere: "a Deployment's files are Secrets and ConfigMaps, each checked on its own",
-                      keepsFileLabels: true,
-                  }
-                : {
-                      carries: "some",
-                      files: Object.entries((r.props.stringData ?? {}) as Record<string, string>).map(([name, content]) => ({
-                          path: `${metadata(r).annotations?.[directoryKey]}/${name}`,
-                          content: () => content,
-                      })),
-                  },
-        storedSecrets: (r) => (r.type === secret ? [{ property: "stringData", holds: "files of its role" }] : []),
-        images: (r) =>
-            r.type === deployment
-                ? (podSpec(r).containers ?? []).map((c, i) => ({ path: `spec.template.spec.containers[${i}].image`, reference: c.image }))
-                : [],
-    };
-    beforeAll(() => void (runtimeInspections as RuntimeInspection[]).push(kubernetes));
-    afterAll(() => void (runtimeInspections as RuntimeInspection[]).splice(runtimeInspections.indexOf(kubernetes), 1));
 
-    const labelled = (role: string, extra: Record<string, string> = {}) => ({
-        labels: { [labelKeys.instance]: "reg", [labelKeys.role]: role, ...extra },
-    });
-    const pod = (role: string, spec: Record<string, unknown>, extra: Record<string, string> = {}): ResourceView => ({
+    const labelled = (role: string) => ({ [labelKeys.instance]: "reg", [labelKeys.role]: role });
+    const pod = (role: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}): ResourceView => ({
         type: deployment,
-        props: { metadata: labelled(role, extra), spec: { template: { spec } } },
+        props: { metadata: { labels: labelled(role), annotations }, spec: { template: { spec } } },
     });
-    const files = (type: string, role: string, directory: string, stringData: Record<string, string>, opts = {}): ResourceView => ({
+    const files = (type: string, role: string, directory: string, content: Record<string, string>, opts = {}): ResourceView => ({
         type,
-        props: { metadata: { ...labelled(role), annotations: { [directoryKey]: directory } }, stringData },
+        props: {
+            metadata: {
+                labels: labelled(role),
+                annotations: {
+                    "authenticated-registry.files": JSON.stringify(
+                        Object.fromEntries(Object.keys(content).map((key) => [key, `${directory}/${key}`])),
+                    ),
+                },
+            },
+            [type === secret ? "stringData" : "data"]: content,
+        },
         opts,
     });
 
@@ -817,16 +760,37 @@ describe("a third runtime plugs in with an inspection of its own, and the rules 
         });
         expect(checkRegistryPortsLoopback(registryPod)).toEqual(
             fails(
-                "spec.template.spec.containers[0].ports[0] publishes the registry's port 5000 on 0.0.0.0 (no hostIP given); the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
+                "spec.template.spec.containers[0].ports[0] publishes the registry's port 5000 on 0.0.0.0 (no hostIP given) of its node; the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
                 "spec.template.spec.hostNetwork puts the registry's port on every interface of its node; remove it: it answers without authentication and is published on 127.0.0.0/8 or ::1 only",
             ),
         );
         const tokenPod = pod("token-service", { containers: [{ ports: [{ containerPort: 5001, hostPort: 5001, hostIP: "127.0.0.1" }] }] });
         expect(checkTokenServiceUnpublished(tokenPod)).toEqual(
             fails(
-                "spec.template.spec.containers[0].ports[0] publishes the token service's port 5001 on 127.0.0.1; the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
+                "spec.template.spec.containers[0].ports[0] publishes the token service's port 5001 on 127.0.0.1 of its node; the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
             ),
         );
+    });
+
+    test("a Service that puts the registry or the token service outside the cluster is refused; the proxy's may", () => {
+        const exposed = (role: string, type: string): ResourceView => ({
+            type: service,
+            props: { metadata: { labels: labelled(role) }, spec: { type, ports: [{ port: 5000, targetPort: "serve" }] } },
+        });
+        expect(checkRegistryPortsLoopback(exposed("registry", "NodePort"))).toEqual(
+            fails(
+                "spec.ports[0] publishes the registry's port 5000 on a port of every node (type NodePort); the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1",
+            ),
+        );
+        expect(checkTokenServiceUnpublished(exposed("token-service", "LoadBalancer"))).toEqual(
+            fails(
+                "spec.ports[0] publishes the token service's port 5000 on an external load balancer (type LoadBalancer); the token service reads passwords over plain HTTP and is reached through nginx's /token only, so it publishes no port",
+            ),
+        );
+        expect(checkRegistryPortsLoopback(exposed("registry", "ClusterIP"))).toEqual(passes);
+        expect(checkRegistryPortsLoopback(exposed("proxy", "LoadBalancer"))).toEqual({
+            notApplicable: "only the registry's process (label authenticated-registry.role=registry)",
+        });
     });
 
     test("every image of a Deployment is pinned, each named by its path", () => {
@@ -853,11 +817,12 @@ describe("a third runtime plugs in with an inspection of its own, and the rules 
         );
         expect(checkCredentialsSecret(htpasswd)).toEqual(
             fails(
-                "stringData holds files of its role but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
+                "stringData holds its role's secret files and environment but is not in additionalSecretOutputs, so the state is not guaranteed to store it encrypted",
             ),
         );
+        expect(checkCredentialsSecret({ ...htpasswd, opts: { additionalSecretOutputs: ["data", "stringData"] } })).toEqual(passes);
         expect(checkNginxTlsProtocols(pod("proxy", {}))).toEqual({
-            notApplicable: "a Deployment's files are Secrets and ConfigMaps, each checked on its own",
+            notApplicable: "a role's files are its Secret and ConfigMap, each checked on its own",
         });
     });
 

@@ -128,7 +128,7 @@ const cases: [string, Args, string, RegExp][] = [
         "container.restart",
         /expected one of no, on-failure, always, unless-stopped/,
     ],
-    ["unknown runtime", { ...good, runtime: "kubernetes" as never }, "runtime", /not a runtime; expected one of container, swarm/],
+    ["unknown runtime", { ...good, runtime: "nomad" as never }, "runtime", /not a runtime; expected one of container, swarm, kubernetes/],
     [
         "unknown container setting",
         { ...good, container: { bindAdress: "127.0.0.1" } as never },

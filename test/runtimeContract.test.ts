@@ -6,7 +6,7 @@
  * type its inspection names, so the policy pack judges it without knowing the runtime.
  */
 import { AuthenticatedRegistry, checkAuthenticatedRegistryArgs } from "../components/authenticatedRegistry";
-import { labelKeys, roles } from "../components/defaults";
+import { roles } from "../components/defaults";
 import { registryRuntimes } from "../components/runtimes/index";
 import { inspectedTypes, runtimeInspections } from "../components/runtimes/inspection";
 import { RegistryRuntime, RuntimeDeployment } from "../components/runtimes/runtime";
@@ -21,6 +21,7 @@ const runtimes = Object.values(registryRuntimes);
 const testSettings: Record<string, unknown> = {
     container: { bindAddress: "127.0.0.1" },
     swarm: { constraints: ["node.hostname==test"], publishMode: "host" },
+    kubernetes: {},
 };
 
 const top = "authenticated-registry:index:AuthenticatedRegistry";
@@ -69,8 +70,7 @@ describe.each(runtimes.map((runtime) => [runtime.kind, runtime] as const))("the 
     test.each(["basic", "token"] as const)("in %s mode runs every role of the plan as a process the policy pack judges", async (mode) => {
         const { registry, made } = await deploy(runtime, mode);
         const processes = made.filter((r) => runtime.inspection.processTypes.includes(r.type));
-        const roleOf = (r: Registration) =>
-            (plain(r.inputs.labels) as { label: string; value: string }[]).find((l) => l.label === labelKeys.role)?.value;
+        const roleOf = (r: Registration) => runtime.inspection.role({ type: r.type, props: plain(r.inputs) });
         const expectedRoles = [roles.proxy, roles.registry, mode === "token" ? roles.tokenService : roles.guard];
         for (const role of expectedRoles) {
             expect(processes.map(roleOf)).toContain(role);
@@ -158,14 +158,18 @@ describe.each(runtimes.map((runtime) => [runtime.kind, runtime] as const))("the 
             await Promise.all(Object.entries(registry.runtimeOutputs).map(async ([key, output]) => [key, await valueOf(output)])),
         );
         const names = await valueOf(registry.processNames);
-        const word = runtime.kind === "container" ? "Container" : "Service";
+        const word = { container: "Container", swarm: "Service", kubernetes: "Deployment" }[runtime.kind];
         expect(outputs).toMatchObject({
             [`proxy${word}Name`]: names[roles.proxy],
             [`registry${word}Name`]: names[roles.registry],
             [`guard${word}Name`]: names[roles.guard],
         });
         expect(
-            Object.values(outputs).every((value) => typeof value === "string" && value.startsWith(`${runtime.kind}-basic-outputs-`)),
+            Object.values(outputs).every(
+                (value) =>
+                    typeof value === "string" &&
+                    (value === `${runtime.kind}-basic-outputs` || value.startsWith(`${runtime.kind}-basic-outputs-`)),
+            ),
         ).toBe(true);
     });
 });

@@ -150,8 +150,8 @@ test.each([
     ],
     [
         "a runtime that does not exist",
-        { ...minimal, [`${ns}:runtime`]: "kubernetes" },
-        `${ns}:runtime: "kubernetes" is not a runtime; expected one of container, swarm`,
+        { ...minimal, [`${ns}:runtime`]: "nomad" },
+        `${ns}:runtime: "nomad" is not a runtime; expected one of container, swarm, kubernetes`,
     ],
     [
         "swarm settings on the container runtime",

@@ -41,6 +41,11 @@ export interface PlanAddressing {
     hostOf(role: string): string;
     /** Whether the proxy serves the registry's and its own metrics on its metrics port. */
     readonly metrics: boolean;
+    /**
+     * The DNS server nginx asks for the other roles' addresses.
+     * @default "127.0.0.11" (Docker's embedded DNS, `proxyDefaults.resolver`)
+     */
+    readonly resolver?: string;
 }
 
 /** One role of the plan. */
@@ -153,6 +158,7 @@ export function planRegistry(
         realm: args.domain,
         upstream: address(roles.registry, registryPort),
         listenPort: proxyListenPort,
+        resolver: addressing.resolver,
         users,
         token: token?.route,
         guard: guardRoute,

@@ -2,11 +2,13 @@
 import { containerRuntime } from "./container/runtime";
 import { RegistryRuntime, RuntimeKind } from "./runtime";
 import { swarmRuntime } from "./swarm/runtime";
+import { kubernetesRuntime } from "./kubernetes/runtime";
 
 /** The runtimes, the default first. */
 export const registryRuntimes: Readonly<Record<RuntimeKind, RegistryRuntime>> = {
     [RuntimeKind.Container]: containerRuntime,
     [RuntimeKind.Swarm]: swarmRuntime,
+    [RuntimeKind.Kubernetes]: kubernetesRuntime,
 };
 
 /** The runtime used when none is named. */

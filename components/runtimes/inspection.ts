@@ -11,6 +11,7 @@
  * does not stop a rule.
  */
 import { containerInspection } from "./container/inspection";
+import { kubernetesInspection } from "./kubernetes/inspection";
 import { swarmInspection } from "./swarm/inspection";
 
 /** A resource as the policy SDK presents it: its Pulumi type and its inputs. */
@@ -109,6 +110,11 @@ export interface RuntimeInspection {
     readonly volumeTypes: readonly string[];
     /** Types whose resources name an image to pull. */
     readonly imageTypes: readonly string[];
+    /**
+     * Types it makes beside a role's process and files that carry nothing the rules judge:
+     * Kubernetes' disruption budgets and network policies.
+     */
+    readonly supportTypes: readonly string[];
     /** The value of one of a resource's labels (`authenticated-registry.role`, say); undefined without it. */
     label(resource: InspectedResource, key: string): string | undefined;
     /**
@@ -136,8 +142,14 @@ export interface RuntimeInspection {
 
 /** Every type an inspection names. */
 export function inspectedTypes(inspection: RuntimeInspection): readonly string[] {
-    return [...inspection.processTypes, ...inspection.fileTypes, ...inspection.volumeTypes, ...inspection.imageTypes];
+    return [
+        ...inspection.processTypes,
+        ...inspection.fileTypes,
+        ...inspection.volumeTypes,
+        ...inspection.imageTypes,
+        ...inspection.supportTypes,
+    ];
 }
 
 /** Every runtime's inspection, in the order of `runtimes/index.ts`. */
-export const runtimeInspections: readonly RuntimeInspection[] = [containerInspection, swarmInspection];
+export const runtimeInspections: readonly RuntimeInspection[] = [containerInspection, swarmInspection, kubernetesInspection];

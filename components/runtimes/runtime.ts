@@ -17,6 +17,8 @@ export const RuntimeKind = {
     Container: "container",
     /** Replicated Docker Swarm services. */
     Swarm: "swarm",
+    /** Deployments on a Kubernetes cluster. */
+    Kubernetes: "kubernetes",
 } as const;
 /** One of {@link RuntimeKind}'s values. */
 export type RuntimeKind = (typeof RuntimeKind)[keyof typeof RuntimeKind];

@@ -39,6 +39,7 @@ export const containerInspection: RuntimeInspection = {
     fileTypes: [],
     volumeTypes: [dockerVolumeType],
     imageTypes: [remoteImageType],
+    supportTypes: [],
 
     label: (resource, key) => dockerLabel(resource.props.labels, key),
 

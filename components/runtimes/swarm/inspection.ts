@@ -19,6 +19,7 @@ export const swarmInspection: RuntimeInspection = {
     fileTypes: [secretType, configType],
     volumeTypes: [dockerVolumeType],
     imageTypes: [serviceType],
+    supportTypes: [],
 
     label: (resource, key) => dockerLabel(resource.props.labels, key),
 
