@@ -66,6 +66,16 @@ test("parses the swarm runtime's settings", () => {
     });
 });
 
+test("parses the kubernetes runtime's settings", () => {
+    const kubernetes = { namespace: "images", replicas: { proxy: 3 }, serviceType: "NodePort", nodePort: 30543 };
+    expect(parseStackConfig({ ...minimal, [`${ns}:runtime`]: "kubernetes", [`${ns}:kubernetes`]: JSON.stringify(kubernetes) })).toEqual({
+        domain: "localhost",
+        users: [{ username: "dev" }],
+        runtime: "kubernetes",
+        kubernetes,
+    });
+});
+
 test.each([
     ["an unknown key", { ...minimal, [`${ns}:prot`]: "5043" }, `${ns}:prot: is not a known setting; expected one of domain, port`],
     ["a port that is not a number", { ...minimal, [`${ns}:port`]: "https" }, `${ns}:port: "https" is not an integer`],
@@ -207,7 +217,7 @@ test.each([
     expect(() => parseStackConfig(config)).toThrow(message);
 });
 
-test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml"])("%s sets only documented keys, and parses", (file) => {
+test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml", "Pulumi.kubernetes.yaml"])("%s sets only documented keys, and parses", (file) => {
     const yaml = fs.readFileSync(path.join(__dirname, "..", file), "utf8");
     const keys = [...yaml.matchAll(/^ {2}authenticated-registry:(\w+):/gm)].map((m) => m[1]);
     expect(keys.length).toBeGreaterThan(0);
@@ -216,7 +226,7 @@ test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml"])("%s sets only documented key
     }
 });
 
-test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml"])(
+test.each(["Pulumi.dev.yaml", "Pulumi.swarm.yaml", "Pulumi.kubernetes.yaml"])(
     "the committed %s carries no encryptionsalt: that belongs to each developer's own passphrase",
     (file) => {
         // The working copy gains one at a developer's first `up`; what matters is what a clone gets.
