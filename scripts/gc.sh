@@ -21,6 +21,11 @@
 # service must be on this node (basic mode's guard is one task; in token mode, pin the token
 # service or run this on its node), and the registry's storage must be what every task sees.
 #
+# On a Kubernetes stack it reaches the pods with kubectl (KUBECONFIG, or kubectl's default): the
+# hold goes to every pod of the guard's Deployment, and the collection runs as a Job made from the
+# registry's own pod template (its image, environment, Secret and volume claim; on the registry
+# pod's node, where a ReadWriteOnce claim is attached), whose log it prints.
+#
 # The registry keeps no blob cache that could go stale (the components turn it off), so an image
 # pushed again after a collection is stored again. A cron line, nightly at 03:17:
 #   17 3 * * *  cd /path/to/checkout && ./scripts/gc.sh STACK >>/var/log/registry-gc.log 2>&1
@@ -52,7 +57,24 @@ source "$here/stack-env.sh" "$stack"
 outputs=$(pulumi stack output --json --stack "$stack" 2>/dev/null) || die "stack $stack has no outputs: is it up?"
 output() { node -e 'const o = JSON.parse(process.argv[1]); process.stdout.write(o[process.argv[2]] ?? "")' "$outputs" "$1"; }
 local_tasks() { docker ps --filter "label=com.docker.swarm.service.name=$1" --format '{{.Names}}'; }
-if [[ -n $(output registryServiceName) ]]; then
+namespace=$(output kubernetesNamespace)
+if [[ -n $namespace ]]; then
+  command -v kubectl >/dev/null 2>&1 || die "kubectl is not on PATH: a Kubernetes stack's pods are reached with it"
+  kube() { kubectl --namespace "$namespace" "$@"; }
+  # The running pods of a Deployment, by its own selector.
+  deployment_pods() {
+    local selector
+    # shellcheck disable=SC2016 # a Go template, not shell
+    selector=$(kube get deployment "$1" -o go-template='{{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}') ||
+      die "no Deployment $1 in namespace $namespace: is the stack up, and KUBECONFIG its cluster's?"
+    kube get pods --selector "${selector%,}" --field-selector status.phase=Running -o name | sed 's#^pod/##'
+  }
+  registry_deployment=$(output registryDeploymentName)
+  registry=$(deployment_pods "$registry_deployment" | head -n 1)
+  [[ -n $registry ]] || die "no pod of $registry_deployment runs"
+  mapfile -t guards < <(deployment_pods "$(output guardDeploymentName)")
+  ((${#guards[@]} > 0)) || die "no pod of $(output guardDeploymentName) runs"
+elif [[ -n $(output registryServiceName) ]]; then
   registry=$(local_tasks "$(output registryServiceName)" | head -n 1)
   [[ -n $registry ]] || die "no task of $(output registryServiceName) runs on this node; run this where one does"
   guard_service=$(output guardServiceName)
@@ -71,7 +93,11 @@ data=/data/docker/registry/v2
 guard_port=5001
 lease_seconds=30
 
-in_registry() { docker exec "$registry" "$@"; }
+# A command in a container of the registry or of a guard: docker exec, or kubectl exec in a pod.
+in_container() {
+  if [[ -n $namespace ]]; then kube exec "$1" -- "${@:2}"; else docker exec "$1" "${@:2}"; fi
+}
+in_registry() { in_container "$registry" "$@"; }
 used_kib() { in_registry du -sk "$data" 2>/dev/null | cut -f1 || echo 0; }
 
 # maintenance PHASE: sets every guard's phase for a lease; prints the first one's
@@ -79,7 +105,8 @@ used_kib() { in_registry du -sk "$data" 2>/dev/null | cut -f1 || echo 0; }
 maintenance() {
   local guard state first=
   for guard in "${guards[@]}"; do
-    state=$(docker exec "$guard" node -e '
+    # shellcheck disable=SC2016 # JavaScript, not shell
+    state=$(in_container "$guard" node -e '
       const [port, phase, lease, quiet] = process.argv.slice(1);
       fetch(`http://127.0.0.1:${port}/_guard/maintenance?phase=${phase}&leaseSeconds=${lease}&quietSeconds=${quiet}`)
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
@@ -112,9 +139,13 @@ step "draining: pushes under way finish, new pushes and deletes wait"
 # guard saw only at its start): with filesystem storage, also wait until none has changed for a
 # while. With S3 storage that directory is in the bucket, out of sight.
 on_volume=true
-if docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$registry" | grep -qx 'REGISTRY_STORAGE=s3'; then
-  on_volume=false
+if [[ -n $namespace ]]; then
+  # shellcheck disable=SC2016 # a Go template, not shell
+  environment=$(kube get deployment "$registry_deployment" -o go-template='{{range (index .spec.template.spec.containers 0).env}}{{.name}}={{.value}}{{"\n"}}{{end}}')
+else
+  environment=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$registry")
 fi
+if grep -qx 'REGISTRY_STORAGE=s3' <<<"$environment"; then on_volume=false; fi
 # quiet_round: true when, over the quiet time, no push wrote and no upload on the volume changed.
 mark=/tmp/authenticated-registry-gc-mark
 quiet_round() {
@@ -154,9 +185,40 @@ args=(garbage-collect)
 $delete_untagged && args+=(--delete-untagged)
 $on_volume && before=$(used_kib)
 log "registry ${args[*]} $config"
+if [[ -n $namespace ]]; then
+  # A Job from the registry's pod template: the same image, environment, Secret and claim. Its pod
+  # is labelled a role of its own, so no Service sends it requests.
+  job=$registry_deployment-gc-$(date +%s)
+  node=$(kube get pod "$registry" -o jsonpath='{.spec.nodeName}')
+  kube get deployment "$registry_deployment" -o json | node -e '
+    const [job, node, ...args] = process.argv.slice(1);
+    const deployment = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const spec = deployment.spec.template.spec;
+    const labels = { ...deployment.spec.template.metadata.labels, "authenticated-registry.role": "garbage-collection" };
+    delete labels["app.kubernetes.io/component"];
+    spec.containers = spec.containers.map(({ readinessProbe, livenessProbe, lifecycle, ports, ...container }) => ({
+      ...container,
+      command: ["registry"],
+      args,
+    }));
+    spec.restartPolicy = "Never";
+    spec.nodeName = node;
+    console.log(JSON.stringify({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: job, labels },
+      spec: { backoffLimit: 0, ttlSecondsAfterFinished: 3600, template: { metadata: { labels }, spec } },
+    }));
+  ' "$job" "$node" "${args[@]}" "$config" | kube apply -f - >/dev/null
+  until status=$(kube get job "$job" -o jsonpath='{.status.succeeded}/{.status.failed}') && [[ $status != / ]]; do sleep 1; done
+  kube logs "job/$job" | tail -n 5 >&2
+  [[ ${status%/*} == 1 ]] || die "the collection Job $job failed (kubectl -n $namespace describe job $job)"
+  kube delete job "$job" --wait=false >/dev/null
+else
 # A swarm task keeps its secret environment (object storage keys) in a file its start reads.
 in_registry sh -c 'if [ -f /run/secrets/environment ]; then set -a && . /run/secrets/environment && set +a; fi; exec "$@"' sh \
   registry "${args[@]}" "$config" | tail -n 5 >&2
+fi
 if $on_volume; then
   after=$(used_kib)
   step "data: $((before / 1024)) MiB before, $((after / 1024)) MiB after ($(((before - after) / 1024)) MiB freed)"
