@@ -162,6 +162,7 @@ test("the pack describes itself: every policy mandatory but one advisory, the bc
     expect(policies.map((p) => p.getName())).toEqual([
         "registry-port-loopback-only",
         "token-service-unpublished",
+        "no-privileged-processes",
         "nginx-tls-1.2-1.3-only",
         "images-pinned",
         "data-volume-retained",

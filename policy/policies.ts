@@ -12,6 +12,7 @@ import {
     checkDataVolumeRetained,
     checkImagePinned,
     checkNginxTlsProtocols,
+    checkNoPrivilegedProcess,
     checkRegistryPortsLoopback,
     checkTokenServiceUnpublished,
     defaultMinimumBcryptCost,
@@ -52,6 +53,13 @@ export const policies: Policies = [
         description: "The token service, which reads passwords over plain HTTP, publishes no port: clients reach it through nginx.",
         severity: "critical",
         validateResource: apply(checkTokenServiceUnpublished),
+    }),
+    policy({
+        name: "no-privileged-processes",
+        description:
+            "No process of the registry runs privileged, adds a capability, may escalate its privileges, or shares its node's process or IPC namespace.",
+        severity: "critical",
+        validateResource: apply(checkNoPrivilegedProcess),
     }),
     policy({
         name: "nginx-tls-1.2-1.3-only",

@@ -17,6 +17,7 @@ import {
     checkDataVolumeRetained,
     checkImagePinned,
     checkNginxTlsProtocols,
+    checkNoPrivilegedProcess,
     checkRegistryPortsLoopback,
     checkTokenServiceUnpublished,
     labelKeys,
@@ -723,6 +724,21 @@ describe("swarm resources: the same rules on services, secrets and configs", () 
     });
 });
 
+describe("no-privileged-processes", () => {
+    test("a privileged container, or one that adds capabilities, is refused, naming the setting", () => {
+        expect(checkNoPrivilegedProcess(registry({ privileged: true, capabilities: { adds: ["NET_ADMIN"] } }))).toEqual(
+            fails(
+                "privileged gives the registry process every device and capability of the host; no role of the registry needs it: remove it",
+                "capabilities.adds gives the registry process the capabilities NET_ADMIN; no role of the registry needs it: remove it",
+            ),
+        );
+        expect(checkNoPrivilegedProcess(registry({ privileged: false, capabilities: { adds: [], drops: ["ALL"] } }))).toEqual(passes);
+        expect(checkNoPrivilegedProcess({ type: container, props: { labels: [] } })).toEqual({
+            notApplicable: "only the registry's processes (label authenticated-registry.role)",
+        });
+    });
+});
+
 describe("the Kubernetes runtime's objects are judged by the same rules, read through its inspection", () => {
     // A Deployment and a Service per role, its files in a Secret and a ConfigMap (one key per
     // file, whose path an annotation names), its data on a PersistentVolumeClaim.
@@ -791,6 +807,25 @@ describe("the Kubernetes runtime's objects are judged by the same rules, read th
         expect(checkRegistryPortsLoopback(exposed("proxy", "LoadBalancer"))).toEqual({
             notApplicable: "only the registry's process (label authenticated-registry.role=registry)",
         });
+    });
+
+    test("a privileged pod, one that may escalate, adds a capability or shares its node's processes is refused", () => {
+        const risky = pod("proxy", {
+            hostPID: true,
+            containers: [{ securityContext: { privileged: true, allowPrivilegeEscalation: true, capabilities: { add: ["SYS_ADMIN"] } } }],
+        });
+        expect(checkNoPrivilegedProcess(risky)).toEqual(
+            fails(
+                "spec.template.spec.hostPID gives the proxy process its node's processes; no role of the registry needs it: remove it",
+                "spec.template.spec.containers[0].securityContext.privileged gives the proxy process every device and capability of its node; no role of the registry needs it: remove it",
+                "spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation gives the proxy process more privileges than its parent (setuid programs); no role of the registry needs it: remove it",
+                "spec.template.spec.containers[0].securityContext.capabilities.add gives the proxy process the capabilities SYS_ADMIN; no role of the registry needs it: remove it",
+            ),
+        );
+        const locked = pod("proxy", {
+            containers: [{ securityContext: { privileged: false, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } }],
+        });
+        expect(checkNoPrivilegedProcess(locked)).toEqual(passes);
     });
 
     test("every image of a Deployment is pinned, each named by its path", () => {

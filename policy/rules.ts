@@ -159,6 +159,28 @@ export function checkTokenServiceUnpublished(resource: ResourceView): RuleResult
     ]);
 }
 
+/**
+ * No process of the registry runs with privileges beyond an unprivileged container's: none runs
+ * privileged, adds a capability, may gain privileges through setuid programs, or shares its
+ * node's process or IPC namespace. None needs to, and each would turn a flaw in nginx, the
+ * registry or the token service into a hold on the host.
+ */
+export function checkNoPrivilegedProcess(resource: ResourceView): RuleResult {
+    const inspection = inspecting(resource, "processTypes");
+    const role = inspection?.role(resource);
+    if (inspection === undefined || role === undefined) {
+        return notApplicable(`only the registry's processes (label ${labelKeys.role})`);
+    }
+    return checked(
+        inspection
+            .privileges(resource)
+            .map(
+                (privilege) =>
+                    `${privilege.setting} gives the ${role} process ${privilege.grants}; no role of the registry needs it: remove it`,
+            ),
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. nginx offers TLS 1.2 and 1.3 only.
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,18 @@ import { validateUserAccess } from "../components/access";
 import { renderNginxConfig } from "../components/nginxConfig";
 import { checkKubernetesSettings } from "../components/runtimes/kubernetes/settings";
 import { StorageKind } from "../components/storage";
+import {
+    checkBcryptCost,
+    checkCredentialsSecret,
+    checkDataVolumeRetained,
+    checkDeleteEverywhere,
+    checkImagePinned,
+    checkNginxTlsProtocols,
+    checkNoPrivilegedProcess,
+    checkRegistryPortsLoopback,
+    checkTokenServiceUnpublished,
+    ResourceView,
+} from "../policy/rules";
 import { installMocks, isSecretInput, parentChain, plain, registered, Registration, valueOf } from "./mocks";
 
 beforeAll(installMocks);
@@ -273,6 +285,52 @@ test("nginx starts after the registry and the guard; the grants are an annotatio
     expect(dependsOn).toHaveLength(2);
     const annotation = plain(byName("kr-nginx").inputs).metadata.annotations["authenticated-registry.access"];
     expect(JSON.parse(annotation).map((u: { username: string }) => u.username)).toEqual(["alice", "ci"]);
+});
+
+test("the policy pack judges every object and passes them all, having read the proxy's config, hashes and grants", () => {
+    const view = (r: Registration): ResourceView => {
+        const opts = options.get(r.name) as pulumi.CustomResourceOptions | undefined;
+        return {
+            type: r.type,
+            props: plain(r.inputs),
+            opts: { additionalSecretOutputs: opts?.additionalSecretOutputs, retainOnDelete: opts?.retainOnDelete },
+        };
+    };
+    const rules = {
+        checkRegistryPortsLoopback,
+        checkTokenServiceUnpublished,
+        checkNoPrivilegedProcess,
+        checkNginxTlsProtocols,
+        checkImagePinned,
+        checkCredentialsSecret,
+        checkDataVolumeRetained,
+        bcrypt: (r: ResourceView) => checkBcryptCost(r, 8),
+        deleteEverywhere: (r: ResourceView) => checkDeleteEverywhere(r, false),
+    };
+    const judged: string[] = [];
+    for (const r of found.filter((r) => r.type.startsWith("kubernetes:"))) {
+        for (const [rule, check] of Object.entries(rules)) {
+            const result = check(view(r));
+            if ("violations" in result) {
+                expect({ rule, name: r.name, violations: result.violations }).toEqual({ rule, name: r.name, violations: [] });
+                judged.push(`${rule} ${r.name}`);
+            }
+        }
+    }
+    expect(judged).toEqual(
+        expect.arrayContaining([
+            "checkRegistryPortsLoopback kr-registry",
+            "checkRegistryPortsLoopback kr-registry-service",
+            "checkNoPrivilegedProcess kr-nginx",
+            "checkNginxTlsProtocols kr-nginx-config",
+            "checkImagePinned kr-registry",
+            "checkCredentialsSecret kr-nginx-secret",
+            "checkCredentialsSecret kr-registry-secret",
+            "checkDataVolumeRetained kr-data",
+            "bcrypt kr-nginx-secret",
+            "deleteEverywhere kr-nginx",
+        ]),
+    );
 });
 
 test("outputs name the namespace and the Deployments", async () => {

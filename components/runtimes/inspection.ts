@@ -42,6 +42,14 @@ export interface HostNetworkSetting {
     readonly fix: string;
 }
 
+/** A setting that gives a process more than an unprivileged container has. */
+export interface PrivilegeSetting {
+    /** The setting as set, for messages: `privileged`, `spec.template.spec.containers[0].securityContext.capabilities.add`. */
+    readonly setting: string;
+    /** What it gives, for messages: `every device and capability of the host`. */
+    readonly grants: string;
+}
+
 /** One file of a role that a resource carries. */
 export interface CarriedFile {
     /** Where the role reads it. */
@@ -126,6 +134,8 @@ export interface RuntimeInspection {
     publishedPorts(resource: InspectedResource): readonly PublishedPort[];
     /** The settings that put a process on the host's network; none for other resources. */
     hostNetworkSettings(resource: InspectedResource): readonly HostNetworkSetting[];
+    /** The settings that give a process privileges beyond an unprivileged container's; none for other resources. */
+    privileges(resource: InspectedResource): readonly PrivilegeSetting[];
     /**
      * The files of its role a process or file resource carries. `directory` is where the role
      * reads its files; a process that mounts a volume there has them from the volume.

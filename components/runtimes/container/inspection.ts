@@ -73,6 +73,16 @@ export const containerInspection: RuntimeInspection = {
         ];
     },
 
+    privileges(resource) {
+        if (!isContainer(resource)) return [];
+        const { props } = resource;
+        const added = listEntries(field(props.capabilities, "adds"));
+        return [
+            ...(props.privileged === true ? [{ setting: "privileged", grants: "every device and capability of the host" }] : []),
+            ...(added.length > 0 ? [{ setting: "capabilities.adds", grants: `the capabilities ${added.join(", ")}` }] : []),
+        ];
+    },
+
     carriedFiles(resource, directory) {
         if (isContainer(resource) && mountsVolumeAt(resource.props, directory)) {
             const role = dockerLabel(resource.props.labels, labelKeys.role);

@@ -80,6 +80,30 @@ export const kubernetesInspection: RuntimeInspection = {
             ? [{ setting: "spec.template.spec.hostNetwork", where: "on every interface of its node", fix: "remove it" }]
             : [],
 
+    privileges(resource) {
+        if (resource.type !== deploymentType) return [];
+        const pod = field(field(resource.props.spec, "template"), "spec");
+        return [
+            ...(["hostPID", "hostIPC"] as const)
+                .filter((key) => field(pod, key) === true)
+                .map((key) => ({ setting: `spec.template.spec.${key}`, grants: "its node's processes" })),
+            ...containers(resource).flatMap((container, i) => {
+                const path = `spec.template.spec.containers[${i}].securityContext`;
+                const context = field(container, "securityContext");
+                const added = listEntries(field(field(context, "capabilities"), "add"));
+                return [
+                    ...(field(context, "privileged") === true
+                        ? [{ setting: `${path}.privileged`, grants: "every device and capability of its node" }]
+                        : []),
+                    ...(field(context, "allowPrivilegeEscalation") === true
+                        ? [{ setting: `${path}.allowPrivilegeEscalation`, grants: "more privileges than its parent (setuid programs)" }]
+                        : []),
+                    ...(added.length > 0 ? [{ setting: `${path}.capabilities.add`, grants: `the capabilities ${added.join(", ")}` }] : []),
+                ];
+            }),
+        ];
+    },
+
     carriedFiles(resource) {
         if (!isRoleFiles(resource)) {
             return {

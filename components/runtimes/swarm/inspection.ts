@@ -38,6 +38,9 @@ export const swarmInspection: RuntimeInspection = {
 
     hostNetworkSettings: () => [],
 
+    // A Swarm service cannot run privileged, and the services of this package add no capability.
+    privileges: () => [],
+
     carriedFiles(resource) {
         if (isService(resource)) {
             return {
