@@ -28,6 +28,9 @@ PULUMI_VERSION=3.248.0
 PULUMI_DOCKER_VERSION=5.0.0
 PULUMI_TLS_VERSION=5.5.1
 PULUMI_RANDOM_VERSION=4.21.1
+# The Kubernetes provider, which only the Kubernetes stacks and their tests use: scripts/toolchain.sh
+# builds and registers it only when asked for it (kubernetes-provider), never for `up`.
+PULUMI_KUBERNETES_VERSION=4.25.0
 
 # Offline stand-ins for the official images, tagged under the project's own names (scripts/images.sh
 # builds them). Each tag can be set in the environment instead, to build an image under another name.

@@ -15,6 +15,8 @@
 #                          example (scripts/setup.sh --tests)
 #   pulumi-sdkgen          the Python and Go SDK generators of the CLI's own code, for scripts/sdks.sh
 #                          (scripts/setup.sh --tests)
+#   kubernetes-provider    pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION, registered with the
+#                          engine, for the Kubernetes stacks and their tests (and the CLI if missing)
 #   --force                rebuilds what is asked for
 #   --update-schemas       generates the providers' schemas anew and writes them into their recipes
 #                          (scripts/toolchain/NAME/cmd/pulumi-resource-NAME/), to be committed
@@ -55,6 +57,28 @@
 #                v4.2.0, which the proxy refuses), its SDKv2 part, built with no_compose. Everything
 #                the SDK reaches through Terraform is there; docker.Image, which pulumi-docker
 #                implements natively (BuildKit), is not.
+#   pulumi-resource-kubernetes  github.com/pulumi/pulumi-kubernetes/provider/v4 ./cmd/pulumi-resource-kubernetes
+#                           at v4.0.0-20260115033456-f47bc2d6f199, the only version of the module the
+#                           proxy serves: the commit upstream's tag v4.25.0 names, whose schema is that
+#                           of @pulumi/kubernetes 4.25.0 (and 4.24.1: the SDKs differ in their version
+#                           only). Not a bridged provider: it is upstream's own code, with the
+#                           dependencies of its go.mod but sdk/v4, which upstream replaces with its
+#                           checkout's ../sdk and the wrapper requires at v4.25.0 (that tag's sdk).
+#                           Its main package is the wrapper's (cmd/pulumi-resource-kubernetes/main.go,
+#                           the three lines upstream's has), because what it embeds is generated: as
+#                           upstream's `go generate` (generate.go) does, the build writes the module's
+#                           schema.json with the version stamped in as schema-embed.json, and its
+#                           terraform-mapping.json compacted as terraform-mapping-embed.json, into the
+#                           copy of the recipe in the cache (7 MB the checkout need not hold).
+#                           Upstream's release stamps pkg/version.Version with the tag (v4.25.0); it
+#                           is stamped here with the npm SDK's version as it is (4.25.0), as the
+#                           providers above are. Built only on demand (kubernetes-provider), never by
+#                           `up` of the default stack, which does not use it: with a cold build cache
+#                           it compiles 1750 packages (client-go, Helm, kubectl, kustomize and the
+#                           generated Go SDK, sdk/v4, which the provider's own components import):
+#                           15 CPU-minutes, so about 8 min on 2 idle cores (19 min while another
+#                           build shared them). Warm, 20 s, most of it the link, which peaks at
+#                           3.6 GB for a 166 MB binary.
 #   pulumi-analyzer-policy  the launcher script of the official CLI archive (scripts/toolchain/).
 #   distribution-registry   github.com/distribution/distribution/v3 ./cmd/registry at v3.1.2 (needs Go 1.26):
 #                           the binary of the registry 3 stand-in image (scripts/images.sh).
@@ -110,7 +134,8 @@ for arg in "$@"; do
     --force) force=true ;;
     --update-schemas) update_schemas=true ;;
     *)
-      [[ -n ${go_programs[$arg]:-} ]] || die "usage: $0 [--force] [--update-schemas] [${!go_programs[*]}]..."
+      [[ -n ${go_programs[$arg]:-} || $arg == kubernetes-provider ]] \
+        || die "usage: $0 [--force] [--update-schemas] [${!go_programs[*]} kubernetes-provider]..."
       programs+=("$arg")
       ;;
   esac
@@ -353,6 +378,44 @@ ensure_provider() { # NAME VERSION
   step "$bin: built in $((SECONDS - start)) s"
 }
 
+# The Kubernetes provider, upstream's own module at its pinned commit. Its schema is generated as
+# upstream's `go generate` does, from the module's schema.json, into the copy of the recipe in the
+# cache, where the wrapper's main package embeds it. Unlike the bridged providers it has no -version
+# flag (it would stop at the unknown flag): the stamp alone, whose key holds the version, says it
+# is current, and no binary on PATH is adopted, since what it reports cannot be asked for.
+ensure_kubernetes_provider() {
+  local name=kubernetes version=$PULUMI_KUBERNETES_VERSION bin=pulumi-resource-kubernetes key
+  local module=github.com/pulumi/pulumi-kubernetes/provider/v4
+  key=$(recipe_key "$name" "$version")
+  if ! $force && [[ -x $bin_dir/$bin ]] && stamp_matches "$bin" "$key"; then
+    step "$bin $version: up to date"; return
+  fi
+  log "Building $bin $version (cold: about 8 min on 2 cores)"
+  : >"$log_dir/$bin.log"
+  prepare_src "$name"
+  local src=$src_dir/$name start=$SECONDS dir
+  run_logged "${go_log[@]}" "go mod download $module" "$log_dir/$bin.log" go -C "$src" mod download "$module"
+  dir=$(go -C "$src" list -m -f '{{.Dir}}' "$module")/cmd/$bin
+  # generate.go's output, written with node as the bridged providers' schemas are: the same JSON
+  # (the schema's version set, both files compacted) without compiling pkg/v3's schema package.
+  node -e '
+    const fs = require("fs");
+    const [from, to, version] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(from + "/schema.json", "utf8"));
+    schema.version = version;
+    fs.writeFileSync(to + "/schema-embed.json", JSON.stringify(schema));
+    const mapping = JSON.parse(fs.readFileSync(from + "/terraform-mapping.json", "utf8"));
+    fs.writeFileSync(to + "/terraform-mapping-embed.json", JSON.stringify(mapping));
+  ' "$dir" "$src/cmd/$bin" "$version"
+  run_logged "${go_log[@]}" "go build $bin" "$log_dir/$bin.log" \
+    go -C "$src" "${go_build[@]}" \
+      -ldflags "$ldflags -X $module/pkg/version.Version=$version" \
+      -o "$src/$bin" "./cmd/$bin"
+  install_binary "$src/$bin" "$bin"
+  write_stamp "$bin" "$key"
+  step "$bin: built in $((SECONDS - start)) s"
+}
+
 # A Go program built from a module its wrapper requires (go.mod and go.sum pin it and everything
 # it imports): the registry 3 and MinIO stand-ins' binaries, the OCI conformance suite and the
 # YAML language host; or from its wrapper's own main package (pulumi-sdkgen).
@@ -426,7 +489,17 @@ main() {
   local start=$SECONDS name
   check_prerequisites
   if ((${#programs[@]})); then
-    for name in "${programs[@]}"; do ensure_go_program "$name" "${go_programs[$name]}"; done
+    for name in "${programs[@]}"; do
+      if [[ $name == kubernetes-provider ]]; then
+        # Registering it takes the CLI, which is up to date in a second when built already.
+        ensure_pulumi
+        ensure_kubernetes_provider
+        export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+        register_plugin kubernetes "$PULUMI_KUBERNETES_VERSION"
+      else
+        ensure_go_program "$name" "${go_programs[$name]}"
+      fi
+    done
     return
   fi
   log "Toolchain in $bin_dir"

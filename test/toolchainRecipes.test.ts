@@ -5,7 +5,9 @@
  * its dependencies' versions and on the build flags, which toolchain.sh keeps the same for every
  * build), and each provider wrapper commits the schema its provider embeds. So do the Go programs
  * on the CLI's own modules: the SDK generator (scripts/toolchain/pulumi-sdkgen) and the program
- * scripts/sdks.sh builds on the generated Go SDK (scripts/toolchain/sdk-check-go).
+ * scripts/sdks.sh builds on the generated Go SDK (scripts/toolchain/sdk-check-go). The Kubernetes
+ * provider's wrapper (scripts/toolchain/kubernetes) pins upstream's own module instead, with its
+ * dependencies as upstream released them, and is built only when asked for.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -83,13 +85,14 @@ test.each(onCli)("%s requires the CLI's version of every module it shares with t
 test("every go build of the CLI, the language host and the providers takes the same flags", () => {
     const script = fs.readFileSync(path.join(recipes, "..", "toolchain.sh"), "utf8");
     // The bodies of the shell functions that build them.
-    const bodies = ["ensure_pulumi", "ensure_language_host", "generate_schema", "ensure_provider"].map((name) => {
+    const builders = ["ensure_pulumi", "ensure_language_host", "generate_schema", "ensure_provider", "ensure_kubernetes_provider"];
+    const bodies = builders.map((name) => {
         const body = script.match(new RegExp(`^${name}\\(\\) \\{[^\\n]*\\n([\\s\\S]*?)^\\}$`, "m"));
         expect(body).not.toBeNull();
         return body![1];
     });
     const builds = bodies.flatMap((body) => body.split("\n").filter((line) => /\bgo -C /.test(line) && !/ mod | list /.test(line)));
-    expect(builds.length).toBe(4);
+    expect(builds.length).toBe(5);
     expect(builds.filter((line) => !line.includes('"${go_build[@]}"'))).toEqual([]);
     expect(script).toMatch(/^go_flags=\(-trimpath [^\n]*-tags "[\w,]+"\)\ngo_build=\(build "\$\{go_flags\[@\]\}"\)$/m);
 });
@@ -115,4 +118,38 @@ test.each(providers)("the %s wrapper commits the schema and bridge metadata its 
     expect(Object.keys(schema.resources).length).toBeGreaterThan(0);
     JSON.parse(fs.readFileSync(path.join(dir, "bridge-metadata.json"), "utf8"));
     expect(fs.readFileSync(path.join(dir, "schema-source"), "utf8")).toMatch(/^[0-9a-f]{64}\n$/);
+});
+
+describe("the Kubernetes provider", () => {
+    const script = fs.readFileSync(path.join(recipes, "..", "toolchain.sh"), "utf8");
+    const version = fs.readFileSync(path.join(recipes, "..", "lib.sh"), "utf8").match(/^PULUMI_KUBERNETES_VERSION=(\S+)$/m)?.[1];
+
+    test("is the version of the npm SDK the package depends on, that of the sdk its wrapper requires", () => {
+        const root = path.join(recipes, "..", "..");
+        const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+        const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"));
+        expect(version).toMatch(/^\d+\.\d+\.\d+$/);
+        expect(manifest.dependencies["@pulumi/kubernetes"]).toBe(version);
+        expect(lock.packages["node_modules/@pulumi/kubernetes"].version).toBe(version);
+        const wrapper = requirements("kubernetes");
+        expect(wrapper.get("github.com/pulumi/pulumi-kubernetes/sdk/v4")).toBe(`v${version}`);
+        // The one version of the provider module the proxy serves: the commit of upstream's tag v4.25.0.
+        expect(wrapper.get("github.com/pulumi/pulumi-kubernetes/provider/v4")).toBe("v4.0.0-20260115033456-f47bc2d6f199");
+    });
+
+    test("is built and registered only when asked for, never by a plain run or the set-up", () => {
+        const main = script.match(/^main\(\) \{\n([\s\S]*?)^\}$/m)![1];
+        // Its one call is in the branch of the named programs, which returns before the default set.
+        const named = main.slice(0, main.indexOf("    return\n  fi\n"));
+        expect(main.match(/ensure_kubernetes_provider|register_plugin kubernetes/g)).toEqual([
+            "ensure_kubernetes_provider",
+            "register_plugin kubernetes",
+        ]);
+        expect(named).toMatch(
+            /if \[\[ \$name == kubernetes-provider \]\]; then[\s\S]*ensure_kubernetes_provider[\s\S]*register_plugin kubernetes/,
+        );
+        for (const file of ["setup.sh", "up.sh"]) {
+            expect(fs.readFileSync(path.join(recipes, "..", file), "utf8")).not.toMatch(/kubernetes/);
+        }
+    });
 });
