@@ -37,10 +37,10 @@ packages=(debootstrap ca-certificates)
 # The tests': nginx, `nginx -t` of the rendered config; apache2-utils, `htpasswd -vb`; curl and
 # openssl, the end-to-end checks; wrk, the request-rate benchmark; shellcheck, the linter of
 # scripts/lint-shell.sh and of the workflows' run: scripts; python3 and python3-venv, the Python
-# SDK's check (scripts/sdks.sh); containernetworking-plugins and conntrack, the pods' network and
-# kube-proxy's of the single-node Kubernetes (scripts/kube-node.sh).
+# SDK's check (scripts/sdks.sh); containernetworking-plugins, conntrack and nftables, the pods'
+# network, kube-proxy's and the clean-up's of the single-node Kubernetes (scripts/kube-node.sh).
 if $tests; then
-  packages+=(nginx apache2-utils curl openssl wrk shellcheck python3 python3-venv containernetworking-plugins conntrack)
+  packages+=(nginx apache2-utils curl openssl wrk shellcheck python3 python3-venv containernetworking-plugins conntrack nftables)
 fi
 missing=()
 for pkg in "${packages[@]}"; do
