@@ -5,12 +5,15 @@
 # etcd coredns; `up` builds what is missing, about 5 min on 2 cores the first time) and Debian
 # packages (containerd and runc from docker.io, the CNI plugins, conntrack). Needs root.
 #
-#   scripts/kube-node.sh up [--images "IMAGE ..."]
+#   scripts/kube-node.sh up [--images "IMAGE ..."] [--network-policy]
 #       Starts what is not running and prints the admin kubeconfig's path, alone on stdout:
 #         export KUBECONFIG=$(scripts/kube-node.sh up)
 #       Imports the stand-in images (nginx, registry3, node, minio: lib.sh's image_tag) and IMAGE...
 #       from the Docker engine into the cluster's containerd, those it lacks only. Nothing is ever
 #       pulled: pods must use these images with imagePullPolicy IfNotPresent or Never.
+#       --network-policy also runs kube-router's firewall controller (scripts/toolchain.sh
+#       kube-router), which enforces NetworkPolicies; without it they are accepted but not enforced.
+#       (Traffic from this host to the pods is always let through, as kube-router does.)
 #   scripts/kube-node.sh status     the node and every pod
 #   scripts/kube-node.sh env        export KUBECONFIG=...
 #   scripts/kube-node.sh down [--purge]
@@ -66,9 +69,9 @@ LOGS=$KUBE_DIR/logs
 CTRD_SOCK=$KUBE_DIR/containerd/containerd.sock
 ADMIN_KUBECONFIG=$KUBE_DIR/admin.kubeconfig
 # The order `up` starts them in; `down` stops them in the reverse order.
-COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router)
 
-usage() { die "usage: $0 up [--images \"IMAGE ...\"] | status | env | down [--purge]"; }
+usage() { die "usage: $0 up [--images \"IMAGE ...\"] [--network-policy] | status | env | down [--purge]"; }
 
 kubectl() { command "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
@@ -225,8 +228,10 @@ ensure_pki() {
     printf '%s\n' "$params" >"$PKI/params"
     step "certificates: made (CA $PKI/ca.crt)"
   fi
+  # kube-router's, for --network-policy (certificates made before it was added lack it).
+  [[ -f $PKI/kube-router.crt ]] || cert kube-router system:authreg-kube-router
   local name
-  for name in admin kubelet kube-controller-manager kube-scheduler kube-proxy; do kubeconfig "$name"; done
+  for name in admin kubelet kube-controller-manager kube-scheduler kube-proxy kube-router; do kubeconfig "$name"; done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -484,6 +489,62 @@ start_node() {
   start kube-proxy "$BIN_DIR/kube-proxy" --config="$KUBE_DIR/kube-proxy.yaml"
 }
 
+# kube-router's NetworkPolicy controller alone (no routing: one node; no service proxy:
+# kube-proxy's), with the rights its upstream manifests give it.
+start_kube_router() {
+  kubectl apply -f - >/dev/null <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "authreg:kube-router"}
+rules:
+- apiGroups: [""]
+  resources: [namespaces, pods, services, nodes, endpoints]
+  verbs: [get, list, watch]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [get, list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [get, list, watch]
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  verbs: [get, create, update]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "authreg:kube-router"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "authreg:kube-router"}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:authreg-kube-router"}
+EOF
+  # down removes its chains and sets only when it ran.
+  touch "$RUN/kube-router.ran"
+  start kube-router "$BIN_DIR/kube-router" --kubeconfig="$KUBE_DIR/kube-router.kubeconfig" \
+    --run-firewall=true --run-router=false --run-service-proxy=false \
+    --hostname-override="$NODE_NAME" --enable-ipv6=false --health-port=0 --metrics-port=0
+}
+
+# kube-router --cleanup-config fails here (it cleans IPVS too, which this kernel lacks): its
+# iptables chains (KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*), the jumps to them and its
+# ipsets (KUBE-SRC-*, KUBE-DST-*) are removed by name.
+cleanup_kube_router() {
+  [[ -f $RUN/kube-router.ran ]] || return 0
+  local chain rule rules set sets chains=()
+  for chain in INPUT FORWARD OUTPUT; do
+    rules=$(iptables -S "$chain" 2>/dev/null | grep -F -- '--comment "kube-router netpol' || true)
+    while read -r rule; do
+      if [[ -n $rule ]]; then eval "iptables -D ${rule#-A }"; fi
+    done <<<"$rules"
+  done
+  mapfile -t chains < <(iptables -S | awk '/^-N (KUBE-ROUTER-|KUBE-POD-FW-|KUBE-NWPLCY-)/ { print $2 }')
+  for chain in "${chains[@]}"; do iptables -F "$chain"; done
+  for chain in "${chains[@]}"; do iptables -X "$chain"; done
+  sets=$(ipset list -n 2>/dev/null | grep -E '^(KUBE-SRC-|KUBE-DST-)' || true)
+  for set in $sets; do ipset destroy "$set" 2>/dev/null || true; done
+  rm -f "$RUN/kube-router.ran"
+  step "iptables: removed kube-router's chains (${#chains[@]})"
+}
+
 api_ready() {
   curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://$NODE_IP:$API_PORT/readyz"
 }
@@ -669,11 +730,12 @@ EOF
 # ---------------------------------------------------------------------------------------------
 
 cmd_up() {
-  local extra="" start=$SECONDS
+  local extra="" start=$SECONDS network_policy=false
   while (($#)); do
     case $1 in
       --images) extra=${2:-}; shift 2 || usage ;;
       --images=*) extra=${1#*=}; shift ;;
+      --network-policy) network_policy=true; shift ;;
       *) usage ;;
     esac
   done
@@ -684,8 +746,10 @@ cmd_up() {
 
   need_root "the Kubernetes node (containerd, kubelet, links, iptables)" "sudo $0 up"
   ensure_packages
+  if $network_policy && ! command -v ipset >/dev/null 2>&1; then apt_install ipset; fi
   docker version >/dev/null 2>&1 || die "no Docker engine answers (scripts/docker-engine.sh starts one)"
   ensure_binaries
+  if $network_policy; then "$here/toolchain.sh" kube-router >&2; fi
   log "Kubernetes node $NODE_NAME ($NODE_IP) in $KUBE_DIR"
   mkdir -p "$KUBE_DIR" "$RUN" "$LOGS"
   ensure_pki
@@ -710,6 +774,7 @@ cmd_up() {
   step "node Ready ($((SECONDS - start)) s)"
   wait_for "the kube-system service account" 60 kube-controller-manager kubectl -n kube-system get serviceaccount default
   apply_coredns
+  if $network_policy; then start_kube_router; fi
   wait_for "CoreDNS" 120 kubelet kubectl -n kube-system rollout status deployment/coredns --timeout=2s
   step "cluster up ($((SECONDS - start)) s); kubectl: $KUBECTL; KUBECONFIG=$ADMIN_KUBECONFIG"
   printf '%s\n' "$ADMIN_KUBECONFIG"
@@ -735,7 +800,7 @@ cmd_status() {
 bridge_ports() { ip -o link show master "$CNI_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1; }
 
 cmd_down() {
-  local purge=false
+  local purge=false start=$SECONDS
   case ${1:-} in
     "") ;;
     --purge) purge=true ;;
@@ -760,6 +825,8 @@ cmd_down() {
       step "pods stopped by the kubelet"
     fi
   fi
+  stop kube-router
+  cleanup_kube_router
   stop kube-proxy
   # Its iptables rules and chains (KUBE-SERVICES, KUBE-NODEPORTS, ...).
   if [[ -x $BIN_DIR/kube-proxy ]]; then
@@ -827,7 +894,7 @@ cmd_down() {
       rm -rf "$KUBE_DIR/etcd" "$KUBE_DIR/kubelet" "$KUBE_DIR/pod-logs" "$KUBE_DIR/cni/ipam" "$KUBE_DIR/containerd/state"
     fi
   fi
-  step "down"
+  step "down ($((SECONDS - start)) s)"
 }
 
 case ${1:-} in

@@ -20,6 +20,8 @@
 #   kubectl                Kubernetes' client, unless one on PATH answers (scripts/kube-node.sh)
 #   etcd                   the test cluster's datastore (scripts/kube-node.sh)
 #   coredns                the test cluster's DNS server (scripts/kube-node.sh)
+#   kube-router            the test cluster's NetworkPolicy enforcement (scripts/kube-node.sh up
+#                          --network-policy)
 #   --force                rebuilds what is asked for
 #   --update-schemas       generates the providers' schemas anew and writes them into their recipes
 #                          (scripts/toolchain/NAME/cmd/pulumi-resource-NAME/), to be committed
@@ -101,7 +103,10 @@
 #   coredns                 scripts/toolchain/coredns/main.go on github.com/coredns/coredns v1.15.0:
 #                           upstream's main with only the plugins the test cluster's Corefile uses
 #                           (kubernetes, forward, cache, ...), about half the code to compile.
-#                           These four are built only for the test cluster (scripts/kube-node.sh up),
+#   kube-router             github.com/cloudnativelabs/kube-router/v2 ./cmd/kube-router at v2.1.0 (the
+#                           newest served): only its firewall (NetworkPolicy) controller is run, as
+#                           a host process. About 3 min cold on 2 cores.
+#                           These five are built only for the test cluster (scripts/kube-node.sh up),
 #                           never by `up`.
 #
 # A binary is rebuilt only when it is missing or its recipe (the wrapper's files and version) changed;
@@ -127,6 +132,7 @@ declare -A go_programs=(
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [etcd]=go.etcd.io/etcd/server/v3
   [coredns]=.
+  [kube-router]=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 )
 # Programs whose wrapper is another program's (scripts/toolchain/RECIPE/), and the linker flags a
 # program needs beyond -s -w.
@@ -140,7 +146,8 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kubernetes_ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION") -X $pkg.gitTreeState=clean"
   kubernetes_ldflags+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=2026-07-22T18:07:38Z"
 done
-declare -A program_ldflags=([kubernetes]=$kubernetes_ldflags [kubectl]=$kubernetes_ldflags)
+declare -A program_ldflags=([kubernetes]=$kubernetes_ldflags [kubectl]=$kubernetes_ldflags
+  [kube-router]=" -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v2.1.0")
 # Those of them built on the CLI's own modules (pulumi pkg/v3 and sdk/v3 at v$PULUMI_VERSION, their
 # wrapper requiring the CLI's version of every module the two share): built with the CLI's flags
 # (go_build below), so that Go's build cache hands them what the CLI's build compiled.
