@@ -112,17 +112,25 @@ start() { # NAME CMD...: in a session of its own, output to logs/NAME.log
   step "$name: started (pid $!, log $LOGS/$name.log)"
 }
 
-stop() { # NAME: SIGTERM, then SIGKILL after 20 s
-  local name=$1 pid i
-  if ! pid=$(pid_of "$name"); then rm -f "$RUN/$name.pid"; return 0; fi
-  kill "$pid" 2>/dev/null || true
-  for ((i = 0; i < 40; i++)); do
-    [[ -d /proc/$pid ]] || break
-    sleep 0.5
+# running PID: the process exists and is not a zombie waiting for its parent.
+running() { [[ -r /proc/$1/stat && $(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) != Z ]]; }
+
+stop() { # NAME...: SIGTERM to all of them, then SIGKILL to those still running after 20 s
+  local name pid i pids=() names=()
+  for name in "$@"; do
+    if pid=$(pid_of "$name"); then
+      kill "$pid" 2>/dev/null || true
+      pids+=("$pid")
+      names+=("$name")
+    fi
+    rm -f "$RUN/$name.pid"
   done
-  if [[ -d /proc/$pid ]]; then kill -9 "$pid" 2>/dev/null || true; fi
-  rm -f "$RUN/$name.pid"
-  step "$name: stopped (pid $pid)"
+  for ((i = 0; i < ${#pids[@]}; i++)); do
+    local deadline=$((SECONDS + 20))
+    while running "${pids[i]}" && ((SECONDS < deadline)); do sleep 0.1; done
+    if running "${pids[i]}"; then kill -9 "${pids[i]}" 2>/dev/null || true; fi
+    step "${names[i]}: stopped (pid ${pids[i]})"
+  done
 }
 
 wait_for() { # LABEL SECONDS NAME CMD...: until CMD succeeds; fails early if process NAME died
@@ -811,8 +819,7 @@ cmd_down() {
   # 1. The kubelet stops every pod (their containers, then CNI DEL: veths and addresses), with
   #    the controllers and the scheduler stopped first so that nothing starts them again.
   if pid_of kubelet >/dev/null && pid_of kube-apiserver >/dev/null && [[ -f $ADMIN_KUBECONFIG ]]; then
-    stop kube-scheduler
-    stop kube-controller-manager
+    stop kube-scheduler kube-controller-manager
     KUBECTL=$BIN_DIR/kubectl
     if [[ -x $KUBECTL ]]; then
       kubectl delete pods --all --all-namespaces --grace-period=2 --wait=true --timeout=60s >/dev/null 2>&1 \
@@ -825,32 +832,28 @@ cmd_down() {
       step "pods stopped by the kubelet"
     fi
   fi
-  stop kube-router
+  stop kube-router kube-proxy kubelet kube-scheduler kube-controller-manager
   cleanup_kube_router
-  stop kube-proxy
-  # Its iptables rules and chains (KUBE-SERVICES, KUBE-NODEPORTS, ...).
+  # kube-proxy's iptables rules and chains (KUBE-SERVICES, KUBE-NODEPORTS, ...).
   if [[ -x $BIN_DIR/kube-proxy ]]; then
     "$BIN_DIR/kube-proxy" --cleanup --proxy-mode=iptables >>"$LOGS/kube-proxy.log" 2>&1 || true
   fi
-  stop kubelet
-  stop kube-scheduler
-  stop kube-controller-manager
   # 2. Anything left in the cluster's containerd (a pod the kubelet could not stop), then containerd.
   if pid_of containerd >/dev/null && [[ -S $CTRD_SOCK ]]; then
-    local task container
-    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks kill -s SIGKILL "$task" >/dev/null 2>&1 || true; done
-    sleep 1
+    local task container tasks
+    tasks=$(ctr_k8s tasks ls -q 2>/dev/null || true)
+    for task in $tasks; do ctr_k8s tasks kill -s SIGKILL "$task" >/dev/null 2>&1 || true; done
+    if [[ -n $tasks ]]; then sleep 1; fi
     for task in $(ctr_k8s tasks ls -q 2>/dev/null); do ctr_k8s tasks delete -f "$task" >/dev/null 2>&1 || true; done
     for container in $(ctr_k8s containers ls -q 2>/dev/null); do ctr_k8s containers delete "$container" >/dev/null 2>&1 || true; done
   fi
-  stop containerd
+  stop containerd kube-apiserver
   # Its shims outlive it; those of this containerd name its socket on their command line.
   local pid
   for pid in $(pgrep -f -- "containerd-shim-runc-v2 .*-address $CTRD_SOCK( |\$)" || true); do
     kill -9 "$pid" 2>/dev/null || true
     step "containerd shim $pid: killed"
   done
-  stop kube-apiserver
   stop etcd
   # 3. What the kubelet, kube-proxy and the CNI plugins leave behind: the empty KUBE-FIREWALL
   #    chains of the kubelet (kube-proxy --cleanup leaves them), the pods' veths and bridge.
