@@ -3,7 +3,8 @@
 # kube-controller-manager, kube-scheduler, a kubelet on a containerd of its own, kube-proxy
 # (iptables) and CoreDNS, as host processes built from Go modules (scripts/toolchain.sh kubernetes
 # etcd coredns; `up` builds what is missing, about 5 min on 2 cores the first time) and Debian
-# packages (containerd and runc from docker.io, the CNI plugins, conntrack). Needs root.
+# packages (containerd and runc from docker.io, the CNI plugins, conntrack, nftables; ipset for
+# --network-policy), which it installs when missing. Needs root.
 #
 #   scripts/kube-node.sh up [--images "IMAGE ..."] [--network-policy]
 #       Starts what is not running and prints the admin kubeconfig's path, alone on stdout:
@@ -68,12 +69,13 @@ RUN=$KUBE_DIR/run
 LOGS=$KUBE_DIR/logs
 CTRD_SOCK=$KUBE_DIR/containerd/containerd.sock
 ADMIN_KUBECONFIG=$KUBE_DIR/admin.kubeconfig
-# The order `up` starts them in; `down` stops them in the reverse order.
+# The processes `up` may start, in the order it starts them (`status` lists them so).
 COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router)
 
 usage() { die "usage: $0 up [--images \"IMAGE ...\"] [--network-policy] | status | env | down [--purge]"; }
 
 kubectl() { command "$KUBECTL" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+ctr_k8s() { ctr --address "$CTRD_SOCK" --namespace k8s.io "$@"; }
 
 # put FILE: stdin into FILE unless FILE holds it already. kube-proxy exits when its configuration
 # file changes, and an image's context left as it was is not built again.
@@ -82,7 +84,6 @@ put() {
   new=$(cat)
   [[ -f $1 && $(<"$1") == "$new" ]] || printf '%s\n' "$new" >"$1"
 }
-ctr_k8s() { ctr --address "$CTRD_SOCK" --namespace k8s.io "$@"; }
 
 # kubectl: one on PATH that answers (a gcloud install's dispatcher does), else built (toolchain.sh).
 find_kubectl() {
@@ -231,13 +232,13 @@ ensure_pki() {
     cert kube-controller-manager system:kube-controller-manager
     cert kube-scheduler system:kube-scheduler
     cert kube-proxy system:kube-proxy
+    # kube-router's (--network-policy), bound to its own ClusterRole (start_kube_router).
+    cert kube-router system:authreg-kube-router
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
     printf '%s\n' "$params" >"$PKI/params"
     step "certificates: made (CA $PKI/ca.crt)"
   fi
-  # kube-router's, for --network-policy (certificates made before it was added lack it).
-  [[ -f $PKI/kube-router.crt ]] || cert kube-router system:authreg-kube-router
   local name
   for name in admin kubelet kube-controller-manager kube-scheduler kube-proxy kube-router; do kubeconfig "$name"; done
 }
