@@ -2,7 +2,7 @@
 # A single-node Kubernetes on this host, for the tests that need one: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, a kubelet on a containerd of its own, kube-proxy
 # (iptables) and CoreDNS, as host processes built from Go modules (scripts/toolchain.sh kubernetes
-# etcd coredns; `up` builds what is missing, about 5 min on 2 cores the first time) and Debian
+# etcd coredns; `up` builds what is missing, about 20 min on 2 busy cores the first time) and Debian
 # packages (containerd and runc from docker.io, the CNI plugins, conntrack, nftables; ipset for
 # --network-policy), which it installs when missing. Needs root.
 #

@@ -73,7 +73,7 @@ fi
   node scripts/bundle-token-service.js
   "$here/toolchain.sh"
   # kubernetes, etcd and coredns: the single-node Kubernetes' programs (scripts/kube-node.sh up
-  # builds them too when missing), about 5 min on 2 cores the first time.
+  # builds them too when missing), about 10 min of compiling on 2 cores the first time.
   if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml pulumi-sdkgen kubernetes etcd coredns; fi
 } &
 toolchain_pid=$!
