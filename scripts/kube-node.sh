@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A single-node Kubernetes on this host, for the tests that need one: etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, a kubelet on a containerd of its own, kube-proxy
-# (iptables) and CoreDNS, as host processes built from Go modules (scripts/toolchain.sh kubernetes
+# (iptables) and CoreDNS, as host processes built from Go modules (scripts/toolchain.sh kubernetes-node
 # etcd coredns; `up` builds what is missing, about 20 min on 2 busy cores the first time) and Debian
 # packages (containerd and runc from docker.io, the CNI plugins, conntrack, nftables; ipset for
 # --network-policy), which it installs when missing. Needs root.
@@ -166,7 +166,7 @@ ensure_packages() {
 
 ensure_binaries() {
   # Built when missing or when their recipe changed; a warm run only checks the stamps.
-  "$here/toolchain.sh" kubernetes etcd coredns >&2
+  "$here/toolchain.sh" kubernetes-node etcd coredns >&2
   find_kubectl
 }
 

@@ -10,9 +10,9 @@
 #
 # ./scripts/up.sh names the images of the stack it brings up. --tests prepares the machine for the
 # tests and the benchmarks as well: the Debian packages they use, the OCI conformance suite, the
-# Pulumi YAML language host, the SDK generator and the single-node Kubernetes' programs
-# (scripts/toolchain.sh oci-conformance pulumi-language-yaml pulumi-sdkgen kubernetes etcd
-# coredns), and every image they run (scripts/images.sh with no IMAGE); scripts/test.sh runs it so.
+# Pulumi YAML language host and the SDK generator (scripts/toolchain.sh oci-conformance
+# pulumi-language-yaml pulumi-sdkgen), and every image they run (scripts/images.sh with no
+# IMAGE); scripts/test.sh runs it so.
 # Slow artefacts are cached in $AUTHREG_CACHE_DIR, outside the checkout; a warm run takes seconds.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -37,11 +37,8 @@ packages=(debootstrap ca-certificates)
 # The tests': nginx, `nginx -t` of the rendered config; apache2-utils, `htpasswd -vb`; curl and
 # openssl, the end-to-end checks; wrk, the request-rate benchmark; shellcheck, the linter of
 # scripts/lint-shell.sh and of the workflows' run: scripts; python3 and python3-venv, the Python
-# SDK's check (scripts/sdks.sh); containernetworking-plugins, conntrack and nftables, the pods'
-# network, kube-proxy's and the clean-up's of the single-node Kubernetes (scripts/kube-node.sh).
-if $tests; then
-  packages+=(nginx apache2-utils curl openssl wrk shellcheck python3 python3-venv containernetworking-plugins conntrack nftables)
-fi
+# SDK's check (scripts/sdks.sh).
+if $tests; then packages+=(nginx apache2-utils curl openssl wrk shellcheck python3 python3-venv); fi
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -72,9 +69,7 @@ fi
   # The token service as one file (bin/token-service.js), which token-mode stacks upload; esbuild takes a moment.
   node scripts/bundle-token-service.js
   "$here/toolchain.sh"
-  # kubernetes, etcd and coredns: the single-node Kubernetes' programs (scripts/kube-node.sh up
-  # builds them too when missing), about 10 min of compiling on 2 cores the first time.
-  if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml pulumi-sdkgen kubernetes etcd coredns; fi
+  if $tests; then "$here/toolchain.sh" oci-conformance pulumi-language-yaml pulumi-sdkgen; fi
 } &
 toolchain_pid=$!
 

@@ -15,7 +15,7 @@
 #                          example (scripts/setup.sh --tests)
 #   pulumi-sdkgen          the Python and Go SDK generators of the CLI's own code, for scripts/sdks.sh
 #                          (scripts/setup.sh --tests)
-#   kubernetes             kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
+#   kubernetes-node        kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
 #                          kube-proxy, for the test cluster (scripts/kube-node.sh asks for them)
 #   kubectl                Kubernetes' client, unless one on PATH answers (scripts/kube-node.sh)
 #   etcd                   the test cluster's datastore (scripts/kube-node.sh)
@@ -86,8 +86,8 @@
 #                           the two share, and it is built with the CLI's flags: once the CLI is
 #                           built, it compiles its own 3 packages (5 s; 48 s on 2 cores with an
 #                           empty build cache). Only the tests build it (scripts/sdks.sh), never `up`.
-#   kubernetes, kubectl     k8s.io/kubernetes ./cmd/... at v$KUBERNETES_VERSION (Debian has no kubelet
-#                           or apiserver, and no release archive is reachable). Its go.mod replaces
+#   kubernetes-node,        k8s.io/kubernetes ./cmd/... at v$KUBERNETES_VERSION (Debian has no kubelet
+#   kubectl                 or apiserver, and no release archive is reachable). Its go.mod replaces
 #                           its 33 staging modules (k8s.io/api, client-go, ...) with ./staging, which
 #                           a module dependency does not see: the wrapper replaces each with its own
 #                           published v0.36.3 instead. One `go build` builds the five programs of a
@@ -129,7 +129,7 @@ declare -A go_programs=(
   [minio]=github.com/minio/minio
   [pulumi-language-yaml]=github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
   [pulumi-sdkgen]=.
-  [kubernetes]="${kubernetes_cmds[*]/#/k8s.io/kubernetes/cmd/}"
+  [kubernetes-node]="${kubernetes_cmds[*]/#/k8s.io/kubernetes/cmd/}"
   [kubectl]=k8s.io/kubernetes/cmd/kubectl
   [etcd]=go.etcd.io/etcd/server/v3
   [coredns]=.
@@ -137,7 +137,7 @@ declare -A go_programs=(
 )
 # Programs whose wrapper is another program's (scripts/toolchain/RECIPE/), and the linker flags a
 # program needs beyond -s -w.
-declare -A recipe_of=([kubectl]=kubernetes)
+declare -A recipe_of=([kubectl]=kubernetes-node)
 # The version a Kubernetes release build stamps (hack/lib/version.sh). The module proxy does not
 # say which commit the tag is, and the date is the tag's (the proxy's .info), so that the same
 # recipe links the same binary.
@@ -147,7 +147,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   kubernetes_ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION") -X $pkg.gitTreeState=clean"
   kubernetes_ldflags+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=2026-07-22T18:07:38Z"
 done
-declare -A program_ldflags=([kubernetes]=$kubernetes_ldflags [kubectl]=$kubernetes_ldflags
+declare -A program_ldflags=([kubernetes-node]=$kubernetes_ldflags [kubectl]=$kubernetes_ldflags
   [kube-router]=" -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v2.1.0")
 # Those of them built on the CLI's own modules (pulumi pkg/v3 and sdk/v3 at v$PULUMI_VERSION, their
 # wrapper requiring the CLI's version of every module the two share): built with the CLI's flags
@@ -408,7 +408,7 @@ ensure_provider() { # NAME VERSION
 # A Go program built from a module its wrapper requires (go.mod and go.sum pin it and everything
 # it imports): the registry 3 and MinIO stand-ins' binaries, the OCI conformance suite, the YAML
 # language host and the test cluster's programs; or from its wrapper's own main package
-# (pulumi-sdkgen, coredns). A program of several packages (kubernetes) is one `go build` of them all,
+# (pulumi-sdkgen, coredns). A program of several packages (kubernetes-node) is one `go build` of them all,
 # one binary each, so that what they share is compiled once.
 ensure_go_program() { # NAME PACKAGE...
   local name=$1 recipe=${recipe_of[$1]:-$1} key start=$SECONDS bin binaries=() missing=false
