@@ -6,7 +6,8 @@ module.exports = {
     testEnvironment: "node",
     roots: ["<rootDir>/test", "<rootDir>/policy"],
     testMatch: ["**/*.test.ts"],
-    // The end-to-end and multi-node suites have their own configs (jest.e2e.config.js, jest.cluster.config.js).
-    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/", "/test/cluster/"],
+    // The end-to-end, multi-node and Kubernetes suites have their own configs (jest.e2e.config.js,
+    // jest.cluster.config.js, jest.kubernetes.config.js).
+    testPathIgnorePatterns: ["/node_modules/", "/test/e2e/", "/test/cluster/", "/test/kubernetes/"],
     testTimeout: 60000,
 };

@@ -17,6 +17,13 @@
 #                          (scripts/setup.sh --tests)
 #   kubernetes-provider    pulumi-resource-kubernetes $PULUMI_KUBERNETES_VERSION, registered with the
 #                          engine, for the Kubernetes stacks and their tests (and the CLI if missing)
+#   kubernetes-node        kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
+#                          kube-proxy, for the test cluster (scripts/kube-node.sh asks for them)
+#   kubectl                Kubernetes' client, unless one on PATH answers (scripts/kube-node.sh)
+#   etcd                   the test cluster's datastore (scripts/kube-node.sh)
+#   coredns                the test cluster's DNS server (scripts/kube-node.sh)
+#   kube-router            the test cluster's NetworkPolicy enforcement (scripts/kube-node.sh up
+#                          --network-policy)
 #   --force                rebuilds what is asked for
 #   --update-schemas       generates the providers' schemas anew and writes them into their recipes
 #                          (scripts/toolchain/NAME/cmd/pulumi-resource-NAME/), to be committed
@@ -103,6 +110,29 @@
 #                           the two share, and it is built with the CLI's flags: once the CLI is
 #                           built, it compiles its own 3 packages (5 s; 48 s on 2 cores with an
 #                           empty build cache). Only the tests build it (scripts/sdks.sh), never `up`.
+#   kubernetes-node,        k8s.io/kubernetes ./cmd/... at v$KUBERNETES_VERSION (Debian has no kubelet
+#   kubectl                 or apiserver, and no release archive is reachable). Its go.mod replaces
+#                           its 33 staging modules (k8s.io/api, client-go, ...) with ./staging, which
+#                           a module dependency does not see: the wrapper replaces each with its own
+#                           published v0.36.3 instead. One `go build` builds the five programs of a
+#                           node, so that what they share is compiled once (cold: about 440
+#                           core-seconds and 1.8 GB, 13 min on 2 cores busy with other builds too).
+#                           Linked with the version a release carries (component-base's and
+#                           client-go's version variables): without it the server says
+#                           v0.0.0-master+$Format:%H$, which kubectl and other clients cannot parse.
+#                           kubectl is a program of its own from the same wrapper, built only when
+#                           none is on PATH (25 s once the five are built).
+#   etcd                    go.etcd.io/etcd/server/v3 at v3.6.17 (its main package is the module's
+#                           root): the API server's datastore. Debian's etcd-server 3.4 would do too
+#                           (the 1.36 API server accepts it), but it is a package of its own to install.
+#   coredns                 scripts/toolchain/coredns/main.go on github.com/coredns/coredns v1.15.0:
+#                           upstream's main with only the plugins the test cluster's Corefile uses
+#                           (kubernetes, forward, cache, ...), about half the code to compile.
+#   kube-router             github.com/cloudnativelabs/kube-router/v2 ./cmd/kube-router at v2.1.0 (the
+#                           newest served): only its firewall (NetworkPolicy) controller is run, as
+#                           a host process. About 3 min cold on 2 cores.
+#                           These five are built only for the test cluster (scripts/kube-node.sh up),
+#                           never by `up`.
 #
 # A binary is rebuilt only when it is missing or its recipe (the wrapper's files and version) changed;
 # a binary of the right version already on PATH is used instead of building. A warm run takes seconds.
@@ -113,14 +143,36 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-# The Go programs built from a module their wrapper requires, and that module's package.
+# The Go programs built from a module their wrapper requires, and that module's package; or its
+# packages, each a binary named after its last path element (a program that is several binaries).
+KUBERNETES_VERSION=1.36.3
+kubernetes_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 declare -A go_programs=(
   [distribution-registry]=github.com/distribution/distribution/v3/cmd/registry
   [oci-conformance]=github.com/opencontainers/distribution-spec/conformance
   [minio]=github.com/minio/minio
   [pulumi-language-yaml]=github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
   [pulumi-sdkgen]=.
+  [kubernetes-node]="${kubernetes_cmds[*]/#/k8s.io/kubernetes/cmd/}"
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [etcd]=go.etcd.io/etcd/server/v3
+  [coredns]=.
+  [kube-router]=github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
 )
+# Programs whose wrapper is another program's (scripts/toolchain/RECIPE/), and the linker flags a
+# program needs beyond -s -w.
+declare -A recipe_of=([kubectl]=kubernetes-node)
+# The version a Kubernetes release build stamps (hack/lib/version.sh). The module proxy does not
+# say which commit the tag is, and the date is the tag's (the proxy's .info), so that the same
+# recipe links the same binary.
+kubernetes_ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kubernetes_ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=${KUBERNETES_VERSION%%.*}"
+  kubernetes_ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION") -X $pkg.gitTreeState=clean"
+  kubernetes_ldflags+=" -X $pkg.gitCommit=0000000000000000000000000000000000000000 -X $pkg.buildDate=2026-07-22T18:07:38Z"
+done
+declare -A program_ldflags=([kubernetes-node]=$kubernetes_ldflags [kubectl]=$kubernetes_ldflags
+  [kube-router]=" -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v2.1.0")
 # Those of them built on the CLI's own modules (pulumi pkg/v3 and sdk/v3 at v$PULUMI_VERSION, their
 # wrapper requiring the CLI's version of every module the two share): built with the CLI's flags
 # (go_build below), so that Go's build cache hands them what the CLI's build compiled.
@@ -417,30 +469,51 @@ ensure_kubernetes_provider() {
 }
 
 # A Go program built from a module its wrapper requires (go.mod and go.sum pin it and everything
-# it imports): the registry 3 and MinIO stand-ins' binaries, the OCI conformance suite and the
-# YAML language host; or from its wrapper's own main package (pulumi-sdkgen).
-ensure_go_program() { # NAME PACKAGE
-  local name=$1 package=$2 key start=$SECONDS
-  key=$(recipe_key "$name" "$package")
-  if ! $force && [[ -x $bin_dir/$name ]] && { stamp_matches "$name" "$key" || grep -q '^external ' "$stamp_dir/$name" 2>/dev/null; }; then
+# it imports): the registry 3 and MinIO stand-ins' binaries, the OCI conformance suite, the YAML
+# language host and the test cluster's programs; or from its wrapper's own main package
+# (pulumi-sdkgen, coredns). A program of several packages (kubernetes-node) is one `go build` of them all,
+# one binary each, so that what they share is compiled once.
+ensure_go_program() { # NAME PACKAGE...
+  local name=$1 recipe=${recipe_of[$1]:-$1} key start=$SECONDS bin binaries=() missing=false
+  shift
+  local packages=("$@") extra_ldflags=${program_ldflags[$name]:-}
+  if ((${#packages[@]} == 1)); then binaries=("$name"); else
+    for bin in "${packages[@]}"; do binaries+=("${bin##*/}"); done
+  fi
+  key=$(recipe_key "$recipe" "${packages[*]}$extra_ldflags")
+  for bin in "${binaries[@]}"; do [[ -x $bin_dir/$bin ]] || missing=true; done
+  if ! $force && ! $missing && { stamp_matches "$name" "$key" || grep -q '^external ' "$stamp_dir/$name" 2>/dev/null; }; then
     step "$name: up to date"; return
   fi
   local found
-  if ! $force && found=$(on_path "$name"); then
+  if ! $force && ((${#binaries[@]} == 1)) && found=$(on_path "$name"); then
     adopt "$found" "$name"; return
   fi
-  log "Building $name ($package)"
+  log "Building $name (${packages[*]})"
   : >"$log_dir/$name.log"
-  prepare_src "$name"
+  local src=$src_dir/$name
+  if [[ $recipe != "$name" ]]; then
+    prepare_src "$recipe"
+    rm -rf "$src"
+    mv "$src_dir/$recipe" "$src"
+  else
+    prepare_src "$name"
+  fi
   # A program on the CLI's modules takes the CLI's build tags too. They change which files a
   # package compiles (grpcnotrace: gRPC's), and so the cache key of every package above it:
   # without them pulumi-sdkgen compiled gRPC and the 64 packages above it (sdk/v3's, pkg/v3's
   # schema, ...) anew, 19 s; with them only its own 3 packages, 5 s.
   local build=(build -trimpath -gcflags=all=-dwarf=false)
   if [[ -n ${on_cli_modules[$name]:-} ]]; then build=("${go_build[@]}"); fi
+  local out=$src/$name
+  if ((${#packages[@]} > 1)); then out=$src/out/; mkdir -p "$out"; fi
   run_logged "${go_log[@]}" "go build $name" "$log_dir/$name.log" \
-    go -C "$src_dir/$name" "${build[@]}" -ldflags "$ldflags" -o "$src_dir/$name/$name" "$package"
-  install_binary "$src_dir/$name/$name" "$name"
+    go -C "$src" "${build[@]}" -ldflags "$ldflags$extra_ldflags" -o "$out" "${packages[@]}"
+  if ((${#packages[@]} > 1)); then
+    for bin in "${binaries[@]}"; do install_binary "$out$bin" "$bin"; done
+  else
+    install_binary "$out" "$name"
+  fi
   write_stamp "$name" "$key"
   step "$name: built in $((SECONDS - start)) s"
 }
@@ -489,6 +562,7 @@ main() {
   local start=$SECONDS name
   check_prerequisites
   if ((${#programs[@]})); then
+    local packages=()
     for name in "${programs[@]}"; do
       if [[ $name == kubernetes-provider ]]; then
         # Registering it takes the CLI, which is up to date in a second when built already.
@@ -497,7 +571,8 @@ main() {
         export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
         register_plugin kubernetes "$PULUMI_KUBERNETES_VERSION"
       else
-        ensure_go_program "$name" "${go_programs[$name]}"
+        read -r -a packages <<<"${go_programs[$name]}"
+        ensure_go_program "$name" "${packages[@]}"
       fi
     done
     return

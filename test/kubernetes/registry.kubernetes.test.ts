@@ -1,0 +1,355 @@
+/**
+ * The kubernetes runtime on a real single-node cluster of this machine (scripts/kube-node.sh,
+ * built from Go modules and Debian packages): the stack program with `runtime: kubernetes`, two
+ * pods of nginx and of the registry on object storage (MinIO, in the cluster), behind a NodePort
+ * Service on the node's address. A pull loop, bounded in count and time, runs in the background
+ * while a password, the certificate and the nginx image are rotated and a registry pod is
+ * killed; not one pull may fail. The tests run in order and share one stack.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { curl, DockerClient, exec, ok, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
+
+const kubeNode = path.join(__dirname, "..", "..", "scripts", "kube-node.sh");
+const nodePort = 30543;
+const puller = "puller";
+const rotated = "rotated";
+const rotatedImage = "authenticated-registry/nginx:1.22-bookworm-rotated";
+const storageNamespace = "authreg-test-storage";
+const accessKey = "registry-access";
+const secretKey = "registry-secret-key-of-some-length";
+const bucket = "images";
+
+const stack = new Stack();
+const docker = new DockerClient();
+const caFile = path.join(stack.workDir, "ca.crt");
+let nodeIp: string;
+let host: string;
+let pulledRef: string;
+let trustDir: string;
+let clusterWasDown = false;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
+let outputs: Record<string, any>;
+
+/** kubectl against the test cluster. */
+function kubectl(args: string[], input?: string): string {
+    return ok("kubectl", args, { input });
+}
+
+/** The namespace's ready pods of a Deployment, by name. */
+function readyPods(deployment: string): string[] {
+    const selector = kubectl([
+        "--namespace",
+        outputs.kubernetesNamespace,
+        "get",
+        "deployment",
+        deployment,
+        "-o",
+        "go-template={{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}",
+    ]).replace(/,$/, "");
+    const pods = kubectl([
+        "--namespace",
+        outputs.kubernetesNamespace,
+        "get",
+        "pods",
+        "--selector",
+        selector,
+        "-o",
+        'go-template={{range .items}}{{if not .metadata.deletionTimestamp}}{{.metadata.name}} {{range .status.conditions}}{{if eq .type "Ready"}}{{.status}}{{end}}{{end}}{{"\\n"}}{{end}}{{end}}',
+    ]);
+    return pods
+        .trim()
+        .split("\n")
+        .filter((line) => line.endsWith(" True"))
+        .map((line) => line.split(" ")[0]);
+}
+
+/** MinIO in a namespace of its own: the object store every registry pod shares. */
+function startObjectStore(): void {
+    kubectl(
+        ["apply", "-f", "-"],
+        JSON.stringify({
+            apiVersion: "v1",
+            kind: "List",
+            items: [
+                { apiVersion: "v1", kind: "Namespace", metadata: { name: storageNamespace } },
+                {
+                    apiVersion: "apps/v1",
+                    kind: "Deployment",
+                    metadata: { name: "minio", namespace: storageNamespace },
+                    spec: {
+                        replicas: 1,
+                        selector: { matchLabels: { app: "minio" } },
+                        template: {
+                            metadata: { labels: { app: "minio" } },
+                            spec: {
+                                containers: [
+                                    {
+                                        name: "minio",
+                                        image: standInImages.minio,
+                                        imagePullPolicy: "IfNotPresent",
+                                        env: [
+                                            { name: "MINIO_ROOT_USER", value: accessKey },
+                                            { name: "MINIO_ROOT_PASSWORD", value: secretKey },
+                                        ],
+                                        ports: [{ containerPort: 9000 }],
+                                        readinessProbe: { httpGet: { path: "/minio/health/ready", port: 9000 }, periodSeconds: 1 },
+                                    },
+                                ],
+                            },
+                        },
+                    },
+                },
+                {
+                    apiVersion: "v1",
+                    kind: "Service",
+                    metadata: { name: "minio", namespace: storageNamespace },
+                    spec: { selector: { app: "minio" }, ports: [{ port: 9000, targetPort: 9000 }] },
+                },
+            ],
+        }),
+    );
+    kubectl(["--namespace", storageNamespace, "rollout", "status", "deployment/minio", "--timeout=120s"]);
+    const clusterIp = kubectl(["--namespace", storageNamespace, "get", "service", "minio", "-o", "jsonpath={.spec.clusterIP}"]).trim();
+    const s3 = (method: string, urlPath: string) => s3Request(`http://${clusterIp}:9000`, accessKey, secretKey, method, urlPath);
+    waitUntil("the bucket made", 30_000, () => {
+        const made = s3("PUT", `/${bucket}`).status;
+        return { done: made === 200 || made === 409, seen: made };
+    });
+}
+
+function stackConfig(): string {
+    return [
+        "config:",
+        "  authenticated-registry:runtime: kubernetes",
+        `  authenticated-registry:domain: ${nodeIp}`,
+        `  authenticated-registry:port: ${nodePort}`,
+        "  authenticated-registry:users:",
+        `    - username: ${puller}`,
+        `    - username: ${rotated}`,
+        "  authenticated-registry:tls:",
+        "    mode: generated",
+        `    ipAddresses: [${nodeIp}]`,
+        `  authenticated-registry:nginxImage: ${standInImages.nginx}`,
+        `  authenticated-registry:registryImage: ${standInImages.registry}`,
+        `  authenticated-registry:guardImage: ${standInImages.node}`,
+        "  authenticated-registry:storage:",
+        "    kind: s3",
+        `    bucket: ${bucket}`,
+        `    endpoint: http://minio.${storageNamespace}.svc.cluster.local:9000`,
+        `    accessKey: ${accessKey}`,
+        "  authenticated-registry:kubernetes:",
+        `    namespace: registry-${stackSuffix()}`,
+        "    replicas: {proxy: 2, registry: 2}",
+        "    serviceType: NodePort",
+        "",
+    ].join("\n");
+}
+
+/** The stack's name, lower-case, as a namespace's suffix. */
+function stackSuffix(): string {
+    return stack.name.toLowerCase();
+}
+
+beforeAll(() => {
+    expect(ok("pulumi", ["version"]).trim()).toBe("v3.248.0");
+    // The provider plugin, built on demand (scripts/toolchain.sh).
+    ok("bash", [path.join(__dirname, "..", "..", "scripts", "toolchain.sh"), "kubernetes-provider"]);
+    clusterWasDown = exec("bash", [kubeNode, "status"]).status !== 0;
+    // A second nginx image, of another ID, to roll the proxy onto; imported into the node with the stand-ins.
+    const context = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-rotated-"));
+    fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${standInImages.nginx}\nLABEL authenticated-registry.test=rotated\n`);
+    ok("docker", ["build", "--quiet", "--tag", rotatedImage, context], { env: { DOCKER_BUILDKIT: "0" } });
+    fs.rmSync(context, { recursive: true, force: true });
+    process.env.KUBECONFIG = ok("bash", [kubeNode, "up", "--images", rotatedImage]).trim();
+    nodeIp = ok("bash", [kubeNode, "node-ip"]).trim();
+    host = `${nodeIp}:${nodePort}`;
+    pulledRef = `${host}/team/payload:1`;
+    trustDir = `/etc/docker/certs.d/${host}`;
+    startObjectStore();
+    stack.init(stackConfig());
+    stack.setConfig("storage.secretKey", secretKey, true);
+});
+
+afterAll(() => {
+    stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
+    stack.removeAll();
+    exec("kubectl", ["delete", "namespace", storageNamespace, "--wait=true", "--timeout=60s"]);
+    exec("docker", ["rmi", rotatedImage]);
+    if (trustDir !== undefined) fs.rmSync(trustDir, { recursive: true, force: true });
+    if (clusterWasDown) exec("bash", [kubeNode, "down"]);
+});
+
+test("up makes two ready pods of nginx and of the registry and one guard; a second preview shows no changes", () => {
+    stack.up();
+    const again = stack.preview(["--expect-no-changes"]);
+    expect({ status: again.status, output: again.status === 0 ? "" : again.stdout + again.stderr }).toEqual({ status: 0, output: "" });
+    outputs = stack.outputs();
+    expect(outputs.url).toBe(`https://${host}`);
+    expect(outputs.kubernetesNamespace).toBe(`registry-${stackSuffix()}`);
+    const name = `registry-${stack.name}`;
+    expect([outputs.proxyDeploymentName, outputs.registryDeploymentName, outputs.guardDeploymentName]).toEqual([
+        `${name}-nginx`,
+        `${name}-registry`,
+        `${name}-guard`,
+    ]);
+    expect(readyPods(outputs.proxyDeploymentName)).toHaveLength(2);
+    expect(readyPods(outputs.registryDeploymentName)).toHaveLength(2);
+    expect(readyPods(outputs.guardDeploymentName)).toHaveLength(1);
+    fs.writeFileSync(caFile, outputs.caCertificatePem);
+    fs.mkdirSync(trustDir, { recursive: true });
+    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+});
+
+test("push and pull through the NodePort Service, nginx and the registry with the docker client", () => {
+    expect(docker.login(host, puller, outputs.passwords[puller]).status).toBe(0);
+    const id = docker.buildRandomImage(pulledRef);
+    docker.ok(["push", pulledRef]);
+    docker.ok(["rmi", "--force", pulledRef]);
+    docker.ok(["pull", pulledRef]);
+    expect(docker.ok(["image", "inspect", "--format", "{{.Id}}", pulledRef]).trim()).toBe(id);
+    // Without credentials, nothing.
+    expect(curl(`https://${host}/v2/`, caFile).status).toBe(401);
+    expect(new DockerClient().run(["pull", pulledRef]).status).not.toBe(0);
+});
+
+test("a password, hash, key or the HTTP secret is only ever in a Secret: never a pod spec, ConfigMap or annotation", () => {
+    const namespace = outputs.kubernetesNamespace;
+    const everythingButSecrets = kubectl([
+        "--namespace",
+        namespace,
+        "get",
+        "deployments,replicasets,pods,configmaps,services",
+        "-o",
+        "yaml",
+    ]);
+    const secrets = Buffer.from(kubectl(["--namespace", namespace, "get", "secrets", "-o", "yaml"])).toString();
+    const decoded = [...secrets.matchAll(/^ {4}[\w.-]+: ([A-Za-z0-9+/=]{8,})$/gm)]
+        .map((m) => Buffer.from(m[1], "base64").toString())
+        .join("\n");
+    for (const password of Object.values(outputs.passwords) as string[]) {
+        expect(everythingButSecrets).not.toContain(password);
+    }
+    expect(everythingButSecrets).not.toMatch(/\$2[aby]\$\d\d\$|BEGIN (EC |RSA )?PRIVATE KEY|registry-secret-key-of-some-length/);
+    expect(everythingButSecrets).toContain("secretKeyRef");
+    // Where they are instead.
+    expect(decoded).toMatch(/\$2[aby]\$\d\d\$/);
+    expect(decoded).toContain(secretKey);
+    expect(decoded).toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
+});
+
+test("the network policies are rendered: only the proxy's pods may reach the registry and the guard", () => {
+    const policies = JSON.parse(kubectl(["--namespace", outputs.kubernetesNamespace, "get", "networkpolicies", "-o", "json"]));
+    const byName = Object.fromEntries(
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the API's JSON
+        policies.items.map((p: any) => [p.metadata.name, p.spec.ingress]),
+    );
+    const fromProxy = [
+        {
+            podSelector: {
+                matchLabels: { "authenticated-registry.instance": `registry-${stack.name}`, "authenticated-registry.role": "proxy" },
+            },
+        },
+    ];
+    expect(byName[outputs.registryDeploymentName]).toEqual([{ from: fromProxy, ports: [{ port: 5000, protocol: "TCP" }] }]);
+    expect(byName[outputs.guardDeploymentName]).toEqual([{ from: fromProxy, ports: [{ port: 5001, protocol: "TCP" }] }]);
+    expect(byName[outputs.proxyDeploymentName]).toEqual([{ ports: [{ port: 443, protocol: "TCP" }] }]);
+});
+
+test("a password rotated by pulumi up: nginx rolls, no pull fails, the new password works and the old one does not", async () => {
+    const oldPassword = outputs.passwords[rotated];
+    const started = Date.now();
+    await withoutFailedPulls("password rotation", pulledRef, docker, stack.workDir, () => {
+        stack.setConfig("users[1].password", "a rotated password of some length", true);
+        stack.up();
+    });
+    console.log(`password rotation: pulumi up and the rollout took ${Date.now() - started} ms`);
+    outputs = stack.outputs();
+    const probe = new DockerClient();
+    expect(probe.login(host, rotated, "a rotated password of some length").status).toBe(0);
+    expect(probe.login(host, rotated, oldPassword).status).not.toBe(0);
+    expect(readyPods(outputs.proxyDeploymentName)).toHaveLength(2);
+});
+
+test("the server certificate replaced by pulumi up: nginx rolls onto it, no pull fails", async () => {
+    const served = () => ok("openssl", ["s_client", "-connect", host, "-servername", nodeIp], { input: "" });
+    const serialOf = (pem: string) => ok("openssl", ["x509", "-noout", "-serial"], { input: pem }).trim();
+    const before = serialOf(served());
+    await withoutFailedPulls("certificate rotation", pulledRef, docker, stack.workDir, () => {
+        stack.setConfig("tls.validityHours", "8000");
+        stack.up();
+    });
+    expect(serialOf(served())).not.toBe(before);
+});
+
+test("a new nginx image rolled by pulumi up, one pod at a time: no pull fails", async () => {
+    await withoutFailedPulls("nginx image rotation", pulledRef, docker, stack.workDir, () => {
+        stack.setConfig("nginxImage", rotatedImage);
+        stack.up();
+    });
+    const images = kubectl([
+        "--namespace",
+        outputs.kubernetesNamespace,
+        "get",
+        "deployment",
+        outputs.proxyDeploymentName,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    expect(images).toBe(rotatedImage);
+    expect(readyPods(outputs.proxyDeploymentName)).toHaveLength(2);
+});
+
+test("a registry pod killed: no pull fails, and Kubernetes replaces it", async () => {
+    const before = readyPods(outputs.registryDeploymentName);
+    let replacedAfter = 0;
+    await withoutFailedPulls("registry pod killed", pulledRef, docker, stack.workDir, () => {
+        kubectl(["--namespace", outputs.kubernetesNamespace, "delete", "pod", before[0], "--grace-period=0", "--force", "--wait=false"]);
+        replacedAfter = waitUntil("a new registry pod ready", 60_000, () => {
+            const now = readyPods(outputs.registryDeploymentName);
+            return { done: now.length === 2 && !now.includes(before[0]), seen: now };
+        });
+    });
+    console.log(`registry pod killed: replaced after ${replacedAfter} ms`);
+});
+
+test("scaled from 2 to 3 registry pods and back by pulumi up, the pushed image kept", () => {
+    stack.setConfig("kubernetes.replicas.registry", "3");
+    stack.up();
+    expect(readyPods(outputs.registryDeploymentName)).toHaveLength(3);
+    stack.setConfig("kubernetes.replicas.registry", "2");
+    stack.up();
+    waitUntil("two registry pods", 60_000, () => {
+        const now = readyPods(outputs.registryDeploymentName);
+        return { done: now.length === 2, seen: now };
+    });
+    docker.ok(["rmi", "--force", pulledRef]);
+    docker.ok(["pull", pulledRef]);
+});
+
+test("garbage collection holds writes at the guard's pod and collects in a Job from the registry's pod template", () => {
+    const run = exec("bash", ["scripts/gc.sh", "--quiet-seconds", "1", stack.name], { env: stack.env });
+    const output = run.stdout + run.stderr;
+    expect({ status: run.status, output: run.status === 0 ? "" : output }).toEqual({ status: 0, output: "" });
+    expect(output).toContain("every write waits");
+    expect(output).toContain("writes go on");
+    expect(output).toMatch(/blobs marked|blobs eligible for deletion/);
+    docker.ok(["rmi", "--force", pulledRef]);
+    docker.ok(["pull", pulledRef]);
+});
+
+test("switched to token mode by pulumi up: two token service pods, the image kept, no token for a wrong password", () => {
+    stack.setConfig("auth.mode", "token");
+    stack.setConfig("auth.tokenServiceImage", standInImages.node);
+    stack.up();
+    outputs = stack.outputs();
+    expect(outputs.tokenServiceDeploymentName).toBe(`registry-${stack.name}-token`);
+    expect(readyPods(outputs.tokenServiceDeploymentName)).toHaveLength(2);
+    const client = new DockerClient();
+    expect(client.login(host, puller, outputs.passwords[puller]).status).toBe(0);
+    client.ok(["pull", pulledRef]);
+    const wrongPassword = ["--user", `${puller}:not the password`];
+    expect(curl(`https://${host}/token?service=${host}&scope=repository:team/payload:pull`, caFile, wrongPassword).status).toBe(401);
+    expect(curl(`https://${host}/v2/`, caFile).status).toBe(401);
+});
