@@ -644,6 +644,32 @@ import_images() {
 # ---------------------------------------------------------------------------------------------
 # cluster add-ons
 
+# Volumes for claims: the node has no storage provisioner, so `up` offers a default StorageClass
+# `local` and $VOLUME_COUNT volumes of ${VOLUME_SIZE} on its disk (directories under the state
+# directory, writable by any pod user), which claims of that class bind when their pod is
+# scheduled. A released volume is not reused: `down` removes them with the cluster's state.
+VOLUME_COUNT=6
+VOLUME_SIZE=20Gi
+apply_volumes() {
+  local i items=()
+  for ((i = 1; i <= VOLUME_COUNT; i++)); do
+    mkdir -p "$KUBE_DIR/volumes/local-$i"
+    chmod 0777 "$KUBE_DIR/volumes/local-$i"
+    items+=("{\"apiVersion\": \"v1\", \"kind\": \"PersistentVolume\", \"metadata\": {\"name\": \"local-$i\"},
+      \"spec\": {\"capacity\": {\"storage\": \"$VOLUME_SIZE\"}, \"accessModes\": [\"ReadWriteOnce\"],
+        \"persistentVolumeReclaimPolicy\": \"Retain\", \"storageClassName\": \"local\",
+        \"hostPath\": {\"path\": \"$KUBE_DIR/volumes/local-$i\", \"type\": \"Directory\"}}}")
+  done
+  kubectl apply -f - >/dev/null <<JSON
+{"apiVersion": "v1", "kind": "List", "items": [
+  {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+   "metadata": {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+   "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"},
+  $(IFS=,; printf '%s' "${items[*]}")
+]}
+JSON
+}
+
 apply_coredns() {
   kubectl apply -f - >/dev/null <<EOF
 apiVersion: v1
@@ -783,6 +809,7 @@ cmd_up() {
   step "node Ready ($((SECONDS - start)) s)"
   wait_for "the kube-system service account" 60 kube-controller-manager kubectl -n kube-system get serviceaccount default
   apply_coredns
+  apply_volumes
   if $network_policy; then start_kube_router; fi
   wait_for "CoreDNS" 120 kubelet kubectl -n kube-system rollout status deployment/coredns --timeout=2s
   step "cluster up ($((SECONDS - start)) s); kubectl: $KUBECTL; KUBECONFIG=$ADMIN_KUBECONFIG"
@@ -895,7 +922,7 @@ cmd_down() {
       rm -rf "$KUBE_DIR"
       step "removed $KUBE_DIR"
     else
-      rm -rf "$KUBE_DIR/etcd" "$KUBE_DIR/kubelet" "$KUBE_DIR/pod-logs" "$KUBE_DIR/cni/ipam" "$KUBE_DIR/containerd/state"
+      rm -rf "$KUBE_DIR/etcd" "$KUBE_DIR/kubelet" "$KUBE_DIR/pod-logs" "$KUBE_DIR/cni/ipam" "$KUBE_DIR/containerd/state" "$KUBE_DIR/volumes"
     fi
   fi
   step "down ($((SECONDS - start)) s)"

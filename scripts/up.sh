@@ -5,7 +5,10 @@
 #
 # A stack with `runtime: swarm` (Pulumi.swarm.yaml) runs on Docker Swarm: when this engine is in
 # no swarm, it becomes a single-node swarm advertised on loopback only, and a stack with
-# filesystem storage and no placement constraint is pinned to this node.
+# filesystem storage and no placement constraint is pinned to this node. A stack with
+# `runtime: kubernetes` (Pulumi.kubernetes.yaml) runs on the cluster the Kubernetes provider is
+# pointed at (KUBECONFIG, or the stack's kubernetes:kubeconfig); this machine's single-node test
+# cluster is one: export KUBECONFIG=$(scripts/kube-node.sh up).
 #
 # It sets the machine up (scripts/setup.sh), selects or creates the stack in the local state
 # backend, builds the images the stack runs (nginx, Node.js, and the registry image its
@@ -30,7 +33,7 @@ stack=dev
 for arg in "$@"; do
   case $arg in
     --trust-ca) trust_ca=true ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     -*) die "unknown option $arg (expected --trust-ca)" ;;
     *) stack=$arg ;;
   esac
@@ -45,10 +48,14 @@ mapfile -t images < <(stack_images "$stack")
 # shellcheck source=stack-env.sh
 source "$here/stack-env.sh" "$stack"
 
-if [[ $(pulumi config get runtime --stack "$stack" 2>/dev/null || true) == swarm ]]; then
-  ensure_single_node_swarm
-  pin_swarm_stack "$stack"
-fi
+case $(pulumi config get runtime --stack "$stack" 2>/dev/null || true) in
+  swarm)
+    ensure_single_node_swarm
+    pin_swarm_stack "$stack"
+    ;;
+  # The Kubernetes provider is built only for the stacks that use it (about 8 min cold on 2 cores).
+  kubernetes) "$here/toolchain.sh" kubernetes-provider ;;
+esac
 
 log "pulumi up ($stack)"
 # No preview first: it would evaluate the program a second time, and --yes would not wait for a

@@ -12,7 +12,7 @@ import * as path from "path";
 import { curl, DockerClient, exec, ok, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
 
 const kubeNode = path.join(__dirname, "..", "..", "scripts", "kube-node.sh");
-const nodePort = 30543;
+const nodePort = 30643;
 const puller = "puller";
 const rotated = "rotated";
 const rotatedImage = "authenticated-registry/nginx:1.22-bookworm-rotated";
@@ -163,7 +163,7 @@ beforeAll(() => {
     ok("docker", ["build", "--quiet", "--tag", rotatedImage, context], { env: { DOCKER_BUILDKIT: "0" } });
     fs.rmSync(context, { recursive: true, force: true });
     process.env.KUBECONFIG = ok("bash", [kubeNode, "up", "--images", rotatedImage]).trim();
-    nodeIp = ok("bash", [kubeNode, "node-ip"]).trim();
+    nodeIp = process.env.AUTHREG_KUBE_NODE_IP ?? "10.99.0.1";
     host = `${nodeIp}:${nodePort}`;
     pulledRef = `${host}/team/payload:1`;
     trustDir = `/etc/docker/certs.d/${host}`;
