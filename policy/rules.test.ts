@@ -856,6 +856,18 @@ describe("the Kubernetes runtime's objects are judged by the same rules, read th
             ),
         );
         expect(checkCredentialsSecret({ ...htpasswd, opts: { additionalSecretOutputs: ["data", "stringData"] } })).toEqual(passes);
+        // As the engine presents a Secret once the provider has checked it: base64 in data.
+        const checkedSecret: ResourceView = {
+            type: secret,
+            props: {
+                ...htpasswd.props,
+                stringData: undefined,
+                data: { "registry.password": Buffer.from(`${cost8}\n`).toString("base64") },
+            },
+        };
+        expect(checkBcryptCost(checkedSecret, 10)).toEqual(
+            fails(`${nginxPaths.htpasswd} line 1 (user "bob") has bcrypt cost 8; the minimum is 10`),
+        );
         expect(checkNginxTlsProtocols(pod("proxy", {}))).toEqual({
             notApplicable: "a role's files are its Secret and ConfigMap, each checked on its own",
         });

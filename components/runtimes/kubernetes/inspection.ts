@@ -114,11 +114,15 @@ export const kubernetesInspection: RuntimeInspection = {
         }
         const annotation = metadataEntry(resource, "annotations", filePathsAnnotation);
         const paths = annotation === undefined ? {} : (JSON.parse(annotation) as Record<string, string>);
-        const data = resource.type === secretType ? "stringData" : "data";
-        return {
-            carries: "some",
-            files: Object.entries(paths).map(([key, path]) => ({ path, content: () => field(resource.props[data], key) })),
+        // A Secret's content as the program wrote it (stringData), or as the provider's check
+        // leaves it for the engine: base64 in data.
+        const content = (key: string) => {
+            const text = field(resource.props.stringData, key);
+            if (typeof text === "string" || resource.type !== secretType) return text ?? field(resource.props.data, key);
+            const encoded = field(resource.props.data, key);
+            return typeof encoded === "string" ? Buffer.from(encoded, "base64").toString("utf8") : encoded;
         };
+        return { carries: "some", files: Object.entries(paths).map(([key, path]) => ({ path, content: () => content(key) })) };
     },
 
     storedSecrets: (resource) =>
