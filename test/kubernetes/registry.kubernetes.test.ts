@@ -140,16 +140,10 @@ function stackConfig(): string {
         `    endpoint: http://minio.${storageNamespace}.svc.cluster.local:9000`,
         `    accessKey: ${accessKey}`,
         "  authenticated-registry:kubernetes:",
-        `    namespace: registry-${stackSuffix()}`,
         "    replicas: {proxy: 2, registry: 2}",
         "    serviceType: NodePort",
         "",
     ].join("\n");
-}
-
-/** The stack's name, lower-case, as a namespace's suffix. */
-function stackSuffix(): string {
-    return stack.name.toLowerCase();
 }
 
 beforeAll(() => {
@@ -162,7 +156,8 @@ beforeAll(() => {
     fs.writeFileSync(path.join(context, "Dockerfile"), `FROM ${standInImages.nginx}\nLABEL authenticated-registry.test=rotated\n`);
     ok("docker", ["build", "--quiet", "--tag", rotatedImage, context], { env: { DOCKER_BUILDKIT: "0" } });
     fs.rmSync(context, { recursive: true, force: true });
-    process.env.KUBECONFIG = ok("bash", [kubeNode, "up", "--images", rotatedImage]).trim();
+    // With kube-router, so that the NetworkPolicies are enforced.
+    process.env.KUBECONFIG = ok("bash", [kubeNode, "up", "--network-policy", "--images", rotatedImage]).trim();
     nodeIp = process.env.AUTHREG_KUBE_NODE_IP ?? "10.99.0.1";
     host = `${nodeIp}:${nodePort}`;
     pulledRef = `${host}/team/payload:1`;
@@ -187,7 +182,8 @@ test("up makes two ready pods of nginx and of the registry and one guard; a seco
     expect({ status: again.status, output: again.status === 0 ? "" : again.stdout + again.stderr }).toEqual({ status: 0, output: "" });
     outputs = stack.outputs();
     expect(outputs.url).toBe(`https://${host}`);
-    expect(outputs.kubernetesNamespace).toBe(`registry-${stackSuffix()}`);
+    // A namespace of the component's own, named after it.
+    expect(outputs.kubernetesNamespace).toBe(`registry-${stack.name}`);
     const name = `registry-${stack.name}`;
     expect([outputs.proxyDeploymentName, outputs.registryDeploymentName, outputs.guardDeploymentName]).toEqual([
         `${name}-nginx`,
@@ -200,6 +196,13 @@ test("up makes two ready pods of nginx and of the registry and one guard; a seco
     fs.writeFileSync(caFile, outputs.caCertificatePem);
     fs.mkdirSync(trustDir, { recursive: true });
     fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+});
+
+test("the policy pack judges the stack's Deployments, Services, Secrets and ConfigMaps, and passes them", () => {
+    const preview = stack.run(["preview", "--policy-pack", "policy", "--config-file", stack.configFile]);
+    const output = preview.stdout + preview.stderr;
+    expect({ status: preview.status, output: preview.status === 0 ? "" : output.slice(-3000) }).toEqual({ status: 0, output: "" });
+    expect(output).toContain("authenticated-registry|local|policy");
 });
 
 test("push and pull through the NodePort Service, nginx and the registry with the docker client", () => {
@@ -255,6 +258,54 @@ test("the network policies are rendered: only the proxy's pods may reach the reg
     expect(byName[outputs.registryDeploymentName]).toEqual([{ from: fromProxy, ports: [{ port: 5000, protocol: "TCP" }] }]);
     expect(byName[outputs.guardDeploymentName]).toEqual([{ from: fromProxy, ports: [{ port: 5001, protocol: "TCP" }] }]);
     expect(byName[outputs.proxyDeploymentName]).toEqual([{ ports: [{ port: 443, protocol: "TCP" }] }]);
+});
+
+test("the policies are enforced (kube-router): a pod that is not the proxy cannot reach the registry or the guard", () => {
+    const namespace = outputs.kubernetesNamespace;
+    const intruder = "intruder";
+    kubectl([
+        "--namespace",
+        namespace,
+        "run",
+        intruder,
+        `--image=${standInImages.nginx}`,
+        "--image-pull-policy=Never",
+        "--restart=Never",
+        "--command",
+        "--",
+        "sleep",
+        "600",
+    ]);
+    try {
+        kubectl(["--namespace", namespace, "wait", `pod/${intruder}`, "--for=condition=Ready", "--timeout=60s"]);
+        const registryService = `http://${outputs.registryDeploymentName}.${namespace}.svc.cluster.local:5000/`;
+        const guardService = `http://${outputs.guardDeploymentName}.${namespace}.svc.cluster.local:5001/healthz`;
+        const fetch = (pod: string, url: string) =>
+            exec("kubectl", [
+                "--namespace",
+                namespace,
+                "exec",
+                pod,
+                "--",
+                "curl",
+                "--silent",
+                "--output",
+                "/dev/null",
+                "--write-out",
+                "%{http_code}",
+                "--max-time",
+                "3",
+                url,
+            ]);
+        const proxyPod = readyPods(outputs.proxyDeploymentName)[0];
+        expect(fetch(proxyPod, registryService).stdout).toBe("200");
+        expect(fetch(proxyPod, guardService).stdout).toBe("200");
+        // curl's 28: the connection timed out, dropped by the policy.
+        expect(fetch(intruder, registryService).status).toBe(28);
+        expect(fetch(intruder, guardService).status).toBe(28);
+    } finally {
+        exec("kubectl", ["--namespace", namespace, "delete", "pod", intruder, "--grace-period=0", "--force"]);
+    }
 });
 
 test("a password rotated by pulumi up: nginx rolls, no pull fails, the new password works and the old one does not", async () => {
