@@ -67,7 +67,10 @@ if [[ -n $namespace ]]; then
     # shellcheck disable=SC2016 # a Go template, not shell
     selector=$(kube get deployment "$1" -o go-template='{{range $k, $v := .spec.selector.matchLabels}}{{$k}}={{$v}},{{end}}') ||
       die "no Deployment $1 in namespace $namespace: is the stack up, and KUBECONFIG its cluster's?"
-    kube get pods --selector "${selector%,}" --field-selector status.phase=Running -o name | sed 's#^pod/##'
+    # Not those being deleted: a pod scaled away keeps running a while after.
+    # shellcheck disable=SC2016 # a Go template, not shell
+    kube get pods --selector "${selector%,}" --field-selector status.phase=Running \
+      -o go-template='{{range .items}}{{if not .metadata.deletionTimestamp}}{{.metadata.name}}{{"\n"}}{{end}}{{end}}'
   }
   registry_deployment=$(output registryDeploymentName)
   registry=$(deployment_pods "$registry_deployment" | head -n 1)

@@ -202,7 +202,9 @@ test("the policy pack judges the stack's Deployments, Services, Secrets and Conf
     const preview = stack.run(["preview", "--policy-pack", "policy", "--config-file", stack.configFile]);
     const output = preview.stdout + preview.stderr;
     expect({ status: preview.status, output: preview.status === 0 ? "" : output.slice(-3000) }).toEqual({ status: 0, output: "" });
-    expect(output).toContain("authenticated-registry|local|policy");
+    // The pack ran: its advisory, or its line in the list of packs run.
+    expect(output).toMatch(/authenticated-registry@v0\.1\.0 \(local: policy\)|authenticated-registry\|local\|policy/);
+    expect(output).not.toContain("[mandatory]");
 });
 
 test("push and pull through the NodePort Service, nginx and the registry with the docker client", () => {
@@ -227,19 +229,19 @@ test("a password, hash, key or the HTTP secret is only ever in a Secret: never a
         "-o",
         "yaml",
     ]);
-    const secrets = Buffer.from(kubectl(["--namespace", namespace, "get", "secrets", "-o", "yaml"])).toString();
-    const decoded = [...secrets.matchAll(/^ {4}[\w.-]+: ([A-Za-z0-9+/=]{8,})$/gm)]
-        .map((m) => Buffer.from(m[1], "base64").toString())
-        .join("\n");
-    for (const password of Object.values(outputs.passwords) as string[]) {
-        expect(everythingButSecrets).not.toContain(password);
+    const secrets = JSON.parse(kubectl(["--namespace", namespace, "get", "secrets", "-o", "json"]));
+    // Every line of every Secret's values (but PEM armour): the passwords' hashes, the TLS key, the HTTP secret, the S3 key.
+    const secretLines = secrets.items
+        .flatMap((secret: { data?: Record<string, string> }) => Object.values(secret.data ?? {}))
+        .flatMap((encoded: string) => Buffer.from(encoded, "base64").toString().split("\n"))
+        .filter((line: string) => line.length >= 16 && !line.startsWith("-----"));
+    expect(secretLines.join("\n")).toMatch(/\$2[aby]\$\d\d\$/);
+    expect(secretLines).toContain(secretKey);
+    expect(secretLines.length).toBeGreaterThan(10);
+    for (const line of [...secretLines, ...(Object.values(outputs.passwords) as string[])]) {
+        expect(everythingButSecrets.includes(line) ? line : "").toBe("");
     }
-    expect(everythingButSecrets).not.toMatch(/\$2[aby]\$\d\d\$|BEGIN (EC |RSA )?PRIVATE KEY|registry-secret-key-of-some-length/);
     expect(everythingButSecrets).toContain("secretKeyRef");
-    // Where they are instead.
-    expect(decoded).toMatch(/\$2[aby]\$\d\d\$/);
-    expect(decoded).toContain(secretKey);
-    expect(decoded).toMatch(/BEGIN (EC |RSA )?PRIVATE KEY/);
 });
 
 test("the network policies are rendered: only the proxy's pods may reach the registry and the guard", () => {
@@ -300,9 +302,9 @@ test("the policies are enforced (kube-router): a pod that is not the proxy canno
         const proxyPod = readyPods(outputs.proxyDeploymentName)[0];
         expect(fetch(proxyPod, registryService).stdout).toBe("200");
         expect(fetch(proxyPod, guardService).stdout).toBe("200");
-        // curl's 28: the connection timed out, dropped by the policy.
-        expect(fetch(intruder, registryService).status).toBe(28);
-        expect(fetch(intruder, guardService).status).toBe(28);
+        // curl's 7 or 28: the connection refused or dropped by the policy (kube-router rejects).
+        expect([7, 28]).toContain(fetch(intruder, registryService).status);
+        expect([7, 28]).toContain(fetch(intruder, guardService).status);
     } finally {
         exec("kubectl", ["--namespace", namespace, "delete", "pod", intruder, "--grace-period=0", "--force"]);
     }
