@@ -148,8 +148,10 @@ describe("the Kubernetes provider", () => {
         expect(named).toMatch(
             /if \[\[ \$name == kubernetes-provider \]\]; then[\s\S]*ensure_kubernetes_provider[\s\S]*register_plugin kubernetes/,
         );
-        for (const file of ["setup.sh", "up.sh"]) {
-            expect(fs.readFileSync(path.join(recipes, "..", file), "utf8")).not.toMatch(/kubernetes/);
-        }
+        // The set-up never builds it; up.sh only for a stack whose runtime is kubernetes.
+        expect(fs.readFileSync(path.join(recipes, "..", "setup.sh"), "utf8")).not.toMatch(/kubernetes/);
+        const up = fs.readFileSync(path.join(recipes, "..", "up.sh"), "utf8");
+        expect(up.match(/toolchain\.sh" kubernetes-provider/g)).toEqual(['toolchain.sh" kubernetes-provider']);
+        expect(up).toMatch(/\n {2}kubernetes\) "\$here\/toolchain\.sh" kubernetes-provider ;;\n/);
     });
 });

@@ -19,7 +19,7 @@ interface Release {
 /** The first release, whose stacks every later release must still upgrade. */
 const firstRelease: Release = { version: "0.1.0", commit: "50e66ebefe0b74ad09ed26cee3a804e63aa87fbe" };
 /** The previous release. */
-const previousRelease: Release = { version: "0.2.0", commit: "6568b99801615104d86d2a86e0d91e14f6bec495" };
+const previousRelease: Release = { version: "0.3.0", commit: "b71733ff11d2ad81b8fa85113503ee581196dcd7" };
 
 /**
  * The operations an upgrade may preview: resources that stay, change in place, or are new. Any
