@@ -18,7 +18,7 @@ const grantKeys = keysOf<AccessGrant>()(["repositories", "actions"]);
  * Checks a repository pattern: wildcards stand for name characters, so with each `**` and `*`
  * replaced by a letter the pattern must be a repository name; three stars in a row mean nothing.
  */
-function validatePattern(field: string, value: unknown): string {
+export function validatePattern(field: string, value: unknown): string {
     if (typeof value !== "string" || /\*\*\*/.test(value) || !isRepositoryName(value.replace(/\*\*?/g, "x"))) {
         throw new InvalidArgumentError(
             field,

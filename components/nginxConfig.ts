@@ -6,6 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
+import { ImmutableTagRule, immutableMapEntries } from "./immutableTags";
 import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./grants";
 import { proxyDefaults } from "./defaults";
 import { tokenPath } from "./tokenService/files";
@@ -95,6 +96,13 @@ export interface NginxConfigOptions {
      */
     readonly guard?: GuardRoute;
     /**
+     * Immutable tag rules (`validateImmutableTags`): a push of a rule's tag that exists already,
+     * a delete of a rule's tag and a delete by digest in a rule's repository are refused with
+     * `denied`, naming the rule. Needs the guard's write route, which every write takes.
+     * @default [] (every granted write goes on)
+     */
+    readonly immutableTags?: readonly ImmutableTagRule[];
+    /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
      */
@@ -138,6 +146,19 @@ export const unavailableBody = JSON.stringify({
 
 /** The answer to a request no grant of the user allows; `docker push` prints the message after "denied: ". */
 export const deniedBody = JSON.stringify({ errors: [{ code: "DENIED", message: "requested access to the resource is denied" }] });
+
+/** The answer to a write an immutable tag rule refuses; `$immutable_rule` names the rule. */
+export const immutableBody = JSON.stringify({
+    errors: [{ code: "DENIED", message: "requested access to the resource is denied: the tag is immutable ($immutable_rule)" }],
+});
+
+/** The media types a `HEAD` of a tag asks for, so that the registry finds a manifest of any kind. */
+const manifestTypes = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
 
 /** The distribution spec's grammar pieces the routes are written in (no backslash escapes but `\.` and `\?`). */
 const grammar = (() => {
@@ -382,8 +403,76 @@ ${guardRequest(5)}
 `;
 }
 
+/**
+ * The immutable tag rules' maps: what a write is under them (`$immutable_gate`), and the rule
+ * that says so (`$immutable_rule`), from its method and raw request line.
+ */
+function renderImmutableMaps(rules: readonly ImmutableTagRule[]): string {
+    const entries = immutableMapEntries(rules);
+    return `# Writes under the immutable tag rules: a push of a rule's tag is checked against the registry
+# first; a delete of a rule's tag, or by digest in a rule's repository, is refused.
+map "$request_method $request_uri" $immutable_gate {
+  default allowed;
+${entries.map((entry) => `  "~${entry.regex}" ${entry.gate};`).join("\n")}
+}
+
+map "$request_method $request_uri" $immutable_rule {
+  default "";
+${entries.map((entry) => `  "~${entry.regex}" "${entry.rule}";`).join("\n")}
+}`;
+}
+
+/**
+ * A push of an immutable tag: the registry says whether the tag exists (a `HEAD` of it, with the
+ * writer's own token in token mode), and the push goes on only if it does not.
+ */
+function renderImmutableLocations(token: boolean): string {
+    return `  # A push of an immutable tag goes on only if the registry has no such tag yet.
+  location @registry_tag_check {
+    auth_request /_immutable/tag;
+    auth_request_set $immutable_tag_status $upstream_status;
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_tag_gate;
+  }
+
+  location = /_immutable/tag {
+    internal;
+    proxy_method                        HEAD;
+    proxy_pass                          http://$registry_upstream$request_uri;
+    proxy_pass_request_body             off;
+    proxy_set_header  Content-Length    "";
+    proxy_set_header  Accept            "${manifestTypes}";
+    proxy_set_header  Authorization     ${token ? "$registry_bearer" : '""'};
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    # A tag the registry does not have: the push goes on.
+    proxy_intercept_errors              on;
+    error_page 404 = @immutable_tag_free;
+  }
+
+  location @immutable_tag_free {
+    return 204;
+  }
+
+  location @registry_tag_gate {
+    error_page 418 = @registry_immutable_refused;
+    if ($immutable_tag_status = 200) {
+      return 418;
+    }
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_allowed;
+  }
+
+  location @registry_immutable_refused {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    return 403 '${immutableBody}\\n';
+  }
+
+`;
+}
+
 /** Every granted write asks the guard first, which holds it while garbage collection runs. */
-function renderWriteLocations(guard: GuardRoute): string {
+function renderWriteLocations(guard: GuardRoute, immutable: boolean): string {
     return `  # A granted write waits here while garbage collection holds the registry, and goes on when
   # it ends; past the hold the guard answers 403, which becomes 503 with Retry-After.
   location @registry_write {
@@ -391,7 +480,7 @@ function renderWriteLocations(guard: GuardRoute): string {
     auth_request ${guardPaths.write};
     error_page 403 = @registry_read_only;
     root /nonexistent;
-    try_files /.authenticated-registry @registry_allowed;
+    try_files /.authenticated-registry @registry_${immutable ? "$immutable_gate" : "allowed"};
   }
 
   location = ${guardPaths.write} {
@@ -419,6 +508,10 @@ export function renderNginxConfig(options: NginxConfigOptions): string {
 
 function renderBlocks(options: NginxConfigOptions): string {
     const { serverName, upstream, realm, listenPort, token } = options;
+    const rules = options.immutableTags ?? [];
+    const immutable = rules.length > 0;
+    // Every write reaches the rules through the guard's write route.
+    if (immutable && options.guard === undefined) throw new Error("immutable tag rules need the guard's write route");
     const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
     const timeout = proxyDefaults.upstreamTimeoutSeconds;
@@ -463,6 +556,7 @@ ${token === undefined ? renderAccessMaps(options.users) : renderTokenMaps(token)
 ${token === undefined && guard?.loginThrottle ? guardUserMap : ""}
 
 ${renderTargetMaps(token !== undefined, guard !== undefined)}
+${immutable ? renderImmutableMaps(rules) : ""}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -550,7 +644,7 @@ ${
     return 403 '${deniedBody}\\n';
   }
 
-${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard)}
+${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard, immutable)}${immutable ? renderImmutableLocations(token !== undefined) : ""}
   location @registry_read_only {
     default_type application/json;
     add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;

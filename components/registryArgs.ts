@@ -1,3 +1,4 @@
+import { ImmutableTagRule, validateImmutableTags } from "./immutableTags";
 import { RegistryUser, validateUserAccess } from "./access";
 import { anyDeleteGranted, UserAccess } from "./grants";
 import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
@@ -98,6 +99,13 @@ export interface RegistryArgs {
      * @default "node:22.23.5-bookworm-slim"
      */
     readonly guardImage?: string;
+    /**
+     * Tags that never change once pushed, per repository pattern: a push of such a tag that
+     * exists already, a delete of it, and a delete by digest in such a repository are refused
+     * with `denied`, naming the rule. Enforced by nginx in both auth modes.
+     * @default [] (every tag may move)
+     */
+    readonly immutableTags?: ImmutableTagRule[];
 }
 
 /** The data volume of filesystem storage. */
@@ -127,6 +135,8 @@ export interface CheckedRegistryArgs {
     readonly writeHoldSeconds: number;
     /** The guard's image: basic mode's guard, and in token mode the token service unless `auth.tokenServiceImage` says. */
     readonly guardImage: string;
+    /** The immutable tag rules, checked; none when unset. */
+    readonly immutableTags: readonly ImmutableTagRule[];
 }
 
 /**
@@ -183,6 +193,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         loginThrottle: validateLoginThrottle("loginThrottle", args.loginThrottle),
         writeHoldSeconds: validateWriteHoldSeconds("writeHoldSeconds", args.writeHoldSeconds),
         guardImage,
+        immutableTags: validateImmutableTags("immutableTags", args.immutableTags),
     };
 }
 

@@ -7,6 +7,7 @@ import { checkRuntimeChoice } from "../components/authenticatedRegistry";
 import { registryUserKeys, validateUserAccess } from "../components/access";
 import { validateAuth } from "../components/auth";
 import { validateLoginThrottle, validateWriteHoldSeconds } from "../components/guard";
+import { validateImmutableTags } from "../components/immutableTags";
 import {
     AccessGrant,
     AuthenticatedRegistryArgs,
@@ -25,7 +26,18 @@ import { checkKnownKeys } from "../components/validation";
 export const configNamespace = "authenticated-registry";
 
 type Kind =
-    "string" | "integer" | "boolean" | "stringList" | "users" | "tls" | "auth" | "storage" | "runtimeSettings" | "loginThrottle" | "moved";
+    | "string"
+    | "integer"
+    | "boolean"
+    | "stringList"
+    | "users"
+    | "tls"
+    | "auth"
+    | "storage"
+    | "runtimeSettings"
+    | "loginThrottle"
+    | "immutableTags"
+    | "moved";
 
 /** A config key: its type, whether it may be left out, and what it is. */
 interface ConfigKey {
@@ -64,6 +76,7 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
         description: `how long a write waits during garbage collection (default ${defaults.writeHoldSeconds})`,
     },
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
+    immutableTags: { kind: "immutableTags", description: "tags that never change once pushed: list of {repositories, tags}" },
 };
 
 /** Every key the stack reads, with its type and whether it may be left out. */
@@ -248,6 +261,8 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             validateAuth(field, value);
             return value;
         }
+        case "immutableTags":
+            return validateImmutableTags(field, json(field, raw, "a list such as [{repositories: [prod/**], tags: [v*]}]"));
         case "loginThrottle": {
             const value = json(field, raw, "an object such as {maxFailures: 10}");
             validateLoginThrottle(field, value);

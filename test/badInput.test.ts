@@ -123,6 +123,36 @@ const cases: [string, Args, string, RegExp][] = [
     ["login throttle that is a number", { ...good, loginThrottle: 10 as never }, "loginThrottle", /not an object/],
     ["write hold of a day", { ...good, writeHoldSeconds: 86400 }, "writeHoldSeconds", /expected an integer from 1 to 3600/],
     [
+        "immutable tags that are not a list",
+        { ...good, immutableTags: "v*" as never },
+        "immutableTags",
+        /not a list; expected rules such as/,
+    ],
+    [
+        "an immutable tag rule without tags",
+        { ...good, immutableTags: [{ repositories: ["prod/**"], tags: [] }] },
+        "immutableTags[0].tags",
+        /must be a non-empty list of patterns, e.g. \[v\*\]/,
+    ],
+    [
+        "an immutable tag rule with a bad tag pattern",
+        { ...good, immutableTags: [{ repositories: ["prod/**"], tags: ["v1/2"] }] },
+        "immutableTags[0].tags[0]",
+        /"v1\/2" is not a tag pattern/,
+    ],
+    [
+        "an immutable tag rule with a bad repository pattern",
+        { ...good, immutableTags: [{ repositories: ["Prod"], tags: ["v*"] }] },
+        "immutableTags[0].repositories[0]",
+        /"Prod" is not a repository pattern/,
+    ],
+    [
+        "an immutable tag rule with an unknown key",
+        { ...good, immutableTags: [{ repositories: ["prod/**"], tags: ["v*"], mutable: false } as never] },
+        "immutableTags[0].mutable",
+        /is not a rule setting; expected one of repositories, tags/,
+    ],
+    [
         "unknown restart policy",
         { ...good, container: { restart: "sometimes" as never } },
         "container.restart",

@@ -66,6 +66,18 @@ test("parses the swarm runtime's settings", () => {
     });
 });
 
+test("parses immutable tag rules, and refuses a bad one naming the key", () => {
+    const rules = [{ repositories: ["prod/**"], tags: ["v*"] }];
+    expect(parseStackConfig({ ...minimal, [`${ns}:immutableTags`]: JSON.stringify(rules) })).toEqual({
+        domain: "localhost",
+        users: [{ username: "dev" }],
+        immutableTags: rules,
+    });
+    expect(() => parseStackConfig({ ...minimal, [`${ns}:immutableTags`]: JSON.stringify([{ repositories: ["prod/**"] }]) })).toThrow(
+        `${ns}:immutableTags[0].tags: must be a non-empty list of patterns, e.g. [v*]`,
+    );
+});
+
 test("parses the kubernetes runtime's settings", () => {
     const kubernetes = { namespace: "images", replicas: { proxy: 3 }, serviceType: "NodePort", nodePort: 30543 };
     expect(parseStackConfig({ ...minimal, [`${ns}:runtime`]: "kubernetes", [`${ns}:kubernetes`]: JSON.stringify(kubernetes) })).toEqual({

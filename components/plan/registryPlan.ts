@@ -160,6 +160,7 @@ export function planRegistry(
         listenPort: proxyListenPort,
         resolver: addressing.resolver,
         users,
+        immutableTags: checked.immutableTags,
         token: token?.route,
         guard: guardRoute,
         metrics: addressing.metrics ? { registryMetrics: address(roles.registry, proxyDefaults.registryMetricsPort) } : undefined,
