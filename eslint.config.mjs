@@ -11,7 +11,7 @@ export default defineConfig(
         ignores: ["node_modules/", "bin/", "coverage/", "bench/results/", "test/golden/"],
     },
     {
-        files: ["components/**/*.ts", "infra/**/*.ts", "test/**/*.ts", "policy/**/*.ts", "provider/**/*.ts"],
+        files: ["components/**/*.ts", "infra/**/*.ts", "test/**/*.ts", "policy/**/*.ts", "provider/**/*.ts", "scripts/**/*.ts"],
         extends: [js.configs.recommended, tseslint.configs.recommended],
         plugins: { "@pulumi": pulumi },
         languageOptions: {

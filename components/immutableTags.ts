@@ -26,7 +26,8 @@ const ruleKeys = keysOf<ImmutableTagRule>()(["repositories", "tags"]);
 /** A tag, as the distribution spec's grammar allows it, with `*` for any characters of one. */
 const tagPattern = /^[A-Za-z0-9_*][A-Za-z0-9._*-]{0,127}$/;
 
-function validateTagPattern(field: string, value: unknown): string {
+/** A tag pattern, else a refusal naming `field`. */
+export function validateTagPattern(field: string, value: unknown): string {
     if (typeof value !== "string" || !tagPattern.test(value)) {
         throw new InvalidArgumentError(
             field,
@@ -78,6 +79,11 @@ function tagRegex(pattern: string): string {
         .split("*")
         .map((part) => part.replace(/\./g, "\\."))
         .join("[A-Za-z0-9._-]*");
+}
+
+/** Whether `tag` matches one of the tag patterns. */
+export function tagMatches(tag: string, patterns: readonly string[]): boolean {
+    return patterns.some((pattern) => new RegExp(`^${tagRegex(pattern)}$`).test(tag));
 }
 
 /** How a refusal names rule `index`: where it is set, and what it covers. */

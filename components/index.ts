@@ -6,6 +6,7 @@
 export { AuthenticatedRegistry, AuthenticatedRegistryArgs, checkAuthenticatedRegistryArgs } from "./authenticatedRegistry";
 export { RegistryArgs } from "./registryArgs";
 export { ImmutableTagRule } from "./immutableTags";
+export { RetentionRule } from "./retention";
 export { RegistryUser } from "./access";
 export { AccessAction, AccessGrant, UserAccess, UserGrants } from "./grants";
 export { AuthMode, RegistryAuth } from "./auth";

@@ -1,3 +1,4 @@
+import { RetentionRule, validateRetention } from "./retention";
 import { ImmutableTagRule, validateImmutableTags } from "./immutableTags";
 import { RegistryUser, validateUserAccess } from "./access";
 import { anyDeleteGranted, UserAccess } from "./grants";
@@ -106,6 +107,13 @@ export interface RegistryArgs {
      * @default [] (every tag may move)
      */
     readonly immutableTags?: ImmutableTagRule[];
+    /**
+     * Tag retention per repository pattern: how many tags to keep, how old they may grow, which
+     * are always kept, and whether untagged manifests go. Checked here; applied by `npm run
+     * retention -- --apply STACK`, never by `pulumi up`.
+     * @default [] (every tag is kept)
+     */
+    readonly retention?: RetentionRule[];
 }
 
 /** The data volume of filesystem storage. */
@@ -137,6 +145,8 @@ export interface CheckedRegistryArgs {
     readonly guardImage: string;
     /** The immutable tag rules, checked; none when unset. */
     readonly immutableTags: readonly ImmutableTagRule[];
+    /** The retention rules, checked; none when unset. */
+    readonly retention: readonly RetentionRule[];
 }
 
 /**
@@ -194,6 +204,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         writeHoldSeconds: validateWriteHoldSeconds("writeHoldSeconds", args.writeHoldSeconds),
         guardImage,
         immutableTags: validateImmutableTags("immutableTags", args.immutableTags),
+        retention: validateRetention("retention", args.retention),
     };
 }
 

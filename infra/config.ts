@@ -8,6 +8,7 @@ import { registryUserKeys, validateUserAccess } from "../components/access";
 import { validateAuth } from "../components/auth";
 import { validateLoginThrottle, validateWriteHoldSeconds } from "../components/guard";
 import { validateImmutableTags } from "../components/immutableTags";
+import { validateRetention } from "../components/retention";
 import {
     AccessGrant,
     AuthenticatedRegistryArgs,
@@ -37,6 +38,7 @@ type Kind =
     | "runtimeSettings"
     | "loginThrottle"
     | "immutableTags"
+    | "retention"
     | "moved";
 
 /** A config key: its type, whether it may be left out, and what it is. */
@@ -77,6 +79,11 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     },
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
     immutableTags: { kind: "immutableTags", description: "tags that never change once pushed: list of {repositories, tags}" },
+    retention: {
+        kind: "retention",
+        description:
+            "tag retention, applied by npm run retention: list of {repositories, keepNewest?, maxAgeDays?, keepTags?, deleteUntagged?}",
+    },
 };
 
 /** Every key the stack reads, with its type and whether it may be left out. */
@@ -261,6 +268,8 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             validateAuth(field, value);
             return value;
         }
+        case "retention":
+            return validateRetention(field, json(field, raw, "a list such as [{repositories: [team-a/**], keepNewest: 10}]"));
         case "immutableTags":
             return validateImmutableTags(field, json(field, raw, "a list such as [{repositories: [prod/**], tags: [v*]}]"));
         case "loginThrottle": {

@@ -34,4 +34,7 @@ export = {
     networkName: registry.networkName,
     volumeName: registry.volumeName,
     ...registry.runtimeOutputs,
+    // What `npm run retention` applies, as deployed (checked when the config was read).
+    ...(settings.retention === undefined || settings.retention.length === 0 ? {} : { retention: settings.retention }),
+    ...(settings.immutableTags === undefined || settings.immutableTags.length === 0 ? {} : { immutableTags: settings.immutableTags }),
 };

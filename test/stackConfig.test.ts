@@ -66,6 +66,18 @@ test("parses the swarm runtime's settings", () => {
     });
 });
 
+test("parses retention rules, and refuses one that deletes nothing, naming the key", () => {
+    const rules = [{ repositories: ["team/**"], keepNewest: 5, keepTags: ["v*"] }];
+    expect(parseStackConfig({ ...minimal, [`${ns}:retention`]: JSON.stringify(rules) })).toEqual({
+        domain: "localhost",
+        users: [{ username: "dev" }],
+        retention: rules,
+    });
+    expect(() => parseStackConfig({ ...minimal, [`${ns}:retention`]: JSON.stringify([{ repositories: ["team/**"] }]) })).toThrow(
+        `${ns}:retention[0]: deletes nothing; set keepNewest, maxAgeDays or deleteUntagged: true`,
+    );
+});
+
 test("parses immutable tag rules, and refuses a bad one naming the key", () => {
     const rules = [{ repositories: ["prod/**"], tags: ["v*"] }];
     expect(parseStackConfig({ ...minimal, [`${ns}:immutableTags`]: JSON.stringify(rules) })).toEqual({
