@@ -31,8 +31,14 @@ function bundleTokenService() {
         charset: "utf8",
         logLevel: "warning",
     });
+    const text = outputFiles[0].text.replace(outsideModulePath, "// node_modules/");
+    // Written only when it changed, and by a rename: test runs side by side each bundle it, and a
+    // stack reading the file must never see it half written.
+    if (fs.existsSync(outfile) && fs.readFileSync(outfile, "utf8") === text) return outfile;
     fs.mkdirSync(path.dirname(outfile), { recursive: true });
-    fs.writeFileSync(outfile, outputFiles[0].text.replace(outsideModulePath, "// node_modules/"));
+    const partial = `${outfile}.${process.pid}.partial`;
+    fs.writeFileSync(partial, text);
+    fs.renameSync(partial, outfile);
     return outfile;
 }
 
