@@ -7,6 +7,7 @@ export { AuthenticatedRegistry, AuthenticatedRegistryArgs, checkAuthenticatedReg
 export { RegistryArgs } from "./registryArgs";
 export { ImmutableTagRule } from "./immutableTags";
 export { RetentionRule } from "./retention";
+export { NotificationEndpoint, NotificationEvent } from "./notifications";
 export { RegistryUser } from "./access";
 export { AccessAction, AccessGrant, UserAccess, UserGrants } from "./grants";
 export { AuthMode, RegistryAuth } from "./auth";

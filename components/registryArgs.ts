@@ -1,3 +1,4 @@
+import { CheckedNotificationEndpoint, NotificationEndpoint, validateNotifications } from "./notifications";
 import { RetentionRule, validateRetention } from "./retention";
 import { ImmutableTagRule, validateImmutableTags } from "./immutableTags";
 import { RegistryUser, validateUserAccess } from "./access";
@@ -114,6 +115,13 @@ export interface RegistryArgs {
      * @default [] (every tag is kept)
      */
     readonly retention?: RetentionRule[];
+    /**
+     * Webhooks: endpoints the registry POSTs an event to for every push, pull and delete, from a
+     * queue of their own, retried with back-off, so that a receiver that is down never holds up a
+     * client. Registry 3 reads them; 2.8 ignores them.
+     * @default [] (none)
+     */
+    readonly notifications?: NotificationEndpoint[];
 }
 
 /** The data volume of filesystem storage. */
@@ -147,6 +155,8 @@ export interface CheckedRegistryArgs {
     readonly immutableTags: readonly ImmutableTagRule[];
     /** The retention rules, checked; none when unset. */
     readonly retention: readonly RetentionRule[];
+    /** The webhook endpoints, checked; none when unset. */
+    readonly notifications: readonly CheckedNotificationEndpoint[];
 }
 
 /**
@@ -205,6 +215,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         guardImage,
         immutableTags: validateImmutableTags("immutableTags", args.immutableTags),
         retention: validateRetention("retention", args.retention),
+        notifications: validateNotifications("notifications", args.notifications),
     };
 }
 

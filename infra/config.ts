@@ -9,6 +9,7 @@ import { validateAuth } from "../components/auth";
 import { validateLoginThrottle, validateWriteHoldSeconds } from "../components/guard";
 import { validateImmutableTags } from "../components/immutableTags";
 import { validateRetention } from "../components/retention";
+import { validateNotifications } from "../components/notifications";
 import {
     AccessGrant,
     AuthenticatedRegistryArgs,
@@ -39,6 +40,7 @@ type Kind =
     | "loginThrottle"
     | "immutableTags"
     | "retention"
+    | "notifications"
     | "moved";
 
 /** A config key: its type, whether it may be left out, and what it is. */
@@ -79,6 +81,7 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     },
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
     immutableTags: { kind: "immutableTags", description: "tags that never change once pushed: list of {repositories, tags}" },
+    notifications: { kind: "notifications", description: "webhooks: list of {name, url, headers?, events?}" },
     retention: {
         kind: "retention",
         description:
@@ -268,6 +271,8 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
             validateAuth(field, value);
             return value;
         }
+        case "notifications":
+            return validateNotifications(field, json(field, raw, "a list such as [{name: ci, url: https://ci.example.com/events}]"));
         case "retention":
             return validateRetention(field, json(field, raw, "a list such as [{repositories: [team-a/**], keepNewest: 10}]"));
         case "immutableTags":

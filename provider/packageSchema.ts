@@ -48,6 +48,7 @@ export const secretProperties: Readonly<Record<string, readonly string[]>> = {
     HtpasswdUser: ["password"],
     RegistryUser: ["password"],
     RegistryStorage: ["accessKey", "secretKey"],
+    NotificationEndpoint: ["headers"],
     TlsSettings: ["privateKeyPem"],
     AuthenticatedRegistry: ["htpasswd", "passwords"],
     HtpasswdCredentials: ["htpasswd", "passwords", "passwordHashes"],

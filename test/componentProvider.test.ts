@@ -59,6 +59,7 @@ describe("the committed schema", () => {
                 `${token("HtpasswdCredentials")}.properties.passwordHashes`,
                 `${token("HtpasswdCredentials")}.properties.passwords`,
                 `${token("HtpasswdUser")}.password`,
+                `${token("NotificationEndpoint")}.headers`,
                 `${token("RegistryStorage")}.accessKey`,
                 `${token("RegistryStorage")}.secretKey`,
                 `${token("RegistryUser")}.password`,

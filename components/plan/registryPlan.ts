@@ -147,6 +147,7 @@ export function planRegistry(
             storage: checked.storage,
             httpSecret: httpSecret.result,
             deleteEnabled: checked.deleteEnabled,
+            notifications: checked.notifications,
             metrics: addressing.metrics,
             tokenAuth: token?.auth,
         }),

@@ -1,3 +1,4 @@
+import { CheckedNotificationEndpoint, notificationEnvironment } from "../notifications";
 import * as pulumi from "@pulumi/pulumi";
 import { proxyDefaults, roles } from "../defaults";
 import { metricsPath } from "../nginxConfig";
@@ -41,6 +42,11 @@ export interface RegistryRoleArgs {
     readonly deleteEnabled: boolean;
     readonly metrics: boolean;
     readonly tokenAuth?: RegistryTokenAuth;
+    /**
+     * Webhook endpoints the registry sends its events to.
+     * @default [] (none)
+     */
+    readonly notifications?: readonly CheckedNotificationEndpoint[];
 }
 
 /** The distribution registry, configured through its environment; version 2.8 and 3 alike. */
@@ -72,6 +78,7 @@ export function registryRole(args: RegistryRoleArgs): RoleSpec {
                       `REGISTRY_HTTP_DEBUG_PROMETHEUS_PATH=${metricsPath}`,
                   ]
                 : []),
+            ...notificationEnvironment(args.notifications ?? []),
             ...(token === undefined
                 ? []
                 : [
