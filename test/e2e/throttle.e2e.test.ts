@@ -12,7 +12,7 @@ import * as os from "os";
 import * as path from "path";
 import { curl, DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
 
-const port = 19043;
+const port = 19343;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
