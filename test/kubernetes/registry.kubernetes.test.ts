@@ -319,9 +319,15 @@ test("a password rotated by pulumi up: nginx rolls, no pull fails, the new passw
     });
     console.log(`password rotation: pulumi up and the rollout took ${Date.now() - started} ms`);
     outputs = stack.outputs();
+    // Pods that are stopping serve a few seconds more with the old files (preStop), so both are
+    // asked until the new password opens and the old one does not, within a bound.
     const probe = new DockerClient();
-    expect(probe.login(host, rotated, "a rotated password of some length").status).toBe(0);
-    expect(probe.login(host, rotated, oldPassword).status).not.toBe(0);
+    const settledAfter = waitUntil("the new password in, the old one out", 15_000, () => {
+        const fresh = probe.login(host, rotated, "a rotated password of some length").status;
+        const old = probe.login(host, rotated, oldPassword).status;
+        return { done: fresh === 0 && old !== 0, seen: { fresh, old } };
+    });
+    console.log(`password rotation: settled ${settledAfter} ms after pulumi up returned`);
     expect(readyPods(outputs.proxyDeploymentName)).toHaveLength(2);
 });
 
@@ -333,7 +339,12 @@ test("the server certificate replaced by pulumi up: nginx rolls onto it, no pull
         stack.setConfig("tls.validityHours", "8000");
         stack.up();
     });
-    expect(serialOf(served())).not.toBe(before);
+    // Pods that are stopping serve a few seconds more (preStop) while kube-proxy lets them go.
+    const servedAfter = waitUntil("the new certificate served", 15_000, () => {
+        const serial = serialOf(served());
+        return { done: serial !== before, seen: serial };
+    });
+    console.log(`certificate rotation: the new certificate served ${servedAfter} ms after pulumi up returned`);
 });
 
 test("a new nginx image rolled by pulumi up, one pod at a time: no pull fails", async () => {
