@@ -152,8 +152,8 @@ export const immutableBody = JSON.stringify({
     errors: [{ code: "DENIED", message: "requested access to the resource is denied: the tag is immutable ($immutable_rule)" }],
 });
 
-/** The media types a `HEAD` of a tag asks for, so that the registry finds a manifest of any kind. */
-const manifestTypes = [
+/** The manifest media types a request for a tag accepts, so that the registry serves one of any kind. */
+export const manifestMediaTypes = [
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -441,7 +441,7 @@ function renderImmutableLocations(token: boolean): string {
     proxy_pass                          http://$registry_upstream$request_uri;
     proxy_pass_request_body             off;
     proxy_set_header  Content-Length    "";
-    proxy_set_header  Accept            "${manifestTypes}";
+    proxy_set_header  Accept            "${manifestMediaTypes}";
     proxy_set_header  Authorization     ${token ? "$registry_bearer" : '""'};
     proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
     # A tag the registry does not have: the push goes on.

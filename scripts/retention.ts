@@ -13,6 +13,7 @@
 import * as fs from "fs";
 import * as https from "https";
 import { validateImmutableTags } from "../components/immutableTags";
+import { manifestMediaTypes } from "../components/nginxConfig";
 import { deletesUntagged, HeldTag, planRepository, TagDecision, validateRetention } from "../components/retention";
 
 interface Answer {
@@ -20,14 +21,6 @@ interface Answer {
     readonly headers: Record<string, string | string[] | undefined>;
     readonly body: string;
 }
-
-/** The media types a manifest is asked for in, so that the registry serves any kind. */
-const manifestTypes = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
 
 function fail(message: string): never {
     console.error(`error: ${message}`);
@@ -113,7 +106,7 @@ async function createdOf(
 ): Promise<Date | undefined> {
     const scope = `repository:${repository}:pull`;
     if (manifest.manifests !== undefined && manifest.manifests.length > 0) {
-        const first = await json("GET", `/v2/${repository}/manifests/${manifest.manifests[0].digest}`, scope, manifestTypes);
+        const first = await json("GET", `/v2/${repository}/manifests/${manifest.manifests[0].digest}`, scope, manifestMediaTypes);
         return createdOf(repository, JSON.parse(first.body));
     }
     if (manifest.config === undefined) return undefined;
@@ -127,7 +120,7 @@ async function heldTags(repository: string): Promise<HeldTag[]> {
     const tags = await paged(`/v2/${repository}/tags/list`, "tags", scope);
     const held: HeldTag[] = [];
     for (const tag of tags) {
-        const manifest = await json("GET", `/v2/${repository}/manifests/${tag}`, scope, manifestTypes);
+        const manifest = await json("GET", `/v2/${repository}/manifests/${tag}`, scope, manifestMediaTypes);
         const digest = manifest.headers["docker-content-digest"];
         held.push({
             tag,

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labelKeys } from "../../defaults";
 import { RoleFile, RoleSpec } from "../../roles/spec";
-import { swarmObjectName } from "../swarm/roleService";
+import { splitEntry, swarmObjectName } from "../swarm/roleService";
 import { filePathsAnnotation } from "./inspection";
 import { RoleResources } from "./settings";
 
@@ -77,12 +77,6 @@ function fileKey(file: RoleFile): string {
 /** Where the role reads each file of a Secret or ConfigMap, for the policy pack. */
 function filePaths(files: readonly RoleFile[]): Record<string, string> {
     return { [filePathsAnnotation]: JSON.stringify(Object.fromEntries(files.map((file) => [fileKey(file), file.path]))) };
-}
-
-/** A `NAME=value` entry as its name and value. */
-function splitEntry(entry: string): [string, string] {
-    const at = entry.indexOf("=");
-    return [entry.slice(0, at), entry.slice(at + 1)];
 }
 
 /** The seconds a pod keeps serving after it is told to stop, while the Service's endpoints let it go. */
@@ -225,16 +219,11 @@ export function roleWorkload(
         ...plainEnv.map(([envName, value]) => ({ name: envName, value })),
         ...(secret === undefined
             ? []
-            : secretEnv.map((entry) => ({
+            : secretEnv.map((entry) => {
                   // The variable's name is plain even when its value is a secret Output.
-                  name: pulumi.unsecret(pulumi.output(entry).apply((value) => splitEntry(value)[0])),
-                  valueFrom: {
-                      secretKeyRef: {
-                          name: secret.metadata.name,
-                          key: pulumi.unsecret(pulumi.output(entry).apply((value) => splitEntry(value)[0])),
-                      },
-                  },
-              }))),
+                  const envName = pulumi.unsecret(pulumi.output(entry).apply((value) => splitEntry(value)[0]));
+                  return { name: envName, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: envName } } };
+              })),
     ];
     const user = placement.security.user;
     const annotations = Object.fromEntries(spec.labels.map(({ label, value }) => [label, value]));

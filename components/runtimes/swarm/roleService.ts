@@ -52,7 +52,7 @@ export function swarmObjectName(
 }
 
 /** A `NAME=value` entry as its name and value. */
-function splitEntry(entry: string): [string, string] {
+export function splitEntry(entry: string): [string, string] {
     const at = entry.indexOf("=");
     return [entry.slice(0, at), entry.slice(at + 1)];
 }
