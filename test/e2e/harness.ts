@@ -38,9 +38,21 @@ export function exec(command: string, args: string[], options: { env?: NodeJS.Pr
 export function ok(command: string, args: string[], options: Parameters<typeof exec>[2] = {}): string {
     const result = exec(command, args, options);
     if (result.status !== 0) {
-        throw new Error(`${command} ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+        throw commandFailure(command, args, result);
     }
     return result.stdout;
+}
+
+/**
+ * The error for a command that failed: its lines that name an error come first, before the whole
+ * output, because a CI log keeps the head and tail of a long message and drops its middle, where
+ * Pulumi prints its progress.
+ */
+export function commandFailure(command: string, args: string[], result: Result): Error {
+    const output = `${result.stdout}\n${result.stderr}`;
+    const errorLines = output.split("\n").filter((line) => /\berror\b/i.test(line)).slice(0, 20);
+    const summary = errorLines.length > 0 ? `\n${errorLines.map((line) => `  | ${line.trim()}`).join("\n")}` : "";
+    return new Error(`${command} ${args.join(" ")} exited ${result.status}${summary}\n${output}`);
 }
 
 /**
@@ -124,7 +136,7 @@ export class Stack {
     ok(args: string[], input?: string): string {
         const result = this.run(args, input);
         if (result.status !== 0) {
-            throw new Error(`pulumi ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+            throw commandFailure("pulumi", args, result);
         }
         return result.stdout;
     }
@@ -193,7 +205,7 @@ export class DockerClient {
     ok(args: string[], input?: string): string {
         const result = this.run(args, input);
         if (result.status !== 0) {
-            throw new Error(`docker ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+            throw commandFailure("docker", args, result);
         }
         return result.stdout;
     }
