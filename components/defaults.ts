@@ -141,3 +141,14 @@ export const roles = {
     edge: "edge",
     proxyFiles: "proxy-files",
 } as const;
+
+/** What the role label of a pull-through mirror's registry begins with: `mirror-hub` for the mirror `hub`. */
+export const mirrorRolePrefix = "mirror-";
+
+/**
+ * The role whose rules and runtime settings a role label takes: a mirror's registry is a
+ * registry (unauthenticated, storing content, sized and probed alike); every other role is its own.
+ */
+export function roleKind(role: string): string {
+    return role.startsWith(mirrorRolePrefix) ? roles.registry : role;
+}

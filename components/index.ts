@@ -8,6 +8,7 @@ export { RegistryArgs } from "./registryArgs";
 export { ImmutableTagRule } from "./immutableTags";
 export { RetentionRule } from "./retention";
 export { NotificationEndpoint, NotificationEvent } from "./notifications";
+export { RegistryMirror } from "./mirrors";
 export { RegistryUser } from "./access";
 export { AccessAction, AccessGrant, UserAccess, UserGrants } from "./grants";
 export { AuthMode, RegistryAuth } from "./auth";

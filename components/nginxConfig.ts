@@ -103,6 +103,14 @@ export interface NginxConfigOptions {
      */
     readonly immutableTags?: readonly ImmutableTagRule[];
     /**
+     * Pull-through mirrors: reads of a repository under a mirror's name (`hub/library/debian`)
+     * go to that mirror's registry without the name (`library/debian`), once the grants (basic
+     * mode) or the registry's check of the client's token (token mode) allow a pull of the name
+     * as the client wrote it; writes there are refused with `denied`.
+     * @default [] (every request goes to the registry)
+     */
+    readonly mirrors?: readonly MirrorRoute[];
+    /**
      * Where the files are; only tests running nginx outside its container change it.
      * @default nginxPaths
      */
@@ -117,6 +125,14 @@ export interface GuardRoute {
     readonly loginThrottle: boolean;
     /** How long a write may wait during garbage collection, in seconds; nginx waits a little longer for the answer. */
     readonly writeHoldSeconds: number;
+}
+
+/** Where nginx finds a pull-through mirror's registry. */
+export interface MirrorRoute {
+    /** The first path component of the repositories it serves. */
+    readonly name: string;
+    /** Its registry as nginx reaches it on the private network, `host:port`. */
+    readonly upstream: string;
 }
 
 /** How nginx routes token requests in token mode. */
@@ -150,6 +166,17 @@ export const deniedBody = JSON.stringify({ errors: [{ code: "DENIED", message: "
 /** The answer to a write an immutable tag rule refuses; `$immutable_rule` names the rule. */
 export const immutableBody = JSON.stringify({
     errors: [{ code: "DENIED", message: "requested access to the resource is denied: the tag is immutable ($immutable_rule)" }],
+});
+
+/** The answer to a write to a pull-through mirror; `$registry_mirror` names it. */
+export const mirrorRefusedBody = JSON.stringify({
+    errors: [
+        {
+            code: "DENIED",
+            message:
+                "requested access to the resource is denied: $registry_mirror/ is a pull-through mirror, which takes no pushes or deletes",
+        },
+    ],
 });
 
 /** The manifest media types a request for a tag accepts, so that the registry serves one of any kind. */
@@ -268,9 +295,13 @@ ${ruleLines.join("\n")}
 
 /**
  * Where an authenticated request goes: its grant's location, except that a granted write goes to
- * @registry_write first, where the guard holds it while garbage collection runs.
+ * @registry_write first, where the guard holds it while garbage collection runs, and that a
+ * request for a mirror's repository goes to @registry_mirror (a read) or is refused (a write).
+ * Token mode has no grants here: the registry checks each request's token, and for a mirror's
+ * repository nginx asks the registry first.
  */
-function renderTargetMaps(token: boolean, guarded: boolean): string {
+function renderTargetMaps(token: boolean, guarded: boolean, mirrored: boolean): string {
+    if (mirrored) return renderMirroredTargetMap(token, guarded);
     const grant = token ? "allowed" : "$registry_access";
     if (!guarded) {
         return `# Without a guard, writes go straight on.
@@ -291,6 +322,55 @@ map $request_method $registry_target {
 map "$request_method:$registry_access" $registry_target {
   default $registry_access;
   "~^(?:POST|PUT|PATCH|DELETE):allowed$" write;
+}`;
+}
+
+/** {@link renderTargetMaps} with mirrors: one map on the mirror, the method and the grant. */
+function renderMirroredTargetMap(token: boolean, guarded: boolean): string {
+    const grant = token ? "allowed" : "$registry_access";
+    // Keys "MIRROR:METHOD:GRANT", MIRROR empty unless the request is for a mirror's repository.
+    const entries = [
+        ...(token
+            ? [`"~^[^:]+:(?:GET|HEAD):" mirror;`, `"~^[^:]+:" mirror_refused;`]
+            : [`"~^[^:]+:(?:GET|HEAD):allowed$" mirror;`, `"~^[^:]+:[A-Z]+:allowed$" mirror_refused;`, `"~^[^:]+:" denied;`]),
+        ...(guarded ? [`"~^:(?:POST|PUT|PATCH|DELETE):allowed$" write;`] : []),
+    ];
+    return `# ${token ? "The registry checks each request's token" : "A refused request stays refused"}; a mirror's repositories are read only${guarded ? ", and other writes ask the guard first" : ""}.
+map "$registry_mirror:$request_method:${grant}" $registry_target {
+  default ${grant};
+${entries.map((entry) => `  ${entry}`).join("\n")}
+}`;
+}
+
+/**
+ * The mirrors' maps: which mirror a request of the distribution API is for (`$registry_mirror`,
+ * empty for none), the repository as the client wrote it, and the URI its registry is sent.
+ */
+function renderMirrorMaps(mirrors: readonly MirrorRoute[]): string {
+    const names = `(?:${mirrors.map((mirror) => mirror.name).join("|")})`;
+    const repository = `${names}(?:/${repositoryComponent})+`;
+    const api = "/(?:manifests|blobs|tags|referrers)/";
+    return `# Which pull-through mirror a request is for: the first component of its repository names one.
+map $request_uri $registry_mirror {
+  default "";
+${mirrors.map((mirror) => `  "~^/v2/${mirror.name}(?:/${repositoryComponent})+${api}" ${mirror.name};`).join("\n")}
+}
+
+map $registry_mirror $mirror_upstream {
+  default "";
+${mirrors.map((mirror) => `  ${mirror.name} ${mirror.upstream};`).join("\n")}
+}
+
+# The repository as the client wrote it, which the grants and tokens name.
+map $request_uri $mirror_repository {
+  default "";
+  "~^/v2/(?<mirror_repository_name>${repository})${api}" $mirror_repository_name;
+}
+
+# The mirror's registry serves the upstream's names: the mirror's name comes off.
+map $request_uri $mirror_uri {
+  default "";
+  "~^/v2/${names}/(?<mirror_path>.*)$" /v2/$mirror_path;
 }`;
 }
 
@@ -500,6 +580,95 @@ ${guardRequest(guard.writeHoldSeconds + 10)}
 `;
 }
 
+/**
+ * How nginx relays a request to a registry (the registry's own or a mirror's), after its
+ * `proxy_pass`; `authorization` says what of the client's Authorization header goes on.
+ */
+function registryProxySettings(authorization: string): string {
+    const timeout = proxyDefaults.upstreamTimeoutSeconds;
+    return `    proxy_set_header  Host              $http_host;   # required for docker client's sake
+    proxy_set_header  X-Real-IP         $remote_addr; # pass on real client's IP
+    proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
+    proxy_set_header  X-Forwarded-Proto $scheme;
+${authorization}
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    proxy_read_timeout                  ${timeout};
+    proxy_send_timeout                  ${timeout};
+
+    # Stream layers both ways instead of spooling whole bodies to disk first; HTTP/1.1 carries
+    # chunked uploads.
+    proxy_http_version                  1.1;
+    proxy_set_header  Connection        "";
+    proxy_request_buffering             off;
+    proxy_buffering                     off;
+    # Unbuffered, nginx relays the registry's answer through one proxy_buffer_size buffer, a
+    # 4k page by default, so every read became its own small TLS record and write. 64k reads
+    # fill whole 16k records and about double download throughput (BENCHMARKS.md).
+    # proxy_buffers is unused while buffering is off; it is sized only so that nginx accepts
+    # the proxy_busy_buffers_size default that 64k implies.
+    proxy_buffer_size                   64k;
+    proxy_buffers                       4 64k;
+
+    # nginx's own 502 and 504 (the registry's name does not resolve, its port refuses, or it
+    # does not answer) become the registry's own way of saying so, which clients retry.
+    error_page 502 504 = @registry_unavailable;`;
+}
+
+/**
+ * A mirror's locations. A read goes to the mirror's registry without the mirror's name; a write
+ * is refused. In token mode nginx first asks the registry whether the client's token allows a
+ * pull of the repository as the client named it (a `tags/list` of it, which the registry
+ * answers 401 with its challenge when not, and 404 once it has checked the token of a
+ * repository it does not hold): the mirror's registry itself checks no token.
+ */
+function renderMirrorLocations(token: boolean): string {
+    const tokenCheck = token ? `\n    auth_request /_mirror/pull;` : "";
+    return `  # A read of a mirror's repository: its registry serves the upstream's names.
+  location @registry_mirror {
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;${tokenCheck}
+    proxy_pass                          http://$mirror_upstream$mirror_uri;
+${registryProxySettings(`    # The mirror's registry checks no credentials: they stay at the proxy.
+    proxy_set_header  Authorization     "";`)}
+  }
+
+  # A write to a mirror's repository: refused once the client is known.
+  location @registry_mirror_refused {
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;${tokenCheck}
+    root /nonexistent;
+    try_files /.authenticated-registry @registry_mirror_denied;
+  }
+
+  location @registry_mirror_denied {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    return 403 '${mirrorRefusedBody}\n';
+  }
+${
+    token
+        ? `
+  location = /_mirror/pull {
+    internal;
+    proxy_method                        GET;
+    proxy_pass                          http://$registry_upstream/v2/$mirror_repository/tags/list;
+    proxy_pass_request_body             off;
+    proxy_set_header  Content-Length    "";
+    proxy_set_header  Authorization     $registry_bearer;
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    proxy_read_timeout                  ${proxyDefaults.upstreamTimeoutSeconds};
+    # The token allows the pull; the registry holds no such repository, the mirror does.
+    proxy_intercept_errors              on;
+    error_page 404 = @mirror_pull_allowed;
+  }
+
+  location @mirror_pull_allowed {
+    return 204;
+  }
+`
+        : ""
+}
+`;
+}
+
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
 export function renderNginxConfig(options: NginxConfigOptions): string {
     // Blocks left out leave their blank lines behind; one blank line separates blocks.
@@ -510,11 +679,11 @@ function renderBlocks(options: NginxConfigOptions): string {
     const { serverName, upstream, realm, listenPort, token } = options;
     const rules = options.immutableTags ?? [];
     const immutable = rules.length > 0;
+    const mirrors = options.mirrors ?? [];
     // Every write reaches the rules through the guard's write route.
     if (immutable && options.guard === undefined) throw new Error("immutable tag rules need the guard's write route");
     const paths = options.paths ?? nginxPaths;
     const resolver = options.resolver ?? proxyDefaults.resolver;
-    const timeout = proxyDefaults.upstreamTimeoutSeconds;
     const guard = options.guard;
     const passwordCheck = `auth_basic "${realm}";
     auth_basic_user_file ${paths.htpasswd};`;
@@ -555,8 +724,9 @@ map $upstream_http_docker_distribution_api_version $docker_distribution_api_vers
 ${token === undefined ? renderAccessMaps(options.users) : renderTokenMaps(token)}
 ${token === undefined && guard?.loginThrottle ? guardUserMap : ""}
 
-${renderTargetMaps(token !== undefined, guard !== undefined)}
+${renderTargetMaps(token !== undefined, guard !== undefined, mirrors.length > 0)}
 ${immutable ? renderImmutableMaps(rules) : ""}
+${mirrors.length > 0 ? renderMirrorMaps(mirrors) : ""}
 
 server {
   # reuseport gives each worker its own accept queue, so kept-alive clients spread over the
@@ -604,38 +774,13 @@ ${v2Access}
   location @registry_allowed {
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
     proxy_pass                          http://$registry_upstream;
-    proxy_set_header  Host              $http_host;   # required for docker client's sake
-    proxy_set_header  X-Real-IP         $remote_addr; # pass on real client's IP
-    proxy_set_header  X-Forwarded-For   $proxy_add_x_forwarded_for;
-    proxy_set_header  X-Forwarded-Proto $scheme;
-${
+${registryProxySettings(
     token === undefined
         ? `    # The registry needs no credentials: the user's password stays at the proxy.
     proxy_set_header  Authorization     "";`
         : `    # The registry checks the bearer token; anything else in the header stays at the proxy.
-    proxy_set_header  Authorization     $registry_bearer;`
-}
-    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
-    proxy_read_timeout                  ${timeout};
-    proxy_send_timeout                  ${timeout};
-
-    # Stream layers both ways instead of spooling whole bodies to disk first; HTTP/1.1 carries
-    # chunked uploads.
-    proxy_http_version                  1.1;
-    proxy_set_header  Connection        "";
-    proxy_request_buffering             off;
-    proxy_buffering                     off;
-    # Unbuffered, nginx relays the registry's answer through one proxy_buffer_size buffer, a
-    # 4k page by default, so every read became its own small TLS record and write. 64k reads
-    # fill whole 16k records and about double download throughput (BENCHMARKS.md).
-    # proxy_buffers is unused while buffering is off; it is sized only so that nginx accepts
-    # the proxy_busy_buffers_size default that 64k implies.
-    proxy_buffer_size                   64k;
-    proxy_buffers                       4 64k;
-
-    # nginx's own 502 and 504 (the registry's name does not resolve, its port refuses, or it
-    # does not answer) become the registry's own way of saying so, which clients retry.
-    error_page 502 504 = @registry_unavailable;
+    proxy_set_header  Authorization     $registry_bearer;`,
+)}
   }
 
   location @registry_denied {
@@ -644,7 +789,7 @@ ${
     return 403 '${deniedBody}\\n';
   }
 
-${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard, immutable)}${immutable ? renderImmutableLocations(token !== undefined) : ""}
+${mirrors.length > 0 ? renderMirrorLocations(token !== undefined) : ""}${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard, immutable)}${immutable ? renderImmutableLocations(token !== undefined) : ""}
   location @registry_read_only {
     default_type application/json;
     add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;

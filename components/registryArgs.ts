@@ -1,3 +1,4 @@
+import { CheckedMirror, RegistryMirror, validateMirrors } from "./mirrors";
 import { CheckedNotificationEndpoint, NotificationEndpoint, validateNotifications } from "./notifications";
 import { RetentionRule, validateRetention } from "./retention";
 import { ImmutableTagRule, validateImmutableTags } from "./immutableTags";
@@ -122,6 +123,15 @@ export interface RegistryArgs {
      * @default [] (none)
      */
     readonly notifications?: NotificationEndpoint[];
+    /**
+     * Pull-through mirrors: each serves an upstream registry's repositories under its name
+     * (`HOST/hub/library/debian:12` pulls `library/debian:12` from the upstream once, then from
+     * its cache), behind the same TLS and users; the grants apply to the names as clients write
+     * them, and writes are refused. Each is a registry of its own in proxy mode, with its cache
+     * under `mirrors/NAME` in the registry's storage.
+     * @default [] (none)
+     */
+    readonly mirrors?: RegistryMirror[];
 }
 
 /** The data volume of filesystem storage. */
@@ -157,6 +167,8 @@ export interface CheckedRegistryArgs {
     readonly retention: readonly RetentionRule[];
     /** The webhook endpoints, checked; none when unset. */
     readonly notifications: readonly CheckedNotificationEndpoint[];
+    /** The pull-through mirrors, checked; none when unset. */
+    readonly mirrors: readonly CheckedMirror[];
 }
 
 /**
@@ -216,6 +228,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         immutableTags: validateImmutableTags("immutableTags", args.immutableTags),
         retention: validateRetention("retention", args.retention),
         notifications: validateNotifications("notifications", args.notifications),
+        mirrors: validateMirrors("mirrors", args.mirrors),
     };
 }
 

@@ -9,6 +9,7 @@ import { validateAuth } from "../components/auth";
 import { validateLoginThrottle, validateWriteHoldSeconds } from "../components/guard";
 import { validateImmutableTags } from "../components/immutableTags";
 import { validateRetention } from "../components/retention";
+import { validateMirrors } from "../components/mirrors";
 import { validateNotifications } from "../components/notifications";
 import {
     AccessGrant,
@@ -41,6 +42,7 @@ type Kind =
     | "immutableTags"
     | "retention"
     | "notifications"
+    | "mirrors"
     | "moved";
 
 /** A config key: its type, whether it may be left out, and what it is. */
@@ -82,6 +84,7 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
     immutableTags: { kind: "immutableTags", description: "tags that never change once pushed: list of {repositories, tags}" },
     notifications: { kind: "notifications", description: "webhooks: list of {name, url, headers?, events?}" },
+    mirrors: { kind: "mirrors", description: "pull-through mirrors: list of {name, remoteUrl, username?, password? (secret), ttl?}" },
     retention: {
         kind: "retention",
         description:
@@ -273,6 +276,12 @@ function parseValue(field: string, kind: Kind, raw: string): unknown {
         }
         case "notifications":
             return validateNotifications(field, json(field, raw, "a list such as [{name: ci, url: https://ci.example.com/events}]"));
+        case "mirrors": {
+            const value = json(field, raw, "a list such as [{name: hub, remoteUrl: https://registry-1.docker.io}]");
+            // Checked here to name the config key; the component checks it again and marks the password secret.
+            validateMirrors(field, value);
+            return value;
+        }
         case "retention":
             return validateRetention(field, json(field, raw, "a list such as [{repositories: [team-a/**], keepNewest: 10}]"));
         case "immutableTags":

@@ -171,7 +171,9 @@ describe("registry-port-loopback-only", () => {
 
     test("applies to the registry's process only", () => {
         const everywhere = { ports: [{ internal: 443, external: 5043, ip: "0.0.0.0" }] };
-        const reason = { notApplicable: "only the registry's process (label authenticated-registry.role=registry)" };
+        const reason = {
+            notApplicable: "only the registry's and the mirrors' processes (label authenticated-registry.role=registry or mirror-NAME)",
+        };
         expect(checkRegistryPortsLoopback(proxy(everywhere))).toEqual(reason);
         expect(checkRegistryPortsLoopback({ type: container, props: everywhere })).toEqual(reason);
         expect(checkRegistryPortsLoopback({ type: resourceTypes.volume, props: { labels: labels("registry") } })).toEqual(reason);
@@ -477,7 +479,7 @@ describe("values not known during preview, as the policy SDK presents them", () 
         expect(checkNginxTlsProtocols(firstPreview())).toEqual(passes);
         expect(checkCredentialsSecret(firstPreview())).toEqual(passes);
         expect(checkRegistryPortsLoopback(firstPreview())).toEqual({
-            notApplicable: "only the registry's process (label authenticated-registry.role=registry)",
+            notApplicable: "only the registry's and the mirrors' processes (label authenticated-registry.role=registry or mirror-NAME)",
         });
     });
 
@@ -805,7 +807,7 @@ describe("the Kubernetes runtime's objects are judged by the same rules, read th
         );
         expect(checkRegistryPortsLoopback(exposed("registry", "ClusterIP"))).toEqual(passes);
         expect(checkRegistryPortsLoopback(exposed("proxy", "LoadBalancer"))).toEqual({
-            notApplicable: "only the registry's process (label authenticated-registry.role=registry)",
+            notApplicable: "only the registry's and the mirrors' processes (label authenticated-registry.role=registry or mirror-NAME)",
         });
     });
 

@@ -23,7 +23,7 @@
  *   `additionalSecretOutputs` and `parent`, but not `retainOnDelete`: neither the engine
  *   (3.248.0, `AnalyzerResourceOptions`) nor the SDK passes it on.
  */
-import { defaults, labelKeys, roles } from "../components/defaults";
+import { defaults, labelKeys, mirrorRolePrefix, roleKind, roles } from "../components/defaults";
 import { nginxPaths } from "../components/nginxConfig";
 import { tokenServiceFiles } from "../components/tokenService/files";
 import {
@@ -112,8 +112,11 @@ function filesOf(resource: InspectedResource, role: string): CarriedFiles | unde
  */
 export function checkRegistryPortsLoopback(resource: ResourceView): RuleResult {
     const inspection = inspecting(resource, "processTypes");
-    if (inspection === undefined || inspection.role(resource) !== roles.registry) {
-        return notApplicable(`only the registry's process (label ${labelKeys.role}=${roles.registry})`);
+    const role = inspection?.role(resource);
+    if (inspection === undefined || role === undefined || roleKind(role) !== roles.registry) {
+        return notApplicable(
+            `only the registry's and the mirrors' processes (label ${labelKeys.role}=${roles.registry} or ${mirrorRolePrefix}NAME)`,
+        );
     }
     const why = "the registry answers without authentication, so it may only be published on 127.0.0.0/8 or ::1";
     return checked([
@@ -371,6 +374,13 @@ const secretMaterial: Readonly<Record<string, SecretMaterial>> = {
     [roles.tokenService]: { files: "the users' password hashes and the token signing key" },
 };
 
+/** What of the role labelled `role` must be stored only encrypted: a mirror's registry also holds its upstream's password. */
+function secretMaterialOf(role: string): SecretMaterial {
+    return role.startsWith(mirrorRolePrefix)
+        ? { environment: "REGISTRY_HTTP_SECRET and the upstream's REGISTRY_PROXY_PASSWORD" }
+        : (secretMaterial[role] ?? {});
+}
+
 /**
  * Every input that holds a role's secret material (on one host the uploads of the proxy, of its
  * files container and of the token service, and the registry's `envs`; on a swarm the `data`
@@ -381,7 +391,7 @@ const secretMaterial: Readonly<Record<string, SecretMaterial>> = {
  */
 export function checkCredentialsSecret(resource: ResourceView): RuleResult {
     const found = roleResource(resource);
-    const stored = found?.role === undefined ? [] : found.inspection.storedSecrets(resource, secretMaterial[found.role] ?? {});
+    const stored = found?.role === undefined ? [] : found.inspection.storedSecrets(resource, secretMaterialOf(found.role));
     if (stored.length === 0) {
         return notApplicable(
             "only what stores a secret of this package: the registry's environment, the proxy's and the token service's files",

@@ -49,6 +49,7 @@ export const secretProperties: Readonly<Record<string, readonly string[]>> = {
     RegistryUser: ["password"],
     RegistryStorage: ["accessKey", "secretKey"],
     NotificationEndpoint: ["headers"],
+    RegistryMirror: ["password"],
     TlsSettings: ["privateKeyPem"],
     AuthenticatedRegistry: ["htpasswd", "passwords"],
     HtpasswdCredentials: ["htpasswd", "passwords", "passwordHashes"],

@@ -38,7 +38,7 @@ alone=(faults upgrade home)
 # docker client settings, and one lane left the machine's two cores two-thirds idle. Each lane's
 # output is printed when it ends; the run fails if either fails.
 lane1=(yaml unprivileged token environments access throttle package sdks retention)
-lane2=(reload conformance registry gc s3 operations immutable webhooks)
+lane2=(reload conformance registry gc s3 operations immutable webhooks mirror)
 # Every suite is in exactly one place.
 listed=$(printf '%s\n' "${alone[@]}" "${lane1[@]}" "${lane2[@]}" | sort)
 present=$(find test/e2e -name '*.e2e.test.ts' -printf '%f\n' | sed 's/\.e2e\.test\.ts$//' | sort)

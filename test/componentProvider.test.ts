@@ -60,6 +60,7 @@ describe("the committed schema", () => {
                 `${token("HtpasswdCredentials")}.properties.passwords`,
                 `${token("HtpasswdUser")}.password`,
                 `${token("NotificationEndpoint")}.headers`,
+                `${token("RegistryMirror")}.password`,
                 `${token("RegistryStorage")}.accessKey`,
                 `${token("RegistryStorage")}.secretKey`,
                 `${token("RegistryUser")}.password`,

@@ -7,13 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AuthMode, tokenRouteFor } from "../auth";
-import { proxyDefaults, roles } from "../defaults";
+import { proxyDefaults, roleKind, roles } from "../defaults";
 import { guardSettings } from "../guard";
 import { HtpasswdCredentials } from "../htpasswdCredentials";
 import { GuardRoute, renderNginxConfig, TokenRoute } from "../nginxConfig";
 import { CheckedRegistryArgs, RegistryArgs, registryHost } from "../registryArgs";
 import { proxyListenPort, proxyRole } from "../roles/proxy";
-import { registryPort, registryRole, registryTokenAuth, RegistryTokenAuth } from "../roles/registry";
+import { mirrorRole } from "../mirrors";
+import { mirrorRegistryRole, registryPort, registryRole, registryTokenAuth, RegistryTokenAuth } from "../roles/registry";
 import { RoleSpec } from "../roles/spec";
 import { guardRole, tokenServiceRole } from "../roles/tokenService";
 import { TlsMaterial } from "../tlsMaterial";
@@ -31,6 +32,11 @@ export const processWords: Readonly<Record<string, string>> = {
     [roles.guard]: "guard",
     [roles.edge]: "edge",
 };
+
+/** The word a role's resources and processes are named by: {@link processWords}, or a mirror's own role label. */
+export function processWord(role: string): string {
+    return processWords[role] ?? role;
+}
 
 /** The plan's resources that are not processes, which a runtime may have kept elsewhere before. */
 export type SharedResource = "httpSecret" | "signingKey" | "signingCertificate";
@@ -52,8 +58,13 @@ export interface PlanAddressing {
 export interface PlannedRole {
     /** What runs, independent of the runtime. */
     readonly spec: RoleSpec;
-    /** The word its resources and processes are named by ({@link processWords}). */
+    /** The word its resources and processes are named by ({@link processWord}). */
     readonly word: string;
+    /**
+     * The role whose runtime settings it takes (replicas, resources, probes, security):
+     * {@link roleKind} of its label.
+     */
+    readonly kind: string;
     /** The roles (labels) it sends requests to; they run first. */
     readonly dependsOn: readonly string[];
     /** Whether it keeps the images: it mounts the data volume, or reaches the object store. */
@@ -101,7 +112,15 @@ export function planRegistry(
     const guard = guardSettings(checked.loginThrottle, checked.writeHoldSeconds);
     const planned: PlannedRole[] = [];
     const add = (spec: RoleSpec, options: Partial<Pick<PlannedRole, "dependsOn" | "storage" | "entry">> = {}) =>
-        planned.push({ spec, word: processWords[spec.role], dependsOn: [], storage: false, entry: false, ...options });
+        planned.push({
+            spec,
+            word: processWord(spec.role),
+            kind: roleKind(spec.role),
+            dependsOn: [],
+            storage: false,
+            entry: false,
+            ...options,
+        });
 
     // Token mode: the token service checks passwords once per token and signs what each user may
     // do; the registry verifies the tokens, nginx only routes and limits. It is also the guard.
@@ -153,6 +172,13 @@ export function planRegistry(
         }),
         { storage: true },
     );
+    // Each mirror is a registry of its own in proxy mode, beside the registry, on the same storage.
+    for (const mirror of checked.mirrors) {
+        add(mirrorRegistryRole(mirror, { image: checked.registryImage, storage: checked.storage, httpSecret: httpSecret.result }), {
+            storage: true,
+        });
+    }
+    const mirrorRoutes = checked.mirrors.map((mirror) => ({ name: mirror.name, upstream: address(mirrorRole(mirror.name), registryPort) }));
 
     const config = renderNginxConfig({
         serverName: args.domain,
@@ -162,6 +188,7 @@ export function planRegistry(
         resolver: addressing.resolver,
         users,
         immutableTags: checked.immutableTags,
+        mirrors: mirrorRoutes,
         token: token?.route,
         guard: guardRoute,
         metrics: addressing.metrics ? { registryMetrics: address(roles.registry, proxyDefaults.registryMetricsPort) } : undefined,
@@ -175,7 +202,14 @@ export function planRegistry(
             privateKeyPem: tls.privateKeyPem,
             users,
         }),
-        { dependsOn: [roles.registry, token === undefined ? roles.guard : roles.tokenService], entry: true },
+        {
+            dependsOn: [
+                roles.registry,
+                token === undefined ? roles.guard : roles.tokenService,
+                ...checked.mirrors.map((m) => mirrorRole(m.name)),
+            ],
+            entry: true,
+        },
     );
 
     return { name, host, checked, tls, credentials, roles: planned };

@@ -1,5 +1,6 @@
-import { CheckedNotificationEndpoint, notificationEnvironment } from "../notifications";
 import * as pulumi from "@pulumi/pulumi";
+import { CheckedMirror, mirrorCacheDirectory, mirrorProxyEnvironment, mirrorRole } from "../mirrors";
+import { CheckedNotificationEndpoint, notificationEnvironment } from "../notifications";
 import { proxyDefaults, roles } from "../defaults";
 import { metricsPath } from "../nginxConfig";
 import { CheckedStorage, s3Environment, StorageKind } from "../storage";
@@ -47,18 +48,39 @@ export interface RegistryRoleArgs {
      * @default [] (none)
      */
     readonly notifications?: readonly CheckedNotificationEndpoint[];
+    /**
+     * Run as this mirror's pull-through cache instead: its own role, its cache under its own
+     * prefix of the storage; it takes no token, delete, webhook or metrics settings.
+     * @default undefined (the registry clients push to)
+     */
+    readonly mirror?: CheckedMirror;
+}
+
+/** Where the registry keeps content: the storage's root, or a mirror's prefix under it. */
+function storageEnvironment(storage: CheckedStorage, mirror: CheckedMirror | undefined): pulumi.Input<string>[] {
+    const under = mirror === undefined ? undefined : mirrorCacheDirectory(mirror.name);
+    if (storage.kind === StorageKind.S3) {
+        const root = storage.rootDirectory?.replace(/\/$/, "");
+        return s3Environment(
+            under === undefined ? storage : { ...storage, rootDirectory: root === undefined ? `/${under}` : `${root}/${under}` },
+        );
+    }
+    return [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${under === undefined ? registryDataPath : `${registryDataPath}/${under}`}`];
+}
+
+/** A mirror's registry: {@link registryRole} in proxy mode, under its own role label. */
+export function mirrorRegistryRole(mirror: CheckedMirror, args: Pick<RegistryRoleArgs, "image" | "storage" | "httpSecret">): RoleSpec {
+    return registryRole({ ...args, deleteEnabled: false, metrics: false, mirror });
 }
 
 /** The distribution registry, configured through its environment; version 2.8 and 3 alike. */
 export function registryRole(args: RegistryRoleArgs): RoleSpec {
     const token = args.tokenAuth;
     return {
-        role: roles.registry,
+        role: args.mirror === undefined ? roles.registry : mirrorRole(args.mirror.name),
         image: args.image,
         env: [
-            ...(args.storage.kind === StorageKind.S3
-                ? s3Environment(args.storage)
-                : [`REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=${registryDataPath}`]),
+            ...storageEnvironment(args.storage, args.mirror),
             pulumi.secret(pulumi.interpolate`REGISTRY_HTTP_SECRET=${args.httpSecret}`),
             // The images' config caches blob descriptors in memory; after a garbage
             // collection (scripts/gc.sh, run beside the serving process) that cache still
@@ -79,6 +101,7 @@ export function registryRole(args: RegistryRoleArgs): RoleSpec {
                   ]
                 : []),
             ...notificationEnvironment(args.notifications ?? []),
+            ...(args.mirror === undefined ? [] : mirrorProxyEnvironment(args.mirror)),
             ...(token === undefined
                 ? []
                 : [

@@ -64,7 +64,8 @@ function containerDeployment({ name, parent, shared }: RuntimeContext, settings:
                     ports.push({ internal: proxyDefaults.metricsListenPort, external: port, ip: address, protocol: "tcp" });
                 }
             }
-            if (role.storage && settings.directAccess !== undefined) {
+            // The registry's own port only: a mirror's registry is reached through nginx alone.
+            if (role.spec.role === roles.registry && settings.directAccess !== undefined) {
                 const { port, address } = settings.directAccess;
                 ports.push({ internal: registryPort, external: port, ip: address, protocol: "tcp" });
             }

@@ -8,8 +8,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { roles } from "../../defaults";
 import { healthPath, livenessPath } from "../../nginxConfig";
-import { PlannedRole, processWords, RegistryPlan } from "../../plan/registryPlan";
+import { PlannedRole, processWord, processWords, RegistryPlan } from "../../plan/registryPlan";
 import { registryDataPath } from "../../roles/registry";
+import { CheckedMirror, mirrorRole } from "../../mirrors";
 import type { CheckedRegistryArgs } from "../../registryArgs";
 import { StorageKind } from "../../storage";
 import { tokenHealthPath } from "../../tokenService/files";
@@ -54,8 +55,8 @@ const roleHealth: Readonly<Record<string, HttpHealth>> = {
 /** A Service's name: an RFC 1035 label (a letter first), at most 63 characters. */
 const serviceNamePattern = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** The longest name a role's Deployment and Service take: `NAME-registry`. */
-function checkWorkloadNames(name: string, field: string, ownNamespace: boolean): void {
+/** Every role's Deployment and Service name (`NAME-registry`, `NAME-mirror-hub`) is a Service name. */
+function checkWorkloadNames(name: string, field: string, ownNamespace: boolean, mirrors: readonly CheckedMirror[]): void {
     const longest = `${name}-${processWords[roles.registry]}`;
     if (!serviceNamePattern.test(longest)) {
         throw new InvalidArgumentError(
@@ -64,6 +65,15 @@ function checkWorkloadNames(name: string, field: string, ownNamespace: boolean):
                 "name the component with lower-case letters, digits and hyphens, a letter first, at most 54 characters",
         );
     }
+    mirrors.forEach((mirror, i) => {
+        const workload = `${name}-${processWord(mirrorRole(mirror.name))}`;
+        if (!serviceNamePattern.test(workload)) {
+            throw new InvalidArgumentError(
+                `mirrors[${i}].name`,
+                `makes the Kubernetes name ${describe(workload)}, over 63 characters; shorten the mirror's name or the component's`,
+            );
+        }
+    });
     if (ownNamespace && name.length > 63)
         throw new InvalidArgumentError(`${field}.namespace`, "is unset and the component's name is too long for one; set it");
 }
@@ -71,7 +81,7 @@ function checkWorkloadNames(name: string, field: string, ownNamespace: boolean):
 /** The Kubernetes runtime bound to one registry, with checked settings. */
 function kubernetesDeployment({ name, parent, shared }: RuntimeContext, settings: CheckedKubernetesSettings): RuntimeDeployment {
     const namespaceName = settings.namespace ?? name;
-    const workloadName = (role: string) => `${name}-${processWords[role]}`;
+    const workloadName = (role: string) => `${name}-${processWord(role)}`;
     let namespace: pulumi.Input<string> = namespaceName;
     const replicas: Readonly<Record<string, number>> = {
         [roles.proxy]: settings.replicas.proxy,
@@ -132,6 +142,7 @@ function kubernetesDeployment({ name, parent, shared }: RuntimeContext, settings
 
         runRole(role: PlannedRole, plan: RegistryPlan, foundation: RuntimeFoundation, dependsOn: pulumi.Resource[]): RoleProcess {
             const label = role.spec.role;
+            const kind = role.kind;
             const service = role.entry
                 ? {
                       type: settings.serviceType,
@@ -146,10 +157,10 @@ function kubernetesDeployment({ name, parent, shared }: RuntimeContext, settings
                     workloadName: workloadName(label),
                     namespace: foundation.networkName,
                     instance: name,
-                    replicas: replicas[label],
-                    resources: resources[label],
-                    security: podSecurity[label],
-                    health: roleHealth[label],
+                    replicas: replicas[kind],
+                    resources: resources[kind],
+                    security: podSecurity[kind],
+                    health: roleHealth[kind],
                     service,
                     reachableFrom: role.entry ? undefined : [roles.proxy],
                     ...(role.storage && foundation.volumeName !== undefined
@@ -194,7 +205,7 @@ export const kubernetesRuntime: RegistryRuntime = {
     checkSettings: (field, settings, shared) => void checkedSettings(field, settings, shared),
     prepare(context) {
         const settings = checkedSettings(context.field, context.settings, context.shared);
-        checkWorkloadNames(context.name, context.field, settings.namespace === undefined);
+        checkWorkloadNames(context.name, context.field, settings.namespace === undefined, context.shared.mirrors);
         return kubernetesDeployment(context, settings);
     },
 };

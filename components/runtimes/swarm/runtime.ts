@@ -8,7 +8,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { roles } from "../../defaults";
 import { typeToken } from "../../inputs";
-import { PlannedRole, processWords, RegistryPlan } from "../../plan/registryPlan";
+import { PlannedRole, processWord, RegistryPlan } from "../../plan/registryPlan";
 import { edgeRole } from "../../roles/edge";
 import { proxyListenPort } from "../../roles/proxy";
 import { registryDataPath } from "../../roles/registry";
@@ -22,7 +22,7 @@ import { checkStoragePlacement, CheckedSwarmSettings, checkSwarmSettings, Publis
 
 /** The swarm runtime bound to one registry, with checked settings. */
 function swarmDeployment({ name, parent, shared }: RuntimeContext, settings: CheckedSwarmSettings): RuntimeDeployment {
-    const serviceName = (role: string) => `${name}-${processWords[role]}`;
+    const serviceName = (role: string) => `${name}-${processWord(role)}`;
     const tasks: Readonly<Record<string, number>> = {
         [roles.proxy]: settings.replicas.proxy,
         [roles.registry]: settings.replicas.registry,
@@ -70,7 +70,7 @@ function swarmDeployment({ name, parent, shared }: RuntimeContext, settings: Che
         runRole(role: PlannedRole, plan: RegistryPlan, foundation: RuntimeFoundation, dependsOn: pulumi.Resource[]): RoleProcess {
             const resourceName = `${name}-${role.word}`;
             const opts = dependsOn.length === 0 ? undefined : { dependsOn };
-            const where = placement(role.spec.role, tasks[role.spec.role]);
+            const where = placement(role.spec.role, tasks[role.kind]);
             if (!role.entry) {
                 const mounts =
                     role.storage && foundation.volumeName !== undefined
@@ -100,7 +100,7 @@ function swarmDeployment({ name, parent, shared }: RuntimeContext, settings: Che
             // Host mode: each node's port is held by a TCP edge, which passes TLS through to the proxy's tasks.
             const proxy = roleService(resourceName, role.spec, where, parent, opts);
             const edge = roleService(
-                `${name}-${processWords[roles.edge]}`,
+                `${name}-${processWord(roles.edge)}`,
                 edgeRole({
                     image: settings.edgeImage,
                     proxyTasks: `tasks.${serviceName(role.spec.role)}`,
