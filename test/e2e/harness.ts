@@ -50,7 +50,10 @@ export function ok(command: string, args: string[], options: Parameters<typeof e
  */
 export function commandFailure(command: string, args: string[], result: Result): Error {
     const output = `${result.stdout}\n${result.stderr}`;
-    const errorLines = output.split("\n").filter((line) => /\berror\b/i.test(line)).slice(0, 20);
+    const errorLines = output
+        .split("\n")
+        .filter((line) => /\berror\b/i.test(line))
+        .slice(0, 20);
     const summary = errorLines.length > 0 ? `\n${errorLines.map((line) => `  | ${line.trim()}`).join("\n")}` : "";
     return new Error(`${command} ${args.join(" ")} exited ${result.status}${summary}\n${output}`);
 }
