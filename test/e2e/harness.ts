@@ -220,7 +220,8 @@ export class DockerClient {
 
     /**
      * Makes the image `ref` of one layer per entry of `layers` (each a file name to its content,
-     * every file dated 2023-11-14, so that equal layers are equal bytes) and returns its ID. It is
+     * every file dated 2023-11-14, so that equal layers are equal bytes), dated now, and returns
+     * its ID. It is
      * loaded from an image archive rather than built: the engine's legacy builder, run beside
      * other suites' builds and removals, once lost an image it had just committed.
      */
@@ -240,7 +241,15 @@ export class DockerClient {
                 .update(fs.readFileSync(path.join(dir, layer)))
                 .digest("hex")}`;
         });
-        const config = JSON.stringify({ architecture: "amd64", os: "linux", config: {}, rootfs: { type: "layers", diff_ids: diffIds } });
+        // Dated now, as a build dates its image: retention orders tags by it.
+        const created = new Date().toISOString();
+        const config = JSON.stringify({
+            architecture: "amd64",
+            os: "linux",
+            created,
+            config: {},
+            rootfs: { type: "layers", diff_ids: diffIds },
+        });
         fs.writeFileSync(path.join(dir, "config.json"), config);
         const manifest = [{ Config: "config.json", RepoTags: [ref], Layers: layers.map((_, i) => `layer-${i}.tar`) }];
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
