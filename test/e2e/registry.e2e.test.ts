@@ -96,11 +96,7 @@ test("docker login accepts the generated password and refuses a wrong one", () =
 });
 
 test("an image built here is pushed and pulled back with the same ID", () => {
-    const context = fs.mkdtempSync(path.join(stack.workDir, "image-"));
-    fs.writeFileSync(path.join(context, "payload"), crypto.randomBytes(4 * 1024 * 1024));
-    fs.writeFileSync(path.join(context, "Dockerfile"), "FROM scratch\nCOPY payload /payload\n");
-    docker.ok(["build", "--quiet", "--tag", pushedRef, context]);
-    pushedImageId = docker.ok(["image", "inspect", "--format", "{{.Id}}", pushedRef]).trim();
+    pushedImageId = docker.buildRandomImage(pushedRef, 4 * 1024 * 1024);
     docker.ok(["push", pushedRef]);
     expectPushedImageServed();
 });
