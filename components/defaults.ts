@@ -42,6 +42,8 @@ export const defaults = {
     guardImage: defaultImages.tokenService,
     /** Keep the data volume on destroy. */
     deleteDataOnDestroy: false,
+    /** No audit trail unless asked. */
+    auditLog: false,
     auth: {
         mode: "basic",
         /** Five minutes: long enough for any one request, short enough that a revoked user is out soon. */

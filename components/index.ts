@@ -9,6 +9,7 @@ export { ImmutableTagRule } from "./immutableTags";
 export { RetentionRule } from "./retention";
 export { NotificationEndpoint, NotificationEvent } from "./notifications";
 export { RegistryMirror } from "./mirrors";
+export { AuditAction, AuditLine } from "./auditLog";
 export { RegistryUser } from "./access";
 export { AccessAction, AccessGrant, UserAccess, UserGrants } from "./grants";
 export { AuthMode, RegistryAuth } from "./auth";

@@ -6,6 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
+import { renderAuditLogDirectives, renderAuditMaps } from "./auditLog";
 import { ImmutableTagRule, immutableMapEntries } from "./immutableTags";
 import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./grants";
 import { proxyDefaults } from "./defaults";
@@ -21,6 +22,10 @@ export const nginxPaths: NginxPaths = {
     privateKey: "/etc/nginx/conf.d/domain.key",
     /** The official image's default site, replaced so that nothing else listens. */
     defaultSite: "/etc/nginx/conf.d/default.conf",
+    /** The access log as the official image writes it (a link to its output). */
+    accessLog: "/var/log/nginx/access.log",
+    /** The audit trail's lines: nginx's output, which the runtime keeps in rotated log files. */
+    auditLog: "/dev/stdout",
 };
 
 /** The files nginx reads; see {@link nginxPaths}. */
@@ -31,6 +36,8 @@ export interface NginxPaths {
     readonly certificate: string;
     readonly privateKey: string;
     readonly defaultSite: string;
+    readonly accessLog: string;
+    readonly auditLog: string;
 }
 
 /**
@@ -102,6 +109,11 @@ export interface NginxConfigOptions {
      * @default [] (every granted write goes on)
      */
     readonly immutableTags?: readonly ImmutableTagRule[];
+    /**
+     * Write the audit trail (`auditLog.ts`): a JSON line per content request and login on nginx's output.
+     * @default false
+     */
+    readonly auditLog?: boolean;
     /**
      * Pull-through mirrors: reads of a repository under a mirror's name (`hub/library/debian`)
      * go to that mirror's registry without the name (`library/debian`), once the grants (basic
@@ -726,6 +738,7 @@ ${token === undefined && guard?.loginThrottle ? guardUserMap : ""}
 
 ${renderTargetMaps(token !== undefined, guard !== undefined, mirrors.length > 0)}
 ${immutable ? renderImmutableMaps(rules) : ""}
+${options.auditLog ? renderAuditMaps(tokenPath) : ""}
 ${mirrors.length > 0 ? renderMirrorMaps(mirrors) : ""}
 
 server {
@@ -733,6 +746,7 @@ server {
   # workers instead of piling onto one that is busy verifying bcrypt hashes (BENCHMARKS.md).
   listen ${listenPort} ssl reuseport;
   server_name ${serverName};
+${options.auditLog ? renderAuditLogDirectives(paths.accessLog, paths.auditLog) : ""}
 
   # The registry is found by name on every request, never once at start: Docker gives a
   # container no fixed address, so after a restart of the registry or of the engine it may

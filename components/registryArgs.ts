@@ -132,6 +132,15 @@ export interface RegistryArgs {
      * @default [] (none)
      */
     readonly mirrors?: RegistryMirror[];
+    /**
+     * The audit trail: nginx writes one JSON line per manifest pulled, pushed or deleted, blob
+     * deleted, and login, refused or not (time, user, client address, action, repository, tag
+     * or digest, status, bytes), to its output, which the runtime keeps in rotated log files.
+     * In token mode nginx knows the user of logins only; the registry's webhooks name the user
+     * of each push, pull and delete.
+     * @default false
+     */
+    readonly auditLog?: boolean;
 }
 
 /** The data volume of filesystem storage. */
@@ -169,6 +178,7 @@ export interface CheckedRegistryArgs {
     readonly notifications: readonly CheckedNotificationEndpoint[];
     /** The pull-through mirrors, checked; none when unset. */
     readonly mirrors: readonly CheckedMirror[];
+    readonly auditLog: boolean;
 }
 
 /**
@@ -229,6 +239,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         retention: validateRetention("retention", args.retention),
         notifications: validateNotifications("notifications", args.notifications),
         mirrors: validateMirrors("mirrors", args.mirrors),
+        auditLog: validateBoolean("auditLog", args.auditLog ?? defaults.auditLog),
     };
 }
 

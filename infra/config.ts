@@ -84,6 +84,10 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     guardImage: { kind: "string", description: `basic mode's guard image, Node.js (default ${defaults.guardImage})` },
     immutableTags: { kind: "immutableTags", description: "tags that never change once pushed: list of {repositories, tags}" },
     notifications: { kind: "notifications", description: "webhooks: list of {name, url, headers?, events?}" },
+    auditLog: {
+        kind: "boolean",
+        description: `write the audit trail: a JSON line per content request and login (default ${defaults.auditLog})`,
+    },
     mirrors: { kind: "mirrors", description: "pull-through mirrors: list of {name, remoteUrl, username?, password? (secret), ttl?}" },
     retention: {
         kind: "retention",

@@ -37,7 +37,7 @@ alone=(faults upgrade home)
 # Then the others in two lanes side by side: each suite has its own stacks, ports, files and
 # docker client settings, and one lane left the machine's two cores two-thirds idle. Each lane's
 # output is printed when it ends; the run fails if either fails.
-lane1=(yaml unprivileged token environments access throttle package sdks retention)
+lane1=(yaml unprivileged token environments access throttle package sdks retention audit)
 lane2=(reload conformance registry gc s3 operations immutable webhooks mirror)
 # Every suite is in exactly one place.
 listed=$(printf '%s\n' "${alone[@]}" "${lane1[@]}" "${lane2[@]}" | sort)

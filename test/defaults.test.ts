@@ -87,6 +87,7 @@ test("the README's config table shows the same defaults", () => {
         "container.directAccessAddress": defaults.directAccessAddress,
         "container.metricsAddress": defaults.metricsAddress,
         deleteDataOnDestroy: defaults.deleteDataOnDestroy,
+        auditLog: defaults.auditLog,
         "container.restart": defaults.restart,
         "swarm.edgeImage": defaults.nginxImage,
     };

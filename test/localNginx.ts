@@ -31,6 +31,8 @@ export function localNginx(commonName: string): LocalNginx {
         certificate: path.join(dir, "domain.crt"),
         privateKey: path.join(dir, "domain.key"),
         defaultSite: path.join(dir, "default.conf"),
+        accessLog: path.join(dir, "access.log"),
+        auditLog: path.join(dir, "audit.log"),
     };
     const openssl = run("openssl", [
         ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"],

@@ -188,6 +188,7 @@ export function planRegistry(
         resolver: addressing.resolver,
         users,
         immutableTags: checked.immutableTags,
+        auditLog: checked.auditLog,
         mirrors: mirrorRoutes,
         token: token?.route,
         guard: guardRoute,

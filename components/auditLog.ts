@@ -1,0 +1,84 @@
+/**
+ * The audit trail: one JSON line per request that touches content (a manifest pulled, pushed or
+ * deleted, a blob deleted) and per login (`/token`), written by nginx to its output beside its
+ * access log. The runtime keeps that output in log files it rotates (Docker's json-file driver
+ * on one host and on a swarm, the kubelet on Kubernetes), where a log shipper reads it. No line
+ * holds a password, a token or a query string.
+ */
+import { repositoryComponent } from "./grants";
+
+/** What an audit line says the request was; `denied` when the answer refused it (401, 403 or 429). */
+export const AuditAction = {
+    Pull: "pull",
+    Push: "push",
+    Delete: "delete",
+    Login: "login",
+    Denied: "denied",
+} as const;
+/** One of {@link AuditAction}'s values. */
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
+
+/** One audit line, as nginx writes it. */
+export interface AuditLine {
+    /** When the answer was sent, ISO 8601 with the offset. */
+    readonly time: string;
+    /** The user named by the request's basic credentials: every request in basic mode, logins in token mode; empty otherwise. */
+    readonly user: string;
+    /** The client's address. */
+    readonly address: string;
+    /** What the request did, or `denied`. */
+    readonly action: AuditAction;
+    /** What a `denied` request asked to do; the action itself otherwise. */
+    readonly requested: Exclude<AuditAction, "denied">;
+    /** The repository, empty for a login. */
+    readonly repository: string;
+    /** The tag or digest, empty for a login. */
+    readonly reference: string;
+    /** The HTTP status of the answer. */
+    readonly status: number;
+    /** Bytes of the answer's body. */
+    readonly bytes: number;
+}
+
+/** The http-level blocks: what each request is for the audit, and the line's format. */
+export function renderAuditMaps(tokenPath: string): string {
+    const name = `${repositoryComponent}(?:/${repositoryComponent})*`;
+    // The raw request line, which no rewrite changes (a refused password is rewritten to the guard's path).
+    const query = "(?:\\?.*)?";
+    const content = `^/v2/(?<audit_repository>${name})/(?:manifests|blobs)/(?<audit_reference>[^/?]+)${query}$`;
+    return `# The audit trail: what a request is, if it touches content or logs in; others are not audited.
+map "$request_method $request_uri" $registry_audit_requested {
+  default "";
+  "~^(?:GET|HEAD) /v2/${name}/manifests/[^/?]+${query}$" pull;
+  "~^PUT /v2/${name}/manifests/[^/?]+${query}$" push;
+  "~^DELETE /v2/${name}/(?:manifests|blobs)/[^/?]+${query}$" delete;
+  "~^GET ${tokenPath}${query}$" login;
+}
+
+map $request_uri $registry_audit_repository {
+  default "";
+  "~${content}" $audit_repository;
+}
+
+map $request_uri $registry_audit_reference {
+  default "";
+  "~${content}" $audit_reference;
+}
+
+map "$registry_audit_requested:$status" $registry_audit_action {
+  "~^:" "";
+  "~^[a-z]+:(?:401|403|429)$" denied;
+  "~^(?<audit_requested>[a-z]+):" $audit_requested;
+}
+
+log_format registry_audit escape=json '{"time":"$time_iso8601","user":"$remote_user","address":"$remote_addr",'
+  '"action":"$registry_audit_action","requested":"$registry_audit_requested","repository":"$registry_audit_repository",'
+  '"reference":"$registry_audit_reference","status":$status,"bytes":$body_bytes_sent}';`;
+}
+
+/** The server-level directives: the audit lines to `auditLog`, and the access log as the image writes it, to `accessLog`. */
+export function renderAuditLogDirectives(accessLog: string, auditLog: string): string {
+    return `  # The audit lines go beside the access log, which a server-level access_log would otherwise replace.
+  access_log ${accessLog} combined;
+  access_log ${auditLog} registry_audit if=$registry_audit_action;`;
+}

@@ -1,0 +1,263 @@
+/**
+ * The audit trail as the real nginx writes it: the rendered config, in basic mode with the login
+ * throttle (a refused password takes the guard's path), runs in Debian's nginx in front of a
+ * stand-in registry, and every line nginx writes (to files here, to its output in a container) is read back. A pull, a push, a
+ * delete, a refused push and a refused password each give one line; a blob download and the API
+ * root give none; no line holds a password.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as net from "net";
+import * as path from "path";
+import { validateUserAccess } from "../components/access";
+import { AuditLine } from "../components/auditLog";
+import { validateLoginThrottle } from "../components/guard";
+import { renderNginxConfig } from "../components/nginxConfig";
+import { createGuardHandler } from "../components/tokenService/handler";
+import { freePort, localNginx, nginxCheck, waitForPort } from "./localNginx";
+import { run, toolPath } from "./tools";
+
+const digest = `sha256:${"c".repeat(64)}`;
+/** What nginx wrote so far: its audit lines, and its access log. */
+const audit = () => (fs.existsSync(auditFile) ? fs.readFileSync(auditFile, "utf8") : "");
+const access = () => (fs.existsSync(accessFile) ? fs.readFileSync(accessFile, "utf8") : "");
+let auditFile: string;
+let accessFile: string;
+let registry: http.Server;
+let guard: http.Server;
+let nginx: ChildProcess;
+let port: number;
+let dir: string;
+let ca: Buffer;
+
+beforeAll(async () => {
+    const local = localNginx("localhost");
+    dir = local.dir;
+    auditFile = local.paths.auditLog;
+    accessFile = local.paths.accessLog;
+    ca = fs.readFileSync(local.paths.certificate);
+    const lines = ["ci", "reader"].map((user) => run("htpasswd", ["-nbB", "-C", "4", user, `pw-${user}`]).stdout.trim());
+    fs.writeFileSync(local.paths.htpasswd, `${lines.join("\n")}\n`, { mode: 0o644 });
+    registry = http.createServer((req, res) => {
+        req.resume();
+        req.on("end", () => {
+            // As the registry answers: with a Content-Length, so that nginx counts the body alone.
+            res.writeHead(req.method === "PUT" ? 201 : req.method === "DELETE" ? 202 : 200, {
+                "Docker-Distribution-Api-Version": "registry/2.0",
+                "Content-Length": req.method === "GET" ? "10" : "0",
+            });
+            res.end(req.method === "GET" ? "0123456789" : undefined);
+        });
+    });
+    await new Promise<void>((resolve) => registry.listen(0, "127.0.0.1", resolve));
+    const throttle = validateLoginThrottle("loginThrottle", { maxFailures: 10 })!;
+    guard = http.createServer(createGuardHandler({ loginThrottle: throttle, writeHoldSeconds: 2 }));
+    await new Promise<void>((resolve) => guard.listen(0, "127.0.0.1", resolve));
+    port = await freePort();
+    fs.writeFileSync(
+        local.paths.config,
+        renderNginxConfig({
+            serverName: "localhost",
+            realm: "localhost",
+            upstream: `127.0.0.1:${(registry.address() as net.AddressInfo).port}`,
+            listenPort: port,
+            paths: local.paths,
+            users: validateUserAccess("users", [
+                { username: "ci", access: [{ repositories: ["**"], actions: ["pull", "push", "delete"] }] },
+                { username: "reader", access: [{ repositories: ["**"], actions: ["pull"] }] },
+            ]),
+            guard: { upstream: `127.0.0.1:${(guard.address() as net.AddressInfo).port}`, loginThrottle: true, writeHoldSeconds: 2 },
+            auditLog: true,
+        }),
+    );
+    expect(nginxCheck(local)).toMatchObject({ status: 0 });
+    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
+    await waitForPort(port, dir);
+});
+
+afterAll(async () => {
+    nginx?.kill("SIGTERM");
+    await new Promise((r) => registry?.close(r));
+    await new Promise((r) => guard?.close(r));
+    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function request(method: string, target: string, user: string, password = `pw-${user}`): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const req = https.request(
+            {
+                host: "127.0.0.1",
+                port,
+                servername: "localhost",
+                ca,
+                method,
+                path: target,
+                headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` },
+                agent: false,
+            },
+            (res) => {
+                res.resume();
+                res.on("end", () => resolve(res.statusCode!));
+            },
+        );
+        req.on("error", reject);
+        req.end(method === "PUT" ? "{}" : undefined);
+    });
+}
+
+/** The audit lines nginx wrote since `from` (an offset into the audit file), once `count` are there. */
+async function auditLines(from: number, count: number): Promise<AuditLine[]> {
+    for (let i = 0; i < 50; i++) {
+        const lines = audit()
+            .slice(from)
+            .split("\n")
+            .filter((line) => line.startsWith("{"))
+            .map((line) => JSON.parse(line) as AuditLine);
+        if (lines.length >= count) return lines;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`fewer than ${count} audit lines in: ${audit().slice(from)}`);
+}
+
+const line = (fields: Partial<AuditLine>) => ({
+    time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/),
+    address: "127.0.0.1",
+    ...fields,
+});
+
+test("a pull, a push, a delete, a refused push and a refused password are one line each, in order", async () => {
+    const from = audit().length;
+    expect(await request("GET", "/v2/team/app/manifests/1", "reader")).toBe(200);
+    expect(await request("PUT", "/v2/team/app/manifests/2", "ci")).toBe(201);
+    expect(await request("DELETE", `/v2/team/app/manifests/${digest}`, "ci")).toBe(202);
+    expect(await request("PUT", "/v2/team/app/manifests/3", "reader")).toBe(403);
+    expect(await request("HEAD", "/v2/team/app/manifests/1", "reader", "a-wrong-password")).toBe(401);
+    const lines = await auditLines(from, 5);
+    expect(lines).toEqual([
+        line({ user: "reader", action: "pull", requested: "pull", repository: "team/app", reference: "1", status: 200, bytes: 10 }),
+        line({ user: "ci", action: "push", requested: "push", repository: "team/app", reference: "2", status: 201, bytes: 0 }),
+        line({ user: "ci", action: "delete", requested: "delete", repository: "team/app", reference: digest, status: 202, bytes: 0 }),
+        line({
+            user: "reader",
+            action: "denied",
+            requested: "push",
+            repository: "team/app",
+            reference: "3",
+            status: 403,
+            bytes: expect.any(Number),
+        }),
+        line({
+            user: "reader",
+            action: "denied",
+            requested: "pull",
+            repository: "team/app",
+            reference: "1",
+            status: 401,
+            bytes: expect.any(Number),
+        }),
+    ]);
+    expect(audit()).not.toContain("a-wrong-password");
+    expect(audit()).not.toContain("pw-");
+});
+
+test("a blob download, the API root and a tag list give access-log lines but no audit line", async () => {
+    const from = audit().length;
+    const accessFrom = access().length;
+    expect(await request("GET", `/v2/team/app/blobs/${digest}`, "reader")).toBe(200);
+    expect(await request("GET", "/v2/", "reader")).toBe(200);
+    expect(await request("GET", "/v2/team/app/tags/list?n=5", "reader")).toBe(200);
+    expect(await request("GET", "/v2/team/app/manifests/4", "reader")).toBe(200);
+    const lines = await auditLines(from, 1);
+    expect(lines).toEqual([
+        line({ user: "reader", action: "pull", requested: "pull", repository: "team/app", reference: "4", status: 200, bytes: 10 }),
+    ]);
+    // The access log goes on as before, beside the audit lines.
+    expect(access().slice(accessFrom)).toContain(`"GET /v2/team/app/blobs/${digest} HTTP/1.1" 200 10`);
+});
+
+describe("token mode", () => {
+    let tokenNginx: ChildProcess;
+    let tokenService: http.Server;
+    let tokenDir: string;
+    let tokenAudit: string;
+    let tokenPort: number;
+
+    beforeAll(async () => {
+        const local = localNginx("localhost");
+        tokenDir = local.dir;
+        tokenAudit = local.paths.auditLog;
+        // The token service: ci's password gets a token, anything else 401.
+        tokenService = http.createServer((req, res) => {
+            const ok = req.headers.authorization === `Basic ${Buffer.from("ci:pw-ci").toString("base64")}`;
+            res.writeHead(ok ? 200 : 401, { "Content-Type": "application/json", "Content-Length": ok ? "17" : "2" });
+            res.end(ok ? '{"token":"t0k3n"}' : "{}");
+        });
+        await new Promise<void>((resolve) => tokenService.listen(0, "127.0.0.1", resolve));
+        const service = `127.0.0.1:${(tokenService.address() as net.AddressInfo).port}`;
+        tokenPort = await freePort();
+        fs.writeFileSync(
+            local.paths.config,
+            renderNginxConfig({
+                serverName: "localhost",
+                realm: "localhost",
+                upstream: `127.0.0.1:${(registry.address() as net.AddressInfo).port}`,
+                listenPort: tokenPort,
+                paths: local.paths,
+                token: { upstream: service, requestsPerMinute: 300, burst: 20 },
+                guard: { upstream: service, loginThrottle: false, writeHoldSeconds: 2 },
+                auditLog: true,
+            }),
+        );
+        expect(nginxCheck(local)).toMatchObject({ status: 0 });
+        tokenNginx = spawn(toolPath("nginx"), ["-p", tokenDir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
+        await waitForPort(tokenPort, tokenDir);
+    });
+
+    afterAll(async () => {
+        tokenNginx?.kill("SIGTERM");
+        await new Promise((r) => tokenService?.close(r));
+        fs.rmSync(tokenDir, { recursive: true, force: true });
+    });
+
+    test("a login and a refused login name their user; the query and the token stay out of the line", async () => {
+        const login = (password: string) =>
+            new Promise<number>((resolve, reject) => {
+                const req = https.request(
+                    {
+                        host: "127.0.0.1",
+                        port: tokenPort,
+                        servername: "localhost",
+                        ca: fs.readFileSync(path.join(tokenDir, "domain.crt")),
+                        path: "/token?service=localhost&scope=repository:team/app:pull",
+                        headers: { Authorization: `Basic ${Buffer.from(`ci:${password}`).toString("base64")}` },
+                        agent: false,
+                    },
+                    (res) => {
+                        res.resume();
+                        res.on("end", () => resolve(res.statusCode!));
+                    },
+                );
+                req.on("error", reject);
+                req.end();
+            });
+        expect(await login("pw-ci")).toBe(200);
+        expect(await login("a-wrong-password")).toBe(401);
+        let lines: AuditLine[] = [];
+        for (let i = 0; i < 50 && lines.length < 2; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            const text = fs.existsSync(tokenAudit) ? fs.readFileSync(tokenAudit, "utf8") : "";
+            lines = text
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => JSON.parse(l) as AuditLine);
+        }
+        expect(lines).toEqual([
+            line({ user: "ci", action: "login", requested: "login", repository: "", reference: "", status: 200, bytes: 17 }),
+            line({ user: "ci", action: "denied", requested: "login", repository: "", reference: "", status: 401, bytes: 2 }),
+        ]);
+        const text = fs.readFileSync(tokenAudit, "utf8");
+        for (const secret of ["pw-ci", "a-wrong-password", "t0k3n", "scope="]) expect(text).not.toContain(secret);
+    });
+});
