@@ -42,8 +42,6 @@ export const defaults = {
     guardImage: defaultImages.tokenService,
     /** Keep the data volume on destroy. */
     deleteDataOnDestroy: false,
-    /** No audit trail unless asked. */
-    auditLog: false,
     auth: {
         mode: "basic",
         /** Five minutes: long enough for any one request, short enough that a revoked user is out soon. */
@@ -143,6 +141,12 @@ export const roles = {
     edge: "edge",
     proxyFiles: "proxy-files",
 } as const;
+
+/**
+ * No audit trail unless asked. Apart from `defaults`, which the token service's bundle holds
+ * whole: a byte more in the bundle replaces the guard and token containers on upgrade.
+ */
+export const auditLogDefault = false;
 
 /** What the role label of a pull-through mirror's registry begins with: `mirror-hub` for the mirror `hub`. */
 export const mirrorRolePrefix = "mirror-";

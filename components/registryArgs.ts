@@ -5,7 +5,7 @@ import { ImmutableTagRule, validateImmutableTags } from "./immutableTags";
 import { RegistryUser, validateUserAccess } from "./access";
 import { anyDeleteGranted, UserAccess } from "./grants";
 import { AuthMode, CheckedAuth, defaultBcryptCostFor, RegistryAuth, validateAuth } from "./auth";
-import { defaults } from "./defaults";
+import { auditLogDefault, defaults } from "./defaults";
 import { LoginThrottle, validateLoginThrottle, validateWriteHoldSeconds } from "./guard";
 import type { LoginThrottleSettings } from "./tokenService/loginThrottle";
 import { checkHtpasswdArgs } from "./htpasswdCredentials";
@@ -239,7 +239,7 @@ export function checkRegistryArgs(args: RegistryArgs): CheckedRegistryArgs {
         retention: validateRetention("retention", args.retention),
         notifications: validateNotifications("notifications", args.notifications),
         mirrors: validateMirrors("mirrors", args.mirrors),
-        auditLog: validateBoolean("auditLog", args.auditLog ?? defaults.auditLog),
+        auditLog: validateBoolean("auditLog", args.auditLog ?? auditLogDefault),
     };
 }
 

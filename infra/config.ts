@@ -21,6 +21,7 @@ import {
     TlsSettings,
     TlsMode,
 } from "../components/index";
+import { auditLogDefault } from "../components/defaults";
 import { defaultRuntime, registryRuntimes } from "../components/runtimes/index";
 import { validateStorage } from "../components/storage";
 import { checkKnownKeys } from "../components/validation";
@@ -86,7 +87,7 @@ const sharedKeys: Readonly<Record<keyof RegistryArgs, ConfigKey>> = {
     notifications: { kind: "notifications", description: "webhooks: list of {name, url, headers?, events?}" },
     auditLog: {
         kind: "boolean",
-        description: `write the audit trail: a JSON line per content request and login (default ${defaults.auditLog})`,
+        description: `write the audit trail: a JSON line per content request and login (default ${auditLogDefault})`,
     },
     mirrors: { kind: "mirrors", description: "pull-through mirrors: list of {name, remoteUrl, username?, password? (secret), ttl?}" },
     retention: {

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { defaults, proxyDefaults } from "../components/defaults";
+import { auditLogDefault, defaults, proxyDefaults } from "../components/defaults";
 import { configSchema } from "../infra/config";
 
 const root = path.resolve(__dirname, "..");
@@ -87,7 +87,7 @@ test("the README's config table shows the same defaults", () => {
         "container.directAccessAddress": defaults.directAccessAddress,
         "container.metricsAddress": defaults.metricsAddress,
         deleteDataOnDestroy: defaults.deleteDataOnDestroy,
-        auditLog: defaults.auditLog,
+        auditLog: auditLogDefault,
         "container.restart": defaults.restart,
         "swarm.edgeImage": defaults.nginxImage,
     };
