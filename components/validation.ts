@@ -25,6 +25,9 @@ export class InvalidArgumentError extends pulumi.RunError {
 
 /** Quotes a user-supplied value for an error message without echoing pages of text. */
 export function describe(value: unknown): string {
+    // Never an object's contents: they may hold a secret, and String() says only "[object Object]".
+    if (Array.isArray(value)) return "a list";
+    if (typeof value === "object" && value !== null) return "an object";
     const text = typeof value === "string" ? JSON.stringify(value) : String(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -89,7 +89,7 @@ describe("settings", () => {
         expect(() => validateMirrors("mirrors", [hub, { ...hub, remoteUrl: "https://quay.io" }])).toThrow(
             'mirrors[1].name: "hub" names an earlier mirror too',
         );
-        expect(() => validateMirrors("mirrors", { hub })).toThrow("mirrors: [object Object] is not a list; expected mirrors such as");
+        expect(() => validateMirrors("mirrors", { hub })).toThrow("mirrors: an object is not a list; expected mirrors such as");
     });
 
     test("a bad mirror fails the component before anything is created", async () => {
