@@ -1,6 +1,6 @@
 /**
  * The audit trail: one JSON line per request that touches content (a manifest pulled, pushed or
- * deleted, a blob deleted) and per login (`/token`), written by nginx to its output beside its
+ * deleted, a blob deleted, an upload refused) and per login (`/token`), written by nginx to its output beside its
  * access log. The runtime keeps that output in log files it rotates (Docker's json-file driver
  * on one host and on a swarm, the kubelet on Kubernetes), where a log shipper reads it. No line
  * holds a password, a token or a query string.
@@ -53,11 +53,19 @@ map "$request_method $request_uri" $registry_audit_requested {
   "~^PUT /v2/${name}/manifests/[^/?]+${query}$" push;
   "~^DELETE /v2/${name}/(?:manifests|blobs)/[^/?]+${query}$" delete;
   "~^GET ${tokenPath}${query}$" login;
+  "~^POST /v2/${name}/blobs/uploads/${query}$" upload;
+}
+
+# An upload is a push: audited when refused, as the push it begins.
+map $registry_audit_requested $registry_audit_asked {
+  default $registry_audit_requested;
+  upload push;
 }
 
 map $request_uri $registry_audit_repository {
   default "";
   "~${content}" $audit_repository;
+  "~^/v2/(?<audit_upload_repository>${name})/blobs/uploads/${query}$" $audit_upload_repository;
 }
 
 map $request_uri $registry_audit_reference {
@@ -68,11 +76,12 @@ map $request_uri $registry_audit_reference {
 map "$registry_audit_requested:$status" $registry_audit_action {
   "~^:" "";
   "~^[a-z]+:(?:401|403|429)$" denied;
+  "~^upload:" "";
   "~^(?<audit_requested>[a-z]+):" $audit_requested;
 }
 
 log_format registry_audit escape=json '{"time":"$time_iso8601","user":"$remote_user","address":"$remote_addr",'
-  '"action":"$registry_audit_action","requested":"$registry_audit_requested","repository":"$registry_audit_repository",'
+  '"action":"$registry_audit_action","requested":"$registry_audit_asked","repository":"$registry_audit_repository",'
   '"reference":"$registry_audit_reference","status":$status,"bytes":$body_bytes_sent}';`;
 }
 

@@ -1,9 +1,10 @@
 /**
  * The audit trail as the real nginx writes it: the rendered config, in basic mode with the login
  * throttle (a refused password takes the guard's path), runs in Debian's nginx in front of a
- * stand-in registry, and every line nginx writes (to files here, to its output in a container) is read back. A pull, a push, a
- * delete, a refused push and a refused password each give one line; a blob download and the API
- * root give none; no line holds a password.
+ * stand-in registry, and every line nginx writes (to files here, to its output in a container)
+ * is read back. A pull, a push, a delete, a refused push, a refused password and a refused
+ * upload each give one line; a blob download and the API root give none; no line holds a
+ * password.
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -127,14 +128,17 @@ const line = (fields: Partial<AuditLine>) => ({
     ...fields,
 });
 
-test("a pull, a push, a delete, a refused push and a refused password are one line each, in order", async () => {
+test("a pull, a push, a delete, a refused push, a refused password and a refused upload are one line each, in order", async () => {
     const from = audit().length;
     expect(await request("GET", "/v2/team/app/manifests/1", "reader")).toBe(200);
     expect(await request("PUT", "/v2/team/app/manifests/2", "ci")).toBe(201);
     expect(await request("DELETE", `/v2/team/app/manifests/${digest}`, "ci")).toBe(202);
     expect(await request("PUT", "/v2/team/app/manifests/3", "reader")).toBe(403);
     expect(await request("HEAD", "/v2/team/app/manifests/1", "reader", "a-wrong-password")).toBe(401);
-    const lines = await auditLines(from, 5);
+    // An upload is audited only when refused, as the push it begins.
+    expect(await request("POST", "/v2/team/app/blobs/uploads/", "ci")).toBe(200);
+    expect(await request("POST", "/v2/team/new/blobs/uploads/", "reader")).toBe(403);
+    const lines = await auditLines(from, 6);
     expect(lines).toEqual([
         line({ user: "reader", action: "pull", requested: "pull", repository: "team/app", reference: "1", status: 200, bytes: 10 }),
         line({ user: "ci", action: "push", requested: "push", repository: "team/app", reference: "2", status: 201, bytes: 0 }),
@@ -155,6 +159,15 @@ test("a pull, a push, a delete, a refused push and a refused password are one li
             repository: "team/app",
             reference: "1",
             status: 401,
+            bytes: expect.any(Number),
+        }),
+        line({
+            user: "reader",
+            action: "denied",
+            requested: "push",
+            repository: "team/new",
+            reference: "",
+            status: 403,
             bytes: expect.any(Number),
         }),
     ]);

@@ -75,7 +75,7 @@ afterAll(() => {
 
 const at = (fields: Partial<AuditLine>) => ({ time: expect.any(String), address: expect.any(String), ...fields });
 
-test("basic mode: a push, a pull, a refused push and a delete, each with its user, repository and reference", () => {
+test("basic mode: a push, a pull, refused pushes and a delete, each with its user, repository and reference", () => {
     const ref = `${host}/team/app:1`;
     clients.ci.buildRandomImage(ref);
     let before = auditLines().length;
@@ -111,6 +111,23 @@ test("basic mode: a push, a pull, a refused push and a delete, each with its use
             requested: "push",
             repository: "team/app",
             reference: "from-reader",
+            status: 403,
+            bytes: expect.any(Number),
+        }),
+    );
+
+    // A push of new content is refused at its first upload, before any manifest.
+    const fresh = `${host}/team/other:1`;
+    clients.reader.buildRandomImage(fresh);
+    before = auditLines().length;
+    expect(clients.reader.run(["push", fresh]).status).not.toBe(0);
+    expect(newLines(before, 1).find((line) => line.action === "denied")).toEqual(
+        at({
+            user: "reader",
+            action: "denied",
+            requested: "push",
+            repository: "team/other",
+            reference: "",
             status: 403,
             bytes: expect.any(Number),
         }),
