@@ -3,12 +3,13 @@
  * nginx writes (pid, logs, temp files) is in a private directory, and the config's own files
  * (certificate, key, password file) are placed there through `renderNginxConfig`'s `paths`.
  */
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { NginxPaths } from "../components/nginxConfig";
-import { run } from "./tools";
+import { run, toolPath } from "./tools";
 
 export interface LocalNginx {
     /** The private directory; remove it with `fs.rmSync(dir, { recursive: true })`. */
@@ -78,4 +79,22 @@ export async function waitForPort(port: number, dir: string): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`nginx did not listen on ${port}; error log:\n${fs.readFileSync(path.join(dir, "error.log"), "utf8")}`);
+}
+
+/** nginx running in the foreground on a {@link LocalNginx}'s config. */
+export interface RunningNginx {
+    /** Stops nginx and removes its private directory. */
+    stop(): void;
+}
+
+/** Starts nginx on `nginx`'s config and waits until it listens on `port`. */
+export async function startNginx(nginx: LocalNginx, port: number): Promise<RunningNginx> {
+    const child = spawn(toolPath("nginx"), ["-p", nginx.dir, "-c", nginx.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
+    await waitForPort(port, nginx.dir);
+    return {
+        stop() {
+            child.kill("SIGTERM");
+            fs.rmSync(nginx.dir, { recursive: true, force: true });
+        },
+    };
 }

@@ -4,7 +4,6 @@
  * with real credentials. For each rule the request that must be refused is here, and a refused
  * request must never reach the registry.
  */
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -14,8 +13,8 @@ import { UserAccess } from "../components/grants";
 import { deniedBody, readOnlyBody, renderNginxConfig } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
 import { accessExample } from "./accessExample";
-import { freePort, localNginx, waitForPort } from "./localNginx";
-import { run, toolPath } from "./tools";
+import { freePort, localNginx, RunningNginx, startNginx } from "./localNginx";
+import { run } from "./tools";
 
 /** The example's users, plus one whose name is an nginx keyword, with passwords. */
 const users: UserAccess[] = [...accessExample, { username: "default", access: [{ repositories: ["public/*"], actions: ["pull"] }] }];
@@ -30,14 +29,12 @@ const seen: Seen[] = [];
 let upstream: http.Server;
 let guard: http.Server;
 let guardPort: number;
-let nginx: ChildProcess;
+let nginx: RunningNginx;
 let port: number;
-let dir: string;
 let ca: Buffer;
 
 beforeAll(async () => {
     const local = localNginx("localhost");
-    dir = local.dir;
     const paths = local.paths;
     ca = fs.readFileSync(paths.certificate);
     const lines = users.map((u) => run("htpasswd", ["-nbB", "-C", "4", u.username, password(u.username)]).stdout.trim());
@@ -72,15 +69,13 @@ beforeAll(async () => {
             guard: { upstream: `127.0.0.1:${guardPort}`, loginThrottle: false, writeHoldSeconds: 2 },
         }),
     );
-    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-    await waitForPort(port, dir);
+    nginx = await startNginx(local, port);
 });
 
 afterAll(async () => {
-    nginx?.kill("SIGTERM");
+    nginx?.stop();
     await new Promise((r) => upstream?.close(r));
     await new Promise((r) => guard?.close(r));
-    fs.rmSync(dir, { recursive: true, force: true });
 });
 
 interface Answer {

@@ -6,7 +6,6 @@
  * upload each give one line; a blob download and the API root give none; no line holds a
  * password.
  */
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -17,8 +16,8 @@ import { AuditLine } from "../components/auditLog";
 import { validateLoginThrottle } from "../components/guard";
 import { renderNginxConfig } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
-import { freePort, localNginx, nginxCheck, waitForPort } from "./localNginx";
-import { run, toolPath } from "./tools";
+import { freePort, localNginx, nginxCheck, RunningNginx, startNginx } from "./localNginx";
+import { run } from "./tools";
 
 const digest = `sha256:${"c".repeat(64)}`;
 /** What nginx wrote so far: its audit lines, and its access log. */
@@ -28,14 +27,12 @@ let auditFile: string;
 let accessFile: string;
 let registry: http.Server;
 let guard: http.Server;
-let nginx: ChildProcess;
+let nginx: RunningNginx;
 let port: number;
-let dir: string;
 let ca: Buffer;
 
 beforeAll(async () => {
     const local = localNginx("localhost");
-    dir = local.dir;
     auditFile = local.paths.auditLog;
     accessFile = local.paths.accessLog;
     ca = fs.readFileSync(local.paths.certificate);
@@ -74,15 +71,13 @@ beforeAll(async () => {
         }),
     );
     expect(nginxCheck(local)).toMatchObject({ status: 0 });
-    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-    await waitForPort(port, dir);
+    nginx = await startNginx(local, port);
 });
 
 afterAll(async () => {
-    nginx?.kill("SIGTERM");
+    nginx?.stop();
     await new Promise((r) => registry?.close(r));
     await new Promise((r) => guard?.close(r));
-    fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function request(method: string, target: string, user: string, password = `pw-${user}`): Promise<number> {
@@ -191,7 +186,7 @@ test("a blob download, the API root and a tag list give access-log lines but no 
 });
 
 describe("token mode", () => {
-    let tokenNginx: ChildProcess;
+    let tokenNginx: RunningNginx;
     let tokenService: http.Server;
     let tokenDir: string;
     let tokenAudit: string;
@@ -224,14 +219,12 @@ describe("token mode", () => {
             }),
         );
         expect(nginxCheck(local)).toMatchObject({ status: 0 });
-        tokenNginx = spawn(toolPath("nginx"), ["-p", tokenDir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-        await waitForPort(tokenPort, tokenDir);
+        tokenNginx = await startNginx(local, tokenPort);
     });
 
     afterAll(async () => {
-        tokenNginx?.kill("SIGTERM");
+        tokenNginx?.stop();
         await new Promise((r) => tokenService?.close(r));
-        fs.rmSync(tokenDir, { recursive: true, force: true });
     });
 
     test("a login and a refused login name their user; the query and the token stay out of the line", async () => {

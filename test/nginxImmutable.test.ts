@@ -4,7 +4,6 @@
  * `prod/app` and nothing else. For each rule the write that must be refused is here, and a
  * refused write must never reach the registry; what the rules allow reaches it as sent.
  */
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -13,8 +12,8 @@ import { validateUserAccess } from "../components/access";
 import { validateImmutableTags } from "../components/immutableTags";
 import { renderNginxConfig } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
-import { freePort, localNginx, nginxCheck, waitForPort } from "./localNginx";
-import { run, toolPath } from "./tools";
+import { freePort, localNginx, nginxCheck, RunningNginx, startNginx } from "./localNginx";
+import { run } from "./tools";
 
 const digest = `sha256:${"b".repeat(64)}`;
 const rules = validateImmutableTags("immutableTags", [
@@ -31,14 +30,12 @@ interface Seen {
 const seen: Seen[] = [];
 let upstream: http.Server;
 let guard: http.Server;
-let nginx: ChildProcess;
+let nginx: RunningNginx;
 let port: number;
-let dir: string;
 let ca: Buffer;
 
 beforeAll(async () => {
     const local = localNginx("localhost");
-    dir = local.dir;
     ca = fs.readFileSync(local.paths.certificate);
     const line = run("htpasswd", ["-nbB", "-C", "4", "ci", "pw-ci"]).stdout.trim();
     fs.writeFileSync(local.paths.htpasswd, `${line}\n`, { mode: 0o644 });
@@ -75,15 +72,13 @@ beforeAll(async () => {
         }),
     );
     expect(nginxCheck(local)).toMatchObject({ status: 0 });
-    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-    await waitForPort(port, dir);
+    nginx = await startNginx(local, port);
 });
 
 afterAll(async () => {
-    nginx?.kill("SIGTERM");
+    nginx?.stop();
     await new Promise((r) => upstream?.close(r));
     await new Promise((r) => guard?.close(r));
-    fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** One request through nginx as user ci. */

@@ -4,7 +4,6 @@
  * `hub`'s registry. For each rule the request that must be refused is here, and a refused
  * request never reaches the mirror.
  */
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -12,8 +11,8 @@ import * as net from "net";
 import { validateUserAccess } from "../components/access";
 import { mirrorRefusedBody, NginxConfigOptions, renderNginxConfig, deniedBody } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
-import { freePort, localNginx, nginxCheck, waitForPort } from "./localNginx";
-import { run, toolPath } from "./tools";
+import { freePort, localNginx, nginxCheck, RunningNginx, startNginx } from "./localNginx";
+import { run } from "./tools";
 
 interface Seen {
     readonly method: string;
@@ -62,7 +61,7 @@ class MirroredProxy {
     readonly registrySeen: Seen[] = [];
     readonly mirrorSeen: Seen[] = [];
     private readonly servers: http.Server[] = [];
-    private nginx?: ChildProcess;
+    private nginx?: RunningNginx;
     private dir = "";
     private ca = Buffer.alloc(0);
     private port = 0;
@@ -96,14 +95,12 @@ class MirroredProxy {
             }),
         );
         expect(nginxCheck(local)).toMatchObject({ status: 0 });
-        this.nginx = spawn(toolPath("nginx"), ["-p", this.dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-        await waitForPort(this.port, this.dir);
+        this.nginx = await startNginx(local, this.port);
     }
 
     async stop(): Promise<void> {
-        this.nginx?.kill("SIGTERM");
+        this.nginx?.stop();
         await Promise.all(this.servers.map((server) => new Promise((resolve) => server.close(resolve))));
-        fs.rmSync(this.dir, { recursive: true, force: true });
     }
 
     forget(): void {

@@ -3,7 +3,6 @@
  * a guesser is refused with 429 before nginx checks the password (nginx logs every bcrypt
  * mismatch, and the refused attempts add none), while other users keep logging in.
  */
-import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -11,13 +10,13 @@ import * as net from "net";
 import * as path from "path";
 import { renderNginxConfig, throttledBody } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
-import { freePort, localNginx, waitForPort } from "./localNginx";
-import { run, toolPath } from "./tools";
+import { freePort, localNginx, RunningNginx, startNginx } from "./localNginx";
+import { run } from "./tools";
 
 let dir: string;
 let ca: Buffer;
 let port: number;
-let nginx: ChildProcess;
+let nginx: RunningNginx;
 let registry: http.Server;
 let guard: http.Server;
 const guardLog: string[] = [];
@@ -67,15 +66,13 @@ beforeAll(async () => {
             guard: { upstream: `127.0.0.1:${guardPort}`, loginThrottle: true, writeHoldSeconds: 5 },
         }),
     );
-    nginx = spawn(toolPath("nginx"), ["-p", dir, "-c", local.mainConfig, "-g", "daemon off;"], { stdio: "ignore" });
-    await waitForPort(port, dir);
+    nginx = await startNginx(local, port);
 });
 
 afterAll(async () => {
-    nginx?.kill("SIGTERM");
+    nginx?.stop();
     await new Promise((r) => registry?.close(r));
     await new Promise((r) => guard?.close(r));
-    fs.rmSync(dir, { recursive: true, force: true });
 });
 
 interface Answer {
