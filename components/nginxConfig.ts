@@ -479,18 +479,9 @@ ${guardRequest(5)}
     error_page 502 504 = @login_refused;
   }
 
-  location @login_refused {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    return 401 '${unauthorizedBody}\\n';
-  }
+${jsonAnswerLocation("login_refused", 401, unauthorizedBody)}
 
-  location @login_throttled {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    add_header 'Retry-After' $guard_retry_after always;
-    return 429 '${throttledBody}\\n';
-  }
+${jsonAnswerLocation("login_throttled", 429, throttledBody, "$guard_retry_after")}
 
 `;
 }
@@ -554,11 +545,7 @@ function renderImmutableLocations(token: boolean): string {
     try_files /.authenticated-registry @registry_allowed;
   }
 
-  location @registry_immutable_refused {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    return 403 '${immutableBody}\\n';
-  }
+${jsonAnswerLocation("registry_immutable_refused", 403, immutableBody)}
 
 `;
 }
@@ -650,11 +637,7 @@ ${registryProxySettings(`    # The mirror's registry checks no credentials: they
     try_files /.authenticated-registry @registry_mirror_denied;
   }
 
-  location @registry_mirror_denied {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    return 403 '${mirrorRefusedBody}\n';
-  }
+${jsonAnswerLocation("registry_mirror_denied", 403, mirrorRefusedBody)}
 ${
     token
         ? `
@@ -679,6 +662,20 @@ ${
         : ""
 }
 `;
+}
+
+/**
+ * A named location that answers `status` with `body`, JSON in the registry's own error format,
+ * and the API version header as the registry sends it; `retryAfter` is the header's value as
+ * nginx reads it (`'5'`, or a variable).
+ */
+function jsonAnswerLocation(name: string, status: number, body: string, retryAfter?: string): string {
+    const retry = retryAfter === undefined ? "" : `\n    add_header 'Retry-After' ${retryAfter} always;`;
+    return `  location @${name} {
+    default_type application/json;
+    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;${retry}
+    return ${status} '${body}\\n';
+  }`;
 }
 
 /** Renders `registry.conf`. Deterministic: the same options give the same bytes. */
@@ -797,26 +794,12 @@ ${registryProxySettings(
 )}
   }
 
-  location @registry_denied {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    return 403 '${deniedBody}\\n';
-  }
+${jsonAnswerLocation("registry_denied", 403, deniedBody)}
 
 ${mirrors.length > 0 ? renderMirrorLocations(token !== undefined) : ""}${token === undefined && guard?.loginThrottle ? renderLoginLocations(passwordCheck) : ""}${guard === undefined ? "" : renderWriteLocations(guard, immutable)}${immutable ? renderImmutableLocations(token !== undefined) : ""}
-  location @registry_read_only {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    add_header 'Retry-After' '${proxyDefaults.readOnlyRetryAfterSeconds}' always;
-    return 503 '${readOnlyBody}\\n';
-  }
+${jsonAnswerLocation("registry_read_only", 503, readOnlyBody, `'${proxyDefaults.readOnlyRetryAfterSeconds}'`)}
 
-  location @registry_unavailable {
-    default_type application/json;
-    add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
-    add_header 'Retry-After' '${proxyDefaults.retryAfterSeconds}' always;
-    return 503 '${unavailableBody}\\n';
-  }
+${jsonAnswerLocation("registry_unavailable", 503, unavailableBody, `'${proxyDefaults.retryAfterSeconds}'`)}
 ${token === undefined ? "" : renderTokenLocation(token)}
   # For load balancers: healthy only while the registry behind nginx answers (its root needs
   # no credentials); nginx's 502 and 504 become the 503 of @registry_unavailable.
