@@ -34,8 +34,10 @@
 # STOPSIGNAL).
 #
 # Cache ($AUTHREG_CACHE_DIR/images/):
-#   base-bookworm-minbase-ARCH.tar.gz   the debootstrap rootfs (only re-made if deleted)
-#   NAME-HASH.tar.gz (nginx-…, registry-…, swarm-node-…)   finished rootfs per image; HASH covers the recipe
+#   base-bookworm-minbase-ARCH.tar   the debootstrap rootfs (only re-made if deleted)
+#   NAME-HASH.tar (nginx-…, registry-…, swarm-node-…)   finished rootfs per image; HASH covers the recipe
+# The tarballs are not compressed: gzip cost a cold `up` 18 core-seconds to pack them and 5 to
+# unpack them (the base once per image), on a build that is CPU-bound, for a third of the disk.
 # An image whose tag exists in the daemon with label authreg.recipe=HASH is left alone; a new
 # daemon re-imports the cached tarball without downloading anything.
 #
@@ -45,6 +47,8 @@
 #     /etc/nginx/nginx.conf is the official one (conf.d/*.conf inside http {}, no sites-enabled,
 #     no http-level ssl_protocols) plus Debian's modules-enabled include; conf.d starts empty.
 #   registry: runs as root like the official image; /entrypoint.sh is the official script.
+#   registry 3: no azure or gcs storage driver (scripts/toolchain/distribution-registry/main.go);
+#     this package configures filesystem and s3 storage only.
 #
 # Env: AUTHREG_DEBIAN_MIRROR overrides the mirror read from /etc/apt/sources*;
 #      AUTHREG_IMAGES_FORCE=1 rebuilds the image tarballs (not the debootstrap base).
@@ -58,7 +62,7 @@ SUITE=bookworm
 ARCH=$(dpkg --print-architecture)
 IMAGES_DIR=$AUTHREG_CACHE_DIR/images
 WORK_DIR=$IMAGES_DIR/work
-BASE_TARBALL=$IMAGES_DIR/base-$SUITE-minbase-$ARCH.tar.gz
+BASE_TARBALL=$IMAGES_DIR/base-$SUITE-minbase-$ARCH.tar
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # libnginx-mod-stream: the swarm edge passes TCP through (the official image has stream built in).
@@ -171,6 +175,12 @@ build_base() {
     step "base rootfs: cached $(du -h "$BASE_TARBALL" | cut -f1) $BASE_TARBALL"
     return
   fi
+  # A cache from before the tarballs were uncompressed: its base serves, unpacked once.
+  if [[ -s $BASE_TARBALL.gz ]]; then
+    gzip -dc "$BASE_TARBALL.gz" >"$BASE_TARBALL.tmp" && mv "$BASE_TARBALL.tmp" "$BASE_TARBALL" && rm -f "$BASE_TARBALL.gz"
+    step "base rootfs: unpacked the compressed cache into $BASE_TARBALL"
+    return
+  fi
   log "debootstrap --variant=minbase $SUITE ($ARCH) from $MIRROR"
   local root=$WORK_DIR/base logf=$IMAGES_DIR/base.log
   : >"$logf"
@@ -181,7 +191,7 @@ build_base() {
   trim_root "$root"
   step "packing base rootfs ($(du -sh --one-file-system "$root" | cut -f1))"
   # /dev nodes stay in the base (dpkg scripts in the chroot need /dev/null); images drop them.
-  tar --numeric-owner -C "$root" -czf "$BASE_TARBALL.tmp" . || die "packing $BASE_TARBALL failed"
+  tar --numeric-owner -C "$root" -cf "$BASE_TARBALL.tmp" . || die "packing $BASE_TARBALL failed"
   mv "$BASE_TARBALL.tmp" "$BASE_TARBALL"
   remove_root "$root"
   step "base rootfs: $(du -h "$BASE_TARBALL" | cut -f1) $BASE_TARBALL"
@@ -191,7 +201,7 @@ build_base() {
 prepare_root() {
   remove_root "$ROOT"
   mkdir -p "$ROOT"
-  tar --numeric-owner -xpzf "$BASE_TARBALL" -C "$ROOT"
+  tar --numeric-owner -xpf "$BASE_TARBALL" -C "$ROOT"
   cat >"$ROOT/etc/apt/sources.list.d/debian.sources" <<EOF
 Types: deb
 URIs: $MIRROR
@@ -420,7 +430,7 @@ build_image() {
   local -n changes=$changes_var
   local hash tarball current start=$SECONDS
   hash=$(recipe_hash "$name" "$packages" "$changes_var")
-  tarball=$IMAGES_DIR/$name-$hash.tar.gz
+  tarball=$IMAGES_DIR/$name-$hash.tar
 
   current=$(docker image inspect --format '{{ index .Config.Labels "authreg.recipe" }}' "$tag" 2>/dev/null || true)
   if [[ $current == "$hash" && -z ${AUTHREG_IMAGES_FORCE:-} ]]; then
@@ -449,11 +459,11 @@ build_image() {
     finish_root
     step "packing rootfs ($(du -sh --one-file-system "$ROOT" | cut -f1))"
     tar --numeric-owner -C "$ROOT" --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' \
-      -czf "$tarball.tmp" . || die "packing $tarball failed"
+      -cf "$tarball.tmp" . || die "packing $tarball failed"
     mv "$tarball.tmp" "$tarball"
     remove_root "$ROOT"
-    # Older recipes' tarballs are superseded.
-    find "$IMAGES_DIR" -maxdepth 1 -name "$name-*.tar.gz" ! -name "$name-$hash.tar.gz" -delete
+    # Older recipes' tarballs are superseded (and those of the compressed cache before them).
+    find "$IMAGES_DIR" -maxdepth 1 \( -name "$name-*.tar" -o -name "$name-*.tar.gz" \) ! -name "$name-$hash.tar" -delete
   fi
 
   # `docker import --change` on dockerd 20.10 rejects STOPSIGNAL, so the import only makes the
