@@ -5,7 +5,9 @@
  * on one host and on a swarm, the kubelet on Kubernetes), where a log shipper reads it. No line
  * holds a password, a token or a query string.
  */
+import { proxyDefaults } from "./defaults";
 import { repositoryComponent } from "./grants";
+import { tokenIdentityHeader, tokenIdentityPath } from "./tokenService/files";
 
 /** What an audit line says the request was; `denied` when the answer refused it (401, 403 or 429). */
 export const AuditAction = {
@@ -22,7 +24,10 @@ export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 export interface AuditLine {
     /** When the answer was sent, ISO 8601 with the offset. */
     readonly time: string;
-    /** The user named by the request's basic credentials: every request in basic mode, logins in token mode; empty otherwise. */
+    /**
+     * The user: in basic mode, the one the credentials name; in token mode, the one the login's
+     * credentials name, or the one a verified bearer token names; empty without either.
+     */
     readonly user: string;
     /** The client's address. */
     readonly address: string;
@@ -40,8 +45,12 @@ export interface AuditLine {
     readonly bytes: number;
 }
 
-/** The http-level blocks: what each request is for the audit, and the line's format. */
-export function renderAuditMaps(tokenPath: string): string {
+/**
+ * The http-level blocks: what each request is for the audit, and the line's format. In token mode
+ * (`tokenMode`) a content request's user is the one the token service read from its token
+ * ({@link renderAuditIdentityDirectives}).
+ */
+export function renderAuditMaps(tokenPath: string, tokenMode: boolean): string {
     const name = `${repositoryComponent}(?:/${repositoryComponent})*`;
     // The raw request line, which no rewrite changes (a refused password is rewritten to the guard's path).
     const query = "(?:\\?.*)?";
@@ -80,7 +89,18 @@ map "$registry_audit_requested:$status" $registry_audit_action {
   "~^(?<audit_requested>[a-z]+):" $audit_requested;
 }
 
-log_format registry_audit escape=json '{"time":"$time_iso8601","user":"$remote_user","address":"$remote_addr",'
+${
+    tokenMode
+        ? `# A login names its user in its credentials; any other request only in its token, which the
+# token service verified (a password sent to /v2/ proves nothing in token mode).
+map $registry_audit_requested $registry_audit_user {
+  default $registry_token_user;
+  login $remote_user;
+}
+
+`
+        : ""
+}log_format registry_audit escape=json '{"time":"$time_iso8601","user":"${tokenMode ? "$registry_audit_user" : "$remote_user"}","address":"$remote_addr",'
   '"action":"$registry_audit_action","requested":"$registry_audit_asked","repository":"$registry_audit_repository",'
   '"reference":"$registry_audit_reference","status":$status,"bytes":$body_bytes_sent}';`;
 }
@@ -90,4 +110,45 @@ export function renderAuditLogDirectives(accessLog: string, auditLog: string): s
     return `  # The audit lines go beside the access log, which a server-level access_log would otherwise replace.
   access_log ${accessLog} combined;
   access_log ${auditLog} registry_audit if=$registry_audit_action;`;
+}
+
+/** Where nginx asks the token service for a token's user. */
+const auditIdentityLocation = "/_audit/identity";
+
+/** In token mode, the directives of the `/v2/` location by which each audited request learns its token's user. */
+export function renderAuditIdentityDirectives(): string {
+    return `    # The audit trail names the user of the token, which only the token service can read.
+    auth_request ${auditIdentityLocation};
+    auth_request_set $registry_token_user $upstream_http_${tokenIdentityHeader.toLowerCase().replace(/-/g, "_")};`;
+}
+
+/**
+ * The location that asks: only for a request the trail records (a blob download or the API root
+ * passes at once), and with the bearer token alone. The answer never refuses a request: the
+ * registry checks the token. Without an answer the request goes on and its line names no user.
+ */
+export function renderAuditIdentityLocations(): string {
+    return `  location = ${auditIdentityLocation} {
+    internal;
+    if ($registry_audit_requested = "") {
+      return 204;
+    }
+    proxy_method                        GET;
+    proxy_pass                          http://$token_upstream${tokenIdentityPath};
+    proxy_pass_request_body             off;
+    proxy_set_header  Content-Length    "";
+    proxy_set_header  Authorization     $registry_bearer;
+    proxy_connect_timeout               ${proxyDefaults.connectTimeoutSeconds};
+    # A verification takes a millisecond; a service that takes seconds is not answering.
+    proxy_read_timeout                  ${proxyDefaults.connectTimeoutSeconds};
+    # Any other answer than the service's 204, or none, lets the request go on: auth_request
+    # would make it a 500.
+    proxy_intercept_errors              on;
+    error_page 400 401 403 404 500 502 503 504 = @audit_identity_unknown;
+  }
+
+  location @audit_identity_unknown {
+    return 204;
+  }
+`;
 }

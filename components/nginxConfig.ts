@@ -6,7 +6,7 @@
  * experience with that recipe showed to be wrong: the API-version header is sent exactly once,
  * only TLS 1.2 and 1.3 are offered, and large layers stream instead of being buffered.
  */
-import { renderAuditLogDirectives, renderAuditMaps } from "./auditLog";
+import { renderAuditIdentityDirectives, renderAuditIdentityLocations, renderAuditLogDirectives, renderAuditMaps } from "./auditLog";
 import { ImmutableTagRule, immutableMapEntries } from "./immutableTags";
 import { AccessAction, encodedSlash, patternRegex, patternsFor, repositoryComponent, unrestrictedGrants, UserAccess } from "./grants";
 import { proxyDefaults } from "./defaults";
@@ -700,7 +700,7 @@ function renderBlocks(options: NginxConfigOptions): string {
         token !== undefined
             ? `    # Token mode: the registry checks each request's token and answers 401 with the token
     # realm when there is none. The file never exists.
-    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
+    add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;${options.auditLog ? `\n${renderAuditIdentityDirectives()}` : ""}
     root /nonexistent;
     try_files /.authenticated-registry @registry_$registry_target;`
             : guard?.loginThrottle
@@ -735,7 +735,7 @@ ${token === undefined && guard?.loginThrottle ? guardUserMap : ""}
 
 ${renderTargetMaps(token !== undefined, guard !== undefined, mirrors.length > 0)}
 ${immutable ? renderImmutableMaps(rules) : ""}
-${options.auditLog ? renderAuditMaps(tokenPath) : ""}
+${options.auditLog ? renderAuditMaps(tokenPath, token !== undefined) : ""}
 ${mirrors.length > 0 ? renderMirrorMaps(mirrors) : ""}
 
 server {
@@ -801,6 +801,7 @@ ${jsonAnswerLocation("registry_read_only", 503, readOnlyBody, `'${proxyDefaults.
 
 ${jsonAnswerLocation("registry_unavailable", 503, unavailableBody, `'${proxyDefaults.retryAfterSeconds}'`)}
 ${token === undefined ? "" : renderTokenLocation(token)}
+${token !== undefined && options.auditLog ? renderAuditIdentityLocations() : ""}
   # For load balancers: healthy only while the registry behind nginx answers (its root needs
   # no credentials); nginx's 502 and 504 become the 503 of @registry_unavailable.
   location = ${healthPath} {

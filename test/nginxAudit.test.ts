@@ -4,18 +4,23 @@
  * stand-in registry, and every line nginx writes (to files here, to its output in a container)
  * is read back. A pull, a push, a delete, a refused push, a refused password and a refused
  * upload each give one line; a blob download and the API root give none; no line holds a
- * password.
+ * password. In token mode the real token service issues the tokens, and a line names the user of
+ * a token only when the service verified it.
  */
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as net from "net";
-import * as path from "path";
 import { validateUserAccess } from "../components/access";
 import { AuditLine } from "../components/auditLog";
 import { validateLoginThrottle } from "../components/guard";
 import { renderNginxConfig } from "../components/nginxConfig";
-import { createGuardHandler } from "../components/tokenService/handler";
+import { createPrivateKey } from "crypto";
+import * as bcrypt from "bcryptjs";
+import { SignJWT } from "jose";
+import { tokenIdentityPath } from "../components/tokenService/files";
+import { createGuardHandler, createTokenHandler, TokenServiceSettings } from "../components/tokenService/handler";
+import { selfSigned } from "./certificates";
 import { freePort, localNginx, nginxCheck, RunningNginx, startNginx } from "./localNginx";
 import { run } from "./tools";
 
@@ -185,22 +190,33 @@ test("a blob download, the API root and a tag list give access-log lines but no 
     expect(access().slice(accessFrom)).toContain(`"GET /v2/team/app/blobs/${digest} HTTP/1.1" 200 10`);
 });
 
-describe("token mode", () => {
+describe("token mode: the real token service issues the tokens and names their users", () => {
+    const signing = selfSigned(["token-signer"]);
+    const tokenSettings: TokenServiceSettings = {
+        issuer: "authenticated-registry token service",
+        service: "localhost",
+        lifetimeSeconds: 300,
+        users: validateUserAccess("users", [
+            { username: "ci", access: [{ repositories: ["**"], actions: ["pull", "push", "delete"] }] },
+        ]).map((u) => ({ ...u, passwordHash: bcrypt.hashSync("pw-ci", 4) })),
+        writeHoldSeconds: 2,
+    };
+    /** The Authorization header of each request nginx sent to the identity route. */
+    const identityAsked: (string | undefined)[] = [];
     let tokenNginx: RunningNginx;
     let tokenService: http.Server;
-    let tokenDir: string;
+    let tokenCa: Buffer;
     let tokenAudit: string;
     let tokenPort: number;
 
     beforeAll(async () => {
         const local = localNginx("localhost");
-        tokenDir = local.dir;
+        tokenCa = fs.readFileSync(local.paths.certificate);
         tokenAudit = local.paths.auditLog;
-        // The token service: ci's password gets a token, anything else 401.
+        const handler = await createTokenHandler(tokenSettings, signing);
         tokenService = http.createServer((req, res) => {
-            const ok = req.headers.authorization === `Basic ${Buffer.from("ci:pw-ci").toString("base64")}`;
-            res.writeHead(ok ? 200 : 401, { "Content-Type": "application/json", "Content-Length": ok ? "17" : "2" });
-            res.end(ok ? '{"token":"t0k3n"}' : "{}");
+            if (req.url === tokenIdentityPath) identityAsked.push(req.headers.authorization);
+            handler(req, res);
         });
         await new Promise<void>((resolve) => tokenService.listen(0, "127.0.0.1", resolve));
         const service = `127.0.0.1:${(tokenService.address() as net.AddressInfo).port}`;
@@ -227,43 +243,137 @@ describe("token mode", () => {
         await new Promise((r) => tokenService?.close(r));
     });
 
-    test("a login and a refused login name their user; the query and the token stay out of the line", async () => {
-        const login = (password: string) =>
-            new Promise<number>((resolve, reject) => {
-                const req = https.request(
-                    {
-                        host: "127.0.0.1",
-                        port: tokenPort,
-                        servername: "localhost",
-                        ca: fs.readFileSync(path.join(tokenDir, "domain.crt")),
-                        path: "/token?service=localhost&scope=repository:team/app:pull",
-                        headers: { Authorization: `Basic ${Buffer.from(`ci:${password}`).toString("base64")}` },
-                        agent: false,
-                    },
-                    (res) => {
-                        res.resume();
-                        res.on("end", () => resolve(res.statusCode!));
-                    },
-                );
-                req.on("error", reject);
-                req.end();
-            });
-        expect(await login("pw-ci")).toBe(200);
-        expect(await login("a-wrong-password")).toBe(401);
+    /** A request to the token-mode proxy with `authorization`; its status and body. */
+    function send(method: string, target: string, authorization: string): Promise<{ status: number; body: string }> {
+        return new Promise((resolve, reject) => {
+            const req = https.request(
+                {
+                    host: "127.0.0.1",
+                    port: tokenPort,
+                    servername: "localhost",
+                    ca: tokenCa,
+                    method,
+                    path: target,
+                    headers: { Authorization: authorization },
+                    agent: false,
+                },
+                (res) => {
+                    let body = "";
+                    res.on("data", (chunk) => (body += chunk));
+                    res.on("end", () => resolve({ status: res.statusCode!, body }));
+                },
+            );
+            req.on("error", reject);
+            req.end(method === "PUT" ? "{}" : undefined);
+        });
+    }
+
+    const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+    /** The token-mode audit lines since `from`, once `count` are there. */
+    async function tokenLines(from: number, count: number): Promise<AuditLine[]> {
         let lines: AuditLine[] = [];
-        for (let i = 0; i < 50 && lines.length < 2; i++) {
+        for (let i = 0; i < 50 && lines.length < count; i++) {
             await new Promise((resolve) => setTimeout(resolve, 100));
             const text = fs.existsSync(tokenAudit) ? fs.readFileSync(tokenAudit, "utf8") : "";
             lines = text
+                .slice(from)
                 .split("\n")
                 .filter(Boolean)
                 .map((l) => JSON.parse(l) as AuditLine);
         }
+        return lines;
+    }
+    const auditSize = () => (fs.existsSync(tokenAudit) ? fs.statSync(tokenAudit).size : 0);
+
+    test("a login and a refused login name their user; the query, the password and the token stay out of the line", async () => {
+        const from = auditSize();
+        const granted = await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
+        expect(granted.status).toBe(200);
+        expect(
+            (await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "a-wrong-password"))).status,
+        ).toBe(401);
+        const lines = await tokenLines(from, 2);
         expect(lines).toEqual([
-            line({ user: "ci", action: "login", requested: "login", repository: "", reference: "", status: 200, bytes: 17 }),
-            line({ user: "ci", action: "denied", requested: "login", repository: "", reference: "", status: 401, bytes: 2 }),
+            line({
+                user: "ci",
+                action: "login",
+                requested: "login",
+                repository: "",
+                reference: "",
+                status: 200,
+                bytes: expect.any(Number),
+            }),
+            line({
+                user: "ci",
+                action: "denied",
+                requested: "login",
+                repository: "",
+                reference: "",
+                status: 401,
+                bytes: expect.any(Number),
+            }),
         ]);
+        // The token's bytes, and nginx's chunked framing of them.
+        expect(lines[0].bytes).toBeGreaterThan(granted.body.length);
         const text = fs.readFileSync(tokenAudit, "utf8");
-        for (const secret of ["pw-ci", "a-wrong-password", "t0k3n", "scope="]) expect(text).not.toContain(secret);
+        for (const secret of ["pw-ci", "a-wrong-password", JSON.parse(granted.body).token, "scope="]) expect(text).not.toContain(secret);
+    });
+
+    test("a pull, a push and a delete with a token name the token's user; only they ask the token service, with the token alone", async () => {
+        const { body } = await send("GET", "/token?service=localhost&scope=repository:team/app:pull,push,delete", basicAuth("ci", "pw-ci"));
+        const bearer = `Bearer ${JSON.parse(body).token}`;
+        const from = auditSize();
+        const asked = identityAsked.length;
+        expect((await send("GET", "/v2/team/app/manifests/1", bearer)).status).toBe(200);
+        expect((await send("PUT", "/v2/team/app/manifests/2", bearer)).status).toBe(201);
+        expect((await send("DELETE", `/v2/team/app/manifests/${digest}`, bearer)).status).toBe(202);
+        // Neither a blob download nor the API root is audited, so neither asks.
+        expect((await send("GET", `/v2/team/app/blobs/${digest}`, bearer)).status).toBe(200);
+        expect((await send("GET", "/v2/", bearer)).status).toBe(200);
+        expect(await tokenLines(from, 3)).toEqual([
+            line({ user: "ci", action: "pull", requested: "pull", repository: "team/app", reference: "1", status: 200, bytes: 10 }),
+            line({ user: "ci", action: "push", requested: "push", repository: "team/app", reference: "2", status: 201, bytes: 0 }),
+            line({ user: "ci", action: "delete", requested: "delete", repository: "team/app", reference: digest, status: 202, bytes: 0 }),
+        ]);
+        expect(identityAsked.slice(asked)).toEqual([bearer, bearer, bearer]);
+    });
+
+    test("a forged token, an expired one and a password sent to /v2/ name no user, and the token service never sees the password", async () => {
+        const forger = selfSigned(["forger"]);
+        const sign = (key: string, expiresAt: number) =>
+            new SignJWT({ access: [] })
+                .setProtectedHeader({ alg: "ES256", typ: "JWT" })
+                .setIssuer(tokenSettings.issuer)
+                .setAudience(tokenSettings.service)
+                .setSubject("ci")
+                .setIssuedAt(expiresAt - 300)
+                .setExpirationTime(expiresAt)
+                .sign(createPrivateKey(key));
+        const now = Math.floor(Date.now() / 1000);
+        const forged = await sign(forger.privateKeyPem, now + 300);
+        const expired = await sign(signing.privateKeyPem, now - 60);
+        const from = auditSize();
+        const asked = identityAsked.length;
+        // The stand-in registry answers every request; the real one refuses these, by the same check.
+        await send("GET", "/v2/team/app/manifests/5", `Bearer ${forged}`);
+        await send("GET", "/v2/team/app/manifests/6", `Bearer ${expired}`);
+        await send("GET", "/v2/team/app/manifests/7", basicAuth("ci", "pw-ci"));
+        const lines = await tokenLines(from, 3);
+        expect(lines.map((l) => [l.reference, l.user])).toEqual([
+            ["5", ""],
+            ["6", ""],
+            ["7", ""],
+        ]);
+        expect(identityAsked.slice(asked)).toEqual([`Bearer ${forged}`, `Bearer ${expired}`, undefined]);
+    });
+
+    test("while the token service does not answer, a pull with a token goes on and its line names no one", async () => {
+        const { body } = await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
+        await new Promise((resolve) => tokenService.close(resolve));
+        const from = auditSize();
+        expect((await send("GET", "/v2/team/app/manifests/8", `Bearer ${JSON.parse(body).token}`)).status).toBe(200);
+        expect(await tokenLines(from, 1)).toEqual([
+            line({ user: "", action: "pull", requested: "pull", repository: "team/app", reference: "8", status: 200, bytes: 10 }),
+        ]);
     });
 });

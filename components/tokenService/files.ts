@@ -19,3 +19,10 @@ export const tokenHealthPath = "/healthz";
 
 /** The tokens' `iss`, which the registry checks. */
 export const tokenIssuer = "authenticated-registry token service";
+/**
+ * The path nginx asks, in token mode with the audit trail, which user a request's bearer token
+ * names; private to the proxy's network, never routed from outside.
+ */
+export const tokenIdentityPath = "/_token/identity";
+/** The header of the identity answer that names the user. */
+export const tokenIdentityHeader = "X-Registry-User";

@@ -2,7 +2,8 @@
  * The token endpoint of the distribution token specification: `GET /token?service=S&scope=...`
  * with basic credentials answers a short-lived ES256 JWT that names what the user may do. The
  * password is checked once here, with bcrypt; the registry then checks only the token's
- * signature on each request.
+ * signature on each request. In token mode with the audit trail, nginx also asks which user a
+ * request's token names (`GET /_token/identity`, identity.ts).
  *
  * jose signs the token and bcryptjs checks the password; nothing here parses or signs by hand.
  */
@@ -12,8 +13,9 @@ import * as bcrypt from "bcryptjs";
 import { importPKCS8, KeyLike, SignJWT } from "jose";
 import { UserAccess } from "../grants";
 import { basicCredentials } from "./credentials";
-import { tokenHealthPath, tokenPath } from "./files";
+import { tokenHealthPath, tokenIdentityPath, tokenPath } from "./files";
 import { clientAddress, createGuard, GuardSettings, throttledAnswer, throttleLine } from "./guard";
+import { createIdentityCheck } from "./identity";
 import { RecentLogins } from "./recentLogins";
 import { grantScopes, InvalidScopeError, parseScopes } from "./scopes";
 
@@ -83,6 +85,7 @@ export async function createTokenHandler(
     const unknownUserHash = decoyHash(settings.users);
     const recent = new RecentLogins(settings.lifetimeSeconds * 1000);
     const guard = createGuard(settings, log);
+    const identity = createIdentityCheck({ issuer: settings.issuer, audience: settings.service }, signing.certificatePem);
 
     /** bcrypt, unless this exact login was verified within a token lifetime; an unknown user checks the decoy. */
     async function checkPassword(username: string, password: string, hash: string | undefined): Promise<boolean> {
@@ -170,6 +173,11 @@ export async function createTokenHandler(
             send(res, 200, { status: "ok" });
         } else if (guard.handle(req, res, url)) {
             return;
+        } else if (req.method === "GET" && url.pathname === tokenIdentityPath) {
+            identity(req, res).catch((e: unknown) => {
+                log(`error: ${e instanceof Error ? e.message : String(e)}`);
+                if (!res.headersSent) send(res, 500, errorBody("UNKNOWN", "the token service failed"));
+            });
         } else if ((req.method === "GET" || req.method === "HEAD") && url.pathname === tokenPath) {
             issue(req, res, url).catch((e: unknown) => {
                 log(`error: ${e instanceof Error ? e.message : String(e)}`);

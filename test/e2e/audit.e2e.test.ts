@@ -2,7 +2,8 @@
  * The audit trail on the real engine: nginx's audit lines, read from the proxy container's log
  * (Docker's json-file log, rotated, where a log shipper reads it). In basic mode a push, a pull, a
  * refused push and a delete each give their line with the user; in token mode logins do, refused
- * or not. No line holds a password.
+ * or not, and so do a push, a pull and a refused push, with the user of the token the token service
+ * verified. No line holds a password.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -164,4 +165,49 @@ test("token mode: each login names its user, a refused one too", () => {
     ]);
     const log = exec("docker", ["logs", proxyContainer]);
     expect(log.stdout + log.stderr).not.toContain("not-the-password");
+});
+
+test("token mode: a push, a pull and a refused push name the user of the token", () => {
+    const ref = `${host}/team/app:token`;
+    clients.ci.buildRandomImage(ref);
+    let before = auditLines().length;
+    clients.ci.ok(["push", ref]);
+    let lines = newLines(before, 1);
+    expect(lines.filter((line) => line.action === "push")).toEqual([
+        at({ user: "ci", action: "push", requested: "push", repository: "team/app", reference: "token", status: 201, bytes: 0 }),
+    ]);
+    // A request the client sends before it has its token is refused, and names no one.
+    expect(lines.filter((line) => line.user !== "ci")).toEqual(lines.filter((line) => line.user === "" && line.status === 401));
+
+    before = auditLines().length;
+    clients.reader.ok(["rmi", "--force", ref]);
+    clients.reader.ok(["pull", ref]);
+    lines = newLines(before, 1);
+    expect(lines.filter((line) => line.action === "pull")[0]).toEqual(
+        at({
+            user: "reader",
+            action: "pull",
+            requested: "pull",
+            repository: "team/app",
+            reference: "token",
+            status: 200,
+            bytes: expect.any(Number),
+        }),
+    );
+
+    before = auditLines().length;
+    clients.reader.ok(["tag", ref, `${host}/team/app:from-reader-token`]);
+    expect(clients.reader.run(["push", `${host}/team/app:from-reader-token`]).status).not.toBe(0);
+    const denied = newLines(before, 1).filter((line) => line.action === "denied" && line.user !== "");
+    expect(denied[0]).toEqual(
+        at({
+            user: "reader",
+            action: "denied",
+            requested: "push",
+            repository: "team/app",
+            reference: expect.any(String),
+            status: 401,
+            bytes: expect.any(Number),
+        }),
+    );
 });
