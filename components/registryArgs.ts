@@ -136,8 +136,8 @@ export interface RegistryArgs {
      * The audit trail: nginx writes one JSON line per manifest pulled, pushed or deleted, blob
      * deleted, and login, refused or not (time, user, client address, action, repository, tag
      * or digest, status, bytes), to its output, which the runtime keeps in rotated log files.
-     * In token mode nginx knows the user of logins only; the registry's webhooks name the user
-     * of each push, pull and delete.
+     * In token mode a line names the user of the request's token, which nginx asks the token
+     * service to verify and read.
      * @default false
      */
     readonly auditLog?: boolean;
