@@ -259,7 +259,7 @@ function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false
             for (const id of built) client.run(["rmi", "--force", id]);
         });
 
-        test("the preview with this program replaces nothing and deletes nothing", () => {
+        test("the preview with this program replaces and deletes nothing but what the release announces", () => {
             const preview = stack.preview(["--json", "--show-sames"]);
             expect({ status: preview.status, stderr: preview.status === 0 ? "" : preview.stderr }).toEqual({ status: 0, stderr: "" });
             const { steps = [], changeSummary } = JSON.parse(preview.stdout) as { steps?: PreviewStep[]; changeSummary: unknown };
@@ -276,7 +276,7 @@ function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false
             expect({ offending: offending.map(describeStep) }).toEqual({ offending: [] });
         });
 
-        test("up with this program keeps every container, the data volume, the passwords and the CA", () => {
+        test("up with this program keeps every other container, the data volume, the passwords and the CA", () => {
             stack.up();
             // The update just made, newest first.
             const [update] = JSON.parse(stack.ok(["stack", "history", "--json"])) as {
