@@ -25,9 +25,11 @@ import { freePort, localNginx, nginxCheck, RunningNginx, startNginx } from "./lo
 import { run } from "./tools";
 
 const digest = `sha256:${"c".repeat(64)}`;
+/** What nginx wrote to `file` so far. */
+const written = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "");
 /** What nginx wrote so far: its audit lines, and its access log. */
-const audit = () => (fs.existsSync(auditFile) ? fs.readFileSync(auditFile, "utf8") : "");
-const access = () => (fs.existsSync(accessFile) ? fs.readFileSync(accessFile, "utf8") : "");
+const audit = () => written(auditFile);
+const access = () => written(accessFile);
 let auditFile: string;
 let accessFile: string;
 let registry: http.Server;
@@ -85,22 +87,32 @@ afterAll(async () => {
     await new Promise((r) => guard?.close(r));
 });
 
-function request(method: string, target: string, user: string, password = `pw-${user}`): Promise<number> {
+const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+
+/** A request to the proxy on `proxyPort` (trusting `proxyCa`) with `authorization`: its status and body. */
+function send(
+    proxyPort: number,
+    proxyCa: Buffer,
+    method: string,
+    target: string,
+    authorization: string,
+): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
         const req = https.request(
             {
                 host: "127.0.0.1",
-                port,
+                port: proxyPort,
                 servername: "localhost",
-                ca,
+                ca: proxyCa,
                 method,
                 path: target,
-                headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` },
+                headers: { Authorization: authorization },
                 agent: false,
             },
             (res) => {
-                res.resume();
-                res.on("end", () => resolve(res.statusCode!));
+                let body = "";
+                res.on("data", (chunk) => (body += chunk));
+                res.on("end", () => resolve({ status: res.statusCode!, body }));
             },
         );
         req.on("error", reject);
@@ -108,10 +120,15 @@ function request(method: string, target: string, user: string, password = `pw-${
     });
 }
 
-/** The audit lines nginx wrote since `from` (an offset into the audit file), once `count` are there. */
-async function auditLines(from: number, count: number): Promise<AuditLine[]> {
+/** A request to the basic-mode proxy as `user`: its status. */
+async function request(method: string, target: string, user: string, password = `pw-${user}`): Promise<number> {
+    return (await send(port, ca, method, target, basicAuth(user, password))).status;
+}
+
+/** The audit lines nginx wrote to `file` since `from` (an offset into it), once `count` are there. */
+async function linesOf(file: string, from: number, count: number): Promise<AuditLine[]> {
     for (let i = 0; i < 50; i++) {
-        const lines = audit()
+        const lines = written(file)
             .slice(from)
             .split("\n")
             .filter((line) => line.startsWith("{"))
@@ -119,8 +136,11 @@ async function auditLines(from: number, count: number): Promise<AuditLine[]> {
         if (lines.length >= count) return lines;
         await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`fewer than ${count} audit lines in: ${audit().slice(from)}`);
+    throw new Error(`fewer than ${count} audit lines in: ${written(file).slice(from)}`);
 }
+
+/** The basic-mode proxy's audit lines since `from`, once `count` are there. */
+const auditLines = (from: number, count: number) => linesOf(auditFile, from, count);
 
 const line = (fields: Partial<AuditLine>) => ({
     time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/),
@@ -243,54 +263,18 @@ describe("token mode: the real token service issues the tokens and names their u
         await new Promise((r) => tokenService?.close(r));
     });
 
-    /** A request to the token-mode proxy with `authorization`; its status and body. */
-    function send(method: string, target: string, authorization: string): Promise<{ status: number; body: string }> {
-        return new Promise((resolve, reject) => {
-            const req = https.request(
-                {
-                    host: "127.0.0.1",
-                    port: tokenPort,
-                    servername: "localhost",
-                    ca: tokenCa,
-                    method,
-                    path: target,
-                    headers: { Authorization: authorization },
-                    agent: false,
-                },
-                (res) => {
-                    let body = "";
-                    res.on("data", (chunk) => (body += chunk));
-                    res.on("end", () => resolve({ status: res.statusCode!, body }));
-                },
-            );
-            req.on("error", reject);
-            req.end(method === "PUT" ? "{}" : undefined);
-        });
-    }
-
-    const basicAuth = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
-    /** The token-mode audit lines since `from`, once `count` are there. */
-    async function tokenLines(from: number, count: number): Promise<AuditLine[]> {
-        let lines: AuditLine[] = [];
-        for (let i = 0; i < 50 && lines.length < count; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            const text = fs.existsSync(tokenAudit) ? fs.readFileSync(tokenAudit, "utf8") : "";
-            lines = text
-                .slice(from)
-                .split("\n")
-                .filter(Boolean)
-                .map((l) => JSON.parse(l) as AuditLine);
-        }
-        return lines;
-    }
-    const auditSize = () => (fs.existsSync(tokenAudit) ? fs.statSync(tokenAudit).size : 0);
+    /** A request to the token-mode proxy with `authorization`: its status and body. */
+    const sendToken = (method: string, target: string, authorization: string) => send(tokenPort, tokenCa, method, target, authorization);
+    /** The token-mode proxy's audit lines since `from`, once `count` are there. */
+    const tokenLines = (from: number, count: number) => linesOf(tokenAudit, from, count);
+    const auditSize = () => written(tokenAudit).length;
 
     test("a login and a refused login name their user; the query, the password and the token stay out of the line", async () => {
         const from = auditSize();
-        const granted = await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
+        const granted = await sendToken("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
         expect(granted.status).toBe(200);
         expect(
-            (await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "a-wrong-password"))).status,
+            (await sendToken("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "a-wrong-password"))).status,
         ).toBe(401);
         const lines = await tokenLines(from, 2);
         expect(lines).toEqual([
@@ -315,21 +299,25 @@ describe("token mode: the real token service issues the tokens and names their u
         ]);
         // The token's bytes, and nginx's chunked framing of them.
         expect(lines[0].bytes).toBeGreaterThan(granted.body.length);
-        const text = fs.readFileSync(tokenAudit, "utf8");
+        const text = written(tokenAudit);
         for (const secret of ["pw-ci", "a-wrong-password", JSON.parse(granted.body).token, "scope="]) expect(text).not.toContain(secret);
     });
 
     test("a pull, a push and a delete with a token name the token's user; only they ask the token service, with the token alone", async () => {
-        const { body } = await send("GET", "/token?service=localhost&scope=repository:team/app:pull,push,delete", basicAuth("ci", "pw-ci"));
+        const { body } = await sendToken(
+            "GET",
+            "/token?service=localhost&scope=repository:team/app:pull,push,delete",
+            basicAuth("ci", "pw-ci"),
+        );
         const bearer = `Bearer ${JSON.parse(body).token}`;
         const from = auditSize();
         const asked = identityAsked.length;
-        expect((await send("GET", "/v2/team/app/manifests/1", bearer)).status).toBe(200);
-        expect((await send("PUT", "/v2/team/app/manifests/2", bearer)).status).toBe(201);
-        expect((await send("DELETE", `/v2/team/app/manifests/${digest}`, bearer)).status).toBe(202);
+        expect((await sendToken("GET", "/v2/team/app/manifests/1", bearer)).status).toBe(200);
+        expect((await sendToken("PUT", "/v2/team/app/manifests/2", bearer)).status).toBe(201);
+        expect((await sendToken("DELETE", `/v2/team/app/manifests/${digest}`, bearer)).status).toBe(202);
         // Neither a blob download nor the API root is audited, so neither asks.
-        expect((await send("GET", `/v2/team/app/blobs/${digest}`, bearer)).status).toBe(200);
-        expect((await send("GET", "/v2/", bearer)).status).toBe(200);
+        expect((await sendToken("GET", `/v2/team/app/blobs/${digest}`, bearer)).status).toBe(200);
+        expect((await sendToken("GET", "/v2/", bearer)).status).toBe(200);
         expect(await tokenLines(from, 3)).toEqual([
             line({ user: "ci", action: "pull", requested: "pull", repository: "team/app", reference: "1", status: 200, bytes: 10 }),
             line({ user: "ci", action: "push", requested: "push", repository: "team/app", reference: "2", status: 201, bytes: 0 }),
@@ -355,9 +343,9 @@ describe("token mode: the real token service issues the tokens and names their u
         const from = auditSize();
         const asked = identityAsked.length;
         // The stand-in registry answers every request; the real one refuses these, by the same check.
-        await send("GET", "/v2/team/app/manifests/5", `Bearer ${forged}`);
-        await send("GET", "/v2/team/app/manifests/6", `Bearer ${expired}`);
-        await send("GET", "/v2/team/app/manifests/7", basicAuth("ci", "pw-ci"));
+        await sendToken("GET", "/v2/team/app/manifests/5", `Bearer ${forged}`);
+        await sendToken("GET", "/v2/team/app/manifests/6", `Bearer ${expired}`);
+        await sendToken("GET", "/v2/team/app/manifests/7", basicAuth("ci", "pw-ci"));
         const lines = await tokenLines(from, 3);
         expect(lines.map((l) => [l.reference, l.user])).toEqual([
             ["5", ""],
@@ -368,10 +356,10 @@ describe("token mode: the real token service issues the tokens and names their u
     });
 
     test("while the token service does not answer, a pull with a token goes on and its line names no one", async () => {
-        const { body } = await send("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
+        const { body } = await sendToken("GET", "/token?service=localhost&scope=repository:team/app:pull", basicAuth("ci", "pw-ci"));
         await new Promise((resolve) => tokenService.close(resolve));
         const from = auditSize();
-        expect((await send("GET", "/v2/team/app/manifests/8", `Bearer ${JSON.parse(body).token}`)).status).toBe(200);
+        expect((await sendToken("GET", "/v2/team/app/manifests/8", `Bearer ${JSON.parse(body).token}`)).status).toBe(200);
         expect(await tokenLines(from, 1)).toEqual([
             line({ user: "", action: "pull", requested: "pull", repository: "team/app", reference: "8", status: 200, bytes: 10 }),
         ]);
