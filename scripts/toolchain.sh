@@ -34,6 +34,11 @@
 #   pulumi                  github.com/pulumi/pulumi/pkg/v3 ./cmd/pulumi at v$PULUMI_VERSION, upstream tags.
 #                           A few of its dependencies are raised to the patch or minor release the
 #                           providers need (golang.org/x/*, protobuf, go-cty, ...; see the wrappers below).
+#                           Without `pulumi api` (Pulumi Cloud's REST API, which this offline
+#                           toolchain cannot reach): its package is compiled without
+#                           github.com/pb33f/libopenapi, the OpenAPI parser it alone uses, and
+#                           `pulumi api` says so (trim_cli_module below). That library was 74 of the
+#                           194 core-seconds the CLI compiles after the random provider.
 #   pulumi-language-nodejs  The module upstream builds it from (.../sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 #                           is refused by the module proxy (its version list and the release commit).
 #                           Built instead from the package sources of the last release where the host
@@ -309,6 +314,7 @@ ensure_pulumi() {
   : >"$log_dir/pulumi.log"
   prepare_src pulumi
   local start=$SECONDS
+  trim_cli_module "$src_dir/pulumi"
   run_logged "${go_log[@]}" "go build pulumi" "$log_dir/pulumi.log" \
     go -C "$src_dir/pulumi" "${go_build[@]}" \
       -ldflags "$ldflags -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
@@ -318,6 +324,27 @@ ensure_pulumi() {
     || die "the pulumi just built reports '$(pulumi_version_of "$bin_dir/pulumi")', not v$PULUMI_VERSION"
   write_stamp pulumi "$key"
   step "pulumi: built in $((SECONDS - start)) s"
+}
+
+# Points the CLI's wrapper (the copy in SRC) at a copy of pkg/v3 in which cmd/pulumi/cloud, the
+# package of `pulumi api`, leaves github.com/pb33f/libopenapi out (scripts/toolchain/pulumi/trim/:
+# what uses it is taken out, and LoadIndex answers that `pulumi api` is not in this build). The
+# copy is made of hard links into the module cache where it can be (the files trim rewrites are
+# replaced, never written through). Go's build cache keys a package of a replaced module by the
+# module's path and version and the files' contents, so every other package of pkg/v3 compiles
+# exactly as from the module cache, and pulumi-sdkgen still takes them from the CLI's build.
+trim_cli_module() { # SRC
+  local src=$1 module=github.com/pulumi/pulumi/pkg/v3 dir copy=$src_dir/pulumi-pkg-v3
+  run_logged "${go_log[@]}" "go mod download pkg/v3" "$log_dir/pulumi.log" go -C "$src" mod download "$module"
+  dir=$(go -C "$src" list -m -f '{{.Dir}}' "$module")
+  # The module cache's directories are read-only, and so are their copies.
+  if [[ -d $copy ]]; then find "$copy" -type d -exec chmod u+w {} +; rm -rf "$copy"; fi
+  cp -al "$dir" "$copy" 2>/dev/null || { rm -rf "$copy"; cp -R "$dir" "$copy"; }
+  find "$copy" -type d -exec chmod u+w {} +
+  run_logged "${go_log[@]}" "leave libopenapi out of pulumi api" "$log_dir/pulumi.log" \
+    go -C "$src" run "${go_flags[@]}" ./trim -dir "$copy/cmd/pulumi/cloud" \
+      -without github.com/pb33f/libopenapi -stub trim/cloud_api.go.in
+  go -C "$src" mod edit -replace "$module=$copy"
 }
 
 ensure_language_host() {

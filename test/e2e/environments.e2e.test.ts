@@ -157,3 +157,19 @@ test.each<[string, string, string, string]>([
     expect(output).not.toMatch(/(docker|tls|random):index/);
     expect(output).toMatch(/1 errored/);
 });
+
+test("the toolchain's CLI is built without `pulumi api` (Pulumi Cloud's REST API), and says so", () => {
+    const listed = run("pulumi", ["api", "ls"]);
+    expect({ status: listed.status, stdout: listed.stdout, error: JSON.parse(listed.stderr.trim()).error }).toEqual({
+        status: 1,
+        stdout: "",
+        error: {
+            code: "pulumi.cloud_api.capability_not_available",
+            severity: "error",
+            message:
+                "`pulumi api` (Pulumi Cloud's REST API) is not part of this build of the CLI (authenticated-registry's offline " +
+                "toolchain, which works with a local backend); an official Pulumi CLI has it",
+            schemaVersion: 1,
+        },
+    });
+});
