@@ -455,6 +455,9 @@ function renderLoginLocations(passwordCheck: string): string {
     add_header 'Docker-Distribution-Api-Version' $docker_distribution_api_version always;
     ${passwordCheck}
     error_page 401 = @login_failed;
+    # @login_failed is an error page with one of its own, for when the guard does not answer:
+    # nginx follows that second one only when the first location allows it.
+    recursive_error_pages on;
     root /nonexistent;
     try_files /.authenticated-registry @registry_$registry_target;
   }
@@ -476,6 +479,8 @@ ${guardRequest(5)}
 ${guardRequest(5)}
     proxy_set_header  X-Registry-User   $guard_user;
     add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;
+    # Without an answer from the guard the refusal is nginx's own 401 (@registry_login lets
+    # this second error page be followed).
     error_page 502 504 = @login_refused;
   }
 

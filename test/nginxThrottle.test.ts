@@ -8,7 +8,7 @@ import * as http from "http";
 import * as https from "https";
 import * as net from "net";
 import * as path from "path";
-import { renderNginxConfig, throttledBody } from "../components/nginxConfig";
+import { renderNginxConfig, throttledBody, unauthorizedBody } from "../components/nginxConfig";
 import { createGuardHandler } from "../components/tokenService/handler";
 import { freePort, localNginx, RunningNginx, startNginx } from "./localNginx";
 import { run } from "./tools";
@@ -143,4 +143,21 @@ test("requests without credentials get the challenge and are never counted", asy
         expect((await get(undefined, "")).status).toBe(401);
     }
     expect((await get("bob", "pw-bob")).status).toBe(200);
+});
+
+test("while the guard does not answer, every password is still checked: the right one is let in, a wrong one and none refused with the challenge", async () => {
+    await new Promise((r) => guard.close(r));
+    const before = mismatches();
+    expect((await get("bob", "pw-bob", "127.0.0.4")).status).toBe(200);
+    const refusal = (answer: Answer) => ({
+        status: answer.status,
+        challenge: answer.headers["www-authenticate"],
+        version: answer.headers["docker-distribution-api-version"],
+        body: JSON.parse(answer.body),
+    });
+    const expected = { status: 401, challenge: 'Basic realm="localhost"', version: "registry/2.0", body: JSON.parse(unauthorizedBody) };
+    // The docker client's first request carries no credentials: it must get the challenge, not a 502.
+    expect(refusal(await get(undefined, ""))).toEqual(expected);
+    expect(refusal(await get("bob", "guess", "127.0.0.4"))).toEqual(expected);
+    expect(mismatches()).toBe(before + 1);
 });

@@ -42,6 +42,10 @@ const allowedOps = ["same", "update", "create", "read", "refresh"];
 const announcedReplacements: readonly { readonly name: RegExp; readonly reasons: readonly string[] }[] = [
     { name: /-(guard|token)-container$/, reasons: ["uploads"] },
     { name: /-token-service-js$/, reasons: ["data", "name"] },
+    // nginx's config in basic mode, whose refusal of a password must not become a 502 while the
+    // guard does not answer: on a swarm its config object is named by content, so it is replaced
+    // and the proxy's service rolls onto it (on one host the file is rewritten and reloaded).
+    { name: /-nginx-registry-conf$/, reasons: ["data", "name"] },
 ];
 /** The roles whose containers {@link announcedReplacements} replaces: their IDs change, their names stay. */
 const replacedRoles = ["guard", "token-service"];
