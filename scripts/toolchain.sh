@@ -326,6 +326,11 @@ ensure_pulumi() {
   step "pulumi: built in $((SECONDS - start)) s"
 }
 
+# Removes a copy of a module from the module cache, whose directories are read-only as the cache's.
+remove_module_copy() { # DIR
+  if [[ -d $1 ]]; then find "$1" -type d -exec chmod u+w {} +; rm -rf "$1"; fi
+}
+
 # Points the CLI's wrapper (the copy in SRC) at a copy of pkg/v3 in which cmd/pulumi/cloud, the
 # package of `pulumi api`, leaves github.com/pb33f/libopenapi out (scripts/toolchain/pulumi/trim/:
 # what uses it is taken out, and LoadIndex answers that `pulumi api` is not in this build). The
@@ -337,9 +342,9 @@ trim_cli_module() { # SRC
   local src=$1 module=github.com/pulumi/pulumi/pkg/v3 dir copy=$src_dir/pulumi-pkg-v3
   run_logged "${go_log[@]}" "go mod download pkg/v3" "$log_dir/pulumi.log" go -C "$src" mod download "$module"
   dir=$(go -C "$src" list -m -f '{{.Dir}}' "$module")
-  # The module cache's directories are read-only, and so are their copies.
-  if [[ -d $copy ]]; then find "$copy" -type d -exec chmod u+w {} +; rm -rf "$copy"; fi
-  cp -al "$dir" "$copy" 2>/dev/null || { rm -rf "$copy"; cp -R "$dir" "$copy"; }
+  remove_module_copy "$copy"
+  cp -al "$dir" "$copy" 2>/dev/null || { remove_module_copy "$copy"; cp -R "$dir" "$copy"; }
+  # Its directories writable (its files never are written: trim replaces them).
   find "$copy" -type d -exec chmod u+w {} +
   run_logged "${go_log[@]}" "leave libopenapi out of pulumi api" "$log_dir/pulumi.log" \
     go -C "$src" run "${go_flags[@]}" ./trim -dir "$copy/cmd/pulumi/cloud" \
