@@ -4,9 +4,10 @@
  * 172.31.250.11, two workers at .12 and .13. MinIO runs as a service on the manager, on an
  * attachable overlay network; the stack program (`runtime: swarm`, object storage, so no pin)
  * spreads three registry tasks and two nginx tasks over the nodes, with the edge on every node
- * (host mode: these kernels have no IPVS). A pull loop, bounded in count and time, runs while a
- * worker that holds registry or nginx tasks is drained; not one pull may fail, and every task
- * must be running again on the other nodes. Then a pull through a worker's own address.
+ * (host mode: these kernels have no IPVS), and the guard's single task. A pull loop, bounded in
+ * count and time, runs while the worker that holds the guard's task (moved off the manager first
+ * if Swarm put it there) is drained; not one pull may fail, and every task must be running again
+ * on the other nodes. Then a pull through a worker's own address.
  *
  *   npm run test:cluster        (on Node.js 22: PATH=$(scripts/node-lts.sh 22):$PATH npm run test:cluster)
  *
@@ -75,6 +76,11 @@ function tasks(service: string): Task[] {
 /** The tasks that should run and do (a task with a health check runs once it is healthy). */
 function runningTasks(service: string): Task[] {
     return tasks(service).filter((task) => task.desired === "Running" && task.current.startsWith("Running"));
+}
+
+/** The manager's node name. */
+function managerNode(): string {
+    return cluster(["node", "ls", "--filter", "role=manager", "--format", "{{.Hostname}}"]).trim();
 }
 
 /** The stack's containers on one node, asked of that node's own engine. */
@@ -233,23 +239,25 @@ test("push and pull through the manager's address; the layers land in the bucket
     expect(listing.body).toContain("docker/registry/v2/repositories/cluster/payload/_manifests/tags/1/current/link");
 });
 
-test("a worker drained during a loop of pulls: its tasks move to the other nodes, and no pull fails", async () => {
+test("the worker of the guard's single task drained during a loop of pulls: its tasks move to the other nodes, and no pull fails", async () => {
     const services = [outputs.registryServiceName, outputs.proxyServiceName];
-    const workers = cluster(["node", "ls", "--format", "{{.Hostname}}\t{{.ManagerStatus}}"])
-        .trim()
-        .split("\n")
-        .map((line) => line.split("\t"))
-        .filter(([, managerStatus]) => (managerStatus ?? "") === "")
-        .map(([hostname]) => hostname);
-    const held = (node: string) => services.flatMap((service) => runningTasks(service)).filter((task) => task.node === node).length;
-    const victim = [...workers].sort((a, b) => held(b) - held(a))[0];
-    expect(held(victim)).toBeGreaterThan(0);
-    console.log(`draining ${victim}: ${held(victim)} registry and nginx tasks, ${containersOn(victim).length} containers of the stack`);
+    const guard = outputs.guardServiceName as string;
+    // The guard's task is on a worker, so that the drain takes it away: nginx must refuse a
+    // password, or a request with none, with 401 while the guard does not answer, not 502.
+    if (runningTasks(guard).some((task) => task.node === managerNode())) {
+        cluster(["service", "update", "--detach=false", "--constraint-add", "node.role==worker", guard]);
+    }
+    const [guardTask] = runningTasks(guard);
+    const victim = guardTask.node;
+    expect(victim).not.toBe(managerNode());
+    const held = services.flatMap((service) => runningTasks(service)).filter((task) => task.node === victim).length;
+    console.log(`draining ${victim}: the guard, ${held} registry and nginx tasks, ${containersOn(victim).length} containers of the stack`);
 
     let rescheduledAfter = 0;
     const wanted = [
         { service: outputs.registryServiceName as string, count: 3 },
         { service: outputs.proxyServiceName as string, count: 2 },
+        { service: guard, count: 1 },
         // Global: one task on each node that is still active.
         { service: outputs.edgeServiceName as string, count: 2 },
     ];
