@@ -415,11 +415,7 @@ function renderTokenLocation(token: TokenRoute): string {
     error_page 502 504 = @registry_unavailable;
   }
 
-  location @token_too_many {
-    default_type application/json;
-    add_header 'Retry-After' '${retryAfter}' always;
-    return 429 '${tooManyRequestsBody}\\n';
-  }
+${jsonAnswerLocation("token_too_many", 429, tooManyRequestsBody, `'${retryAfter}'`)}
 `;
 }
 

@@ -211,7 +211,10 @@ describe("token mode", () => {
         expect(JSON.parse(tooMany.match(/return 429 '(.*)\\n';/)![1])).toEqual({
             errors: [{ code: "TOOMANYREQUESTS", message: expect.stringContaining("too many token requests") }],
         });
-        expect(tooMany.slice(0, tooMany.indexOf("}"))).toContain("add_header 'Retry-After' '1' always;");
+        const tooManyBlock = tooMany.slice(0, tooMany.indexOf("}"));
+        expect(tooManyBlock).toContain("add_header 'Retry-After' '1' always;");
+        // Like every other answer of nginx's own on the registry's API.
+        expect(tooManyBlock).toContain("add_header 'Docker-Distribution-Api-Version' 'registry/2.0' always;");
     });
 
     test("basic mode's config is unchanged by token mode's existence", () => {
