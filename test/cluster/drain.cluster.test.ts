@@ -18,7 +18,18 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { DockerClient, exec, ok, offlinePulumiEnv, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
+import {
+    DockerClient,
+    DockerTrust,
+    exec,
+    offlinePulumiEnv,
+    ok,
+    s3Request,
+    Stack,
+    standInImages,
+    waitUntil,
+    withoutFailedPulls,
+} from "../e2e/harness";
 
 // The docker client commands of this test go to this host's engine; the cluster's, by --host.
 if (process.env.DOCKER_HOST?.startsWith("tcp://172.31.250.")) delete process.env.DOCKER_HOST;
@@ -41,7 +52,7 @@ const accessKey = "registry";
 const secretKey = crypto.randomBytes(18).toString("hex");
 const bucket = "registry-images";
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = (address: string) => `/etc/docker/certs.d/${hostOf(address)}`;
+const trusts = nodeAddresses.map((address) => new DockerTrust(hostOf(address)));
 const repository = "cluster/payload:1";
 const pulledRef = `${host}/${repository}`;
 const instance = `registry-${stack.name}`;
@@ -193,10 +204,7 @@ beforeAll(() => {
     console.log(`pulumi up on the cluster in ${Date.now() - deployStarted} ms`);
     outputs = stack.outputs();
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    for (const address of nodeAddresses) {
-        fs.mkdirSync(trustDir(address), { recursive: true });
-        fs.copyFileSync(caFile, path.join(trustDir(address), "ca.crt"));
-    }
+    for (const trust of trusts) trust.trust(outputs.caCertificatePem);
 });
 
 afterAll(() => {
@@ -206,10 +214,8 @@ afterAll(() => {
     });
     stack.run(["stack", "rm", "--yes", "--force"]);
     if (process.env.AUTHREG_KEEP_CLUSTER !== "1") exec("bash", ["scripts/swarm-cluster.sh", "down"]);
-    for (const address of nodeAddresses) {
-        fs.rmSync(trustDir(address), { recursive: true, force: true });
-        exec("docker", ["rmi", "--force", `${hostOf(address)}/${repository}`]);
-    }
+    for (const trust of trusts) trust.remove();
+    for (const address of nodeAddresses) exec("docker", ["rmi", "--force", `${hostOf(address)}/${repository}`]);
 });
 
 test("up spreads three registry tasks over the nodes, two nginx tasks, and the edge on every node", () => {

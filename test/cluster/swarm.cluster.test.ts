@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { curl, DockerClient, exec, ok, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
+import { curl, DockerClient, DockerTrust, exec, ok, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
 
 const port = 25443;
 const host = `localhost:${port}`;
@@ -19,7 +19,7 @@ const rotatedImage = "authenticated-registry/nginx:1.22-bookworm-rotated";
 const stack = new Stack();
 const docker = new DockerClient();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const pulledRef = `${host}/team/payload:1`;
 let swarmWasInactive = false;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
@@ -100,7 +100,7 @@ afterAll(() => {
     });
     stack.removeAll();
     exec("docker", ["rmi", rotatedImage]);
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
     if (swarmWasInactive) exec("docker", ["swarm", "leave", "--force"]);
 });
 
@@ -117,8 +117,7 @@ test("up creates two tasks of each role and the edge; a second preview shows no 
     }
     expect(runningTasks(outputs.edgeServiceName)).toHaveLength(1);
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
 });
 
 test("push and pull through the edge, nginx and the registry with the docker client", () => {

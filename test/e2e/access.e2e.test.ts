@@ -5,13 +5,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
+import { curl, DockerClient, DockerTrust, HttpAnswer, loopbackStackConfig, Stack } from "./harness";
 
 const port = 17043;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const clients: Record<string, DockerClient> = { ci: new DockerClient(), node: new DockerClient(), "team-a": new DockerClient() };
 let passwords: Record<string, string>;
 
@@ -62,8 +62,7 @@ beforeAll(() => {
     const outputs = stack.outputs();
     passwords = outputs.passwords;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     for (const [user, client] of Object.entries(clients)) {
         expect(client.login(host, user, passwords[user]).stdout).toContain("Login Succeeded");
     }
@@ -76,7 +75,7 @@ beforeAll(() => {
 
 afterAll(() => {
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("the pull-only node pulls, and cannot push, delete or start an upload", () => {

@@ -8,13 +8,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { AuditLine } from "../../components/auditLog";
-import { curl, DockerClient, exec, loopbackStackConfig, Stack, standInImages, waitUntil } from "./harness";
+import { curl, DockerClient, DockerTrust, exec, loopbackStackConfig, Stack, standInImages, waitUntil } from "./harness";
 
 const port = 29543;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const clients = { ci: new DockerClient(), reader: new DockerClient() };
 let passwords: Record<string, string>;
 let proxyContainer: string;
@@ -42,8 +42,7 @@ function refresh(): void {
     passwords = outputs.passwords;
     proxyContainer = outputs.proxyContainerName;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
 }
 
 beforeAll(() => {
@@ -71,7 +70,7 @@ beforeAll(() => {
 afterAll(() => {
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 const at = (fields: Partial<AuditLine>) => ({ time: expect.any(String), address: expect.any(String), ...fields });

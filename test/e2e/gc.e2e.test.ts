@@ -9,13 +9,24 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, collectionAmidLoops, ok, projectDir, Stack, standInImages } from "./harness";
+import {
+    collectionAmidLoops,
+    curl,
+    DockerClient,
+    DockerTrust,
+    exec,
+    loopbackStackConfig,
+    ok,
+    projectDir,
+    Stack,
+    standInImages,
+} from "./harness";
 
 const port = 23043;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const client = new DockerClient();
 const users = ["    - username: ci", "      access:", "        - repositories: ['**']", "          actions: [pull, push, delete]"];
 const shared = crypto.randomBytes(1024 * 1024);
@@ -52,8 +63,7 @@ beforeAll(() => {
     stack.up();
     const outputs = stack.outputs();
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     auth = ["--user", `ci:${outputs.passwords.ci}`];
     registryContainer = outputs.registryContainerName;
     expect(client.login(host, "ci", outputs.passwords.ci).stdout).toContain("Login Succeeded");
@@ -65,7 +75,7 @@ beforeAll(() => {
 
 afterAll(() => {
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("deleting a tag and collecting frees its own layer, and the image sharing the rest still pulls", () => {

@@ -197,6 +197,32 @@ export class Stack {
     }
 }
 
+/**
+ * The docker client's trust of a stack's CA for one `HOST:PORT`: the engine reads
+ * /etc/docker/certs.d/HOST:PORT/ca.crt at each connection, so a test trusts its stack's CA there
+ * and removes the entry at the end.
+ */
+export class DockerTrust {
+    readonly dir: string;
+    readonly caFile: string;
+    constructor(host: string) {
+        this.dir = `/etc/docker/certs.d/${host}`;
+        this.caFile = path.join(this.dir, "ca.crt");
+    }
+    /** Trusts the CA certificate in PEM, in place of any trusted before. */
+    trust(caCertificatePem: string): void {
+        fs.mkdirSync(this.dir, { recursive: true });
+        fs.writeFileSync(this.caFile, caCertificatePem);
+    }
+    /** Trusts the CA certificate in a file. */
+    trustFile(file: string): void {
+        this.trust(fs.readFileSync(file, "utf8"));
+    }
+    remove(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
 /** The docker client with a private config directory, so logins do not touch the user's. */
 export class DockerClient {
     readonly configDir = fs.mkdtempSync(path.join(os.tmpdir(), "authreg-docker-"));

@@ -6,13 +6,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, HttpAnswer, loopbackStackConfig, Stack, standInImages } from "./harness";
+import { curl, DockerClient, DockerTrust, HttpAnswer, loopbackStackConfig, Stack, standInImages } from "./harness";
 
 const port = 29143;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const rule = "immutableTags[0]: tags v* in prod/**";
 const refusal = `denied: requested access to the resource is denied: the tag is immutable (${rule})`;
 let password: string;
@@ -47,14 +47,13 @@ beforeAll(() => {
     const outputs = stack.outputs();
     password = outputs.passwords.release;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
 });
 
 afterAll(() => {
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 describe.each([

@@ -9,7 +9,7 @@
 import * as bcrypt from "bcryptjs";
 import * as fs from "fs";
 import * as path from "path";
-import { DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages, waitUntil } from "./harness";
+import { DockerClient, DockerTrust, exec, loopbackStackConfig, ok, Stack, standInImages, waitUntil } from "./harness";
 
 const port = 29443;
 const host = `localhost:${port}`;
@@ -17,7 +17,7 @@ const upstreamPort = 29400;
 const upstreamHost = `127.0.0.1:${upstreamPort}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const upstream = `authreg-mirror-upstream-${stack.name}`;
 const upstreamNetwork = `${upstream}-network`;
 const upstreamPassword = "upstream-pull-secret";
@@ -111,8 +111,7 @@ beforeAll(() => {
     passwords = outputs.passwords;
     registryContainer = outputs.registryContainerName;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     login();
 });
 
@@ -121,7 +120,7 @@ afterAll(() => {
     exec("docker", ["network", "rm", upstreamNetwork]);
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 let firstId: string;

@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
+import { curl, DockerClient, DockerTrust, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
 
 const port = 15043;
 const directPort = 15000;
@@ -18,7 +18,7 @@ const user = "e2e";
 const stack = new Stack();
 const docker = new DockerClient();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
 let outputs: Record<string, any>;
 let password: string;
@@ -56,7 +56,7 @@ beforeAll(() => {
 
 afterAll(() => {
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("preview, then up, then a preview that shows no changes", () => {
@@ -69,8 +69,7 @@ test("preview, then up, then a preview that shows no changes", () => {
     refreshOutputs();
     expect(outputs.url).toBe(`https://${host}`);
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
 });
 
 test("docker's label filter finds the containers, the network and the volumes of this registry", () => {
@@ -245,7 +244,7 @@ test("rotating the certificate keeps the CA, serves the new certificate and the 
     stack.up();
     refreshOutputs();
     expect(serial()).not.toBe(before);
-    expect(fs.readFileSync(path.join(trustDir, "ca.crt"), "utf8")).toBe(outputs.caCertificatePem);
+    expect(fs.readFileSync(trust.caFile, "utf8")).toBe(outputs.caCertificatePem);
     expectPushedImageServed();
 });
 
@@ -301,6 +300,6 @@ test("destroy removes the containers and network but keeps the volume; a new up 
     expect(ok("docker", ["volume", "inspect", "--format", "{{.Name}}", volumeName]).trim()).toBe(volumeName);
     stack.up();
     refreshOutputs();
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     expectPushedImageServed();
 });

@@ -6,13 +6,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, Stack } from "./harness";
+import { curl, DockerClient, DockerTrust, exec, loopbackStackConfig, Stack } from "./harness";
 
 const port = 29243;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const client = new DockerClient();
 /** Pushed in this order, oldest first. */
 const pushedTags = ["b01", "v1", "b02", "b03", "v2", "b04", "b05", "b06", "v3", "b07", "b08", "b09"];
@@ -55,8 +55,7 @@ beforeAll(() => {
     const outputs = stack.outputs();
     password = outputs.passwords.janitor;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     expect(client.login(host, "janitor", password).status).toBe(0);
     for (const tag of pushedTags) {
         client.buildRandomImage(`${host}/team/app:${tag}`);
@@ -67,7 +66,7 @@ beforeAll(() => {
 afterAll(() => {
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("a dry run lists what the rule would delete, and deletes nothing", () => {

@@ -8,14 +8,26 @@ import { spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { collectionAmidLoops, curl, DockerClient, exec, loopbackStackConfig, ok, s3Request, sleep, Stack, standInImages } from "./harness";
+import {
+    collectionAmidLoops,
+    curl,
+    DockerClient,
+    DockerTrust,
+    exec,
+    loopbackStackConfig,
+    ok,
+    s3Request,
+    sleep,
+    Stack,
+    standInImages,
+} from "./harness";
 
 const port = 24043;
 const minioPort = 24900;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const client = new DockerClient();
 const suffix = crypto.randomBytes(3).toString("hex");
 const network = `authreg-s3-${suffix}`;
@@ -89,8 +101,7 @@ beforeAll(() => {
     stack.up();
     const outputs = stack.outputs();
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     expect(client.login(host, "ci", outputs.passwords.ci).stdout).toContain("Login Succeeded");
 });
 
@@ -98,7 +109,7 @@ afterAll(() => {
     stack.removeAll();
     exec("docker", ["rm", "--force", minio]);
     exec("docker", ["network", "rm", network]);
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("push and pull through the proxy keep the layers in the bucket, and no data volume exists", () => {

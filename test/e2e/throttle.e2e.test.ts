@@ -9,13 +9,13 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { curl, DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
+import { curl, DockerClient, DockerTrust, exec, loopbackStackConfig, ok, Stack, standInImages } from "./harness";
 
 const port = 19343;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const users = ["    - username: ci", "    - username: other"];
 const cooldownSeconds = 5;
 const throttle = ["  authenticated-registry:loginThrottle:", `    cooldownSeconds: ${cooldownSeconds}`];
@@ -81,13 +81,12 @@ beforeAll(() => {
     stack.up();
     passwords = stack.outputs().passwords;
     fs.writeFileSync(caFile, stack.outputs().caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
 });
 
 afterAll(() => {
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 describe("basic mode", () => {

@@ -9,13 +9,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { decodeJwt, importPKCS8, SignJWT } from "jose";
 import { selfSigned } from "../certificates";
-import { curl, DockerClient, exec, HttpAnswer, loopbackStackConfig, Stack, standInImages, waitUntil } from "./harness";
+import { curl, DockerClient, DockerTrust, exec, HttpAnswer, loopbackStackConfig, Stack, standInImages, waitUntil } from "./harness";
 
 const port = 21043;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const clients: Record<string, DockerClient> = { ci: new DockerClient(), node: new DockerClient(), "team-a": new DockerClient() };
 const issuer = "authenticated-registry token service";
 let passwords: Record<string, string>;
@@ -77,8 +77,7 @@ beforeAll(() => {
     stack.up();
     passwords = stack.outputs().passwords;
     fs.writeFileSync(caFile, stack.outputs().caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     // Images pushed in basic mode, before the switch.
     expect(clients.ci.login(host, "ci", passwords.ci).stdout).toContain("Login Succeeded");
     for (const ref of [`${host}/base/debian:12`, `${host}/team-b/secret:1`]) {
@@ -89,7 +88,7 @@ beforeAll(() => {
 
 afterAll(() => {
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("switching to token mode keeps the images and the passwords, and adds only the token service", () => {

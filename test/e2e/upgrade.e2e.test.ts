@@ -10,7 +10,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { DockerClient, exec, loopbackStackConfig, ok, projectDir, Stack, standInImages } from "./harness";
+import { DockerClient, DockerTrust, exec, loopbackStackConfig, ok, projectDir, Stack, standInImages } from "./harness";
 
 /** A release a user upgrades from: its version and the commit its tag `vVERSION` points at. */
 interface Release {
@@ -206,7 +206,7 @@ function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false
         const host = `localhost:${port}`;
         const user = `upgrader-${id}`;
         const repository = `${host}/upgrade/${id}`;
-        const trustDir = `/etc/docker/certs.d/${host}`;
+        const trust = new DockerTrust(host);
         const client = new DockerClient();
         const volume = `registry-${stack.name}-data`;
         // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
@@ -247,8 +247,7 @@ function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false
             stack.init(config(user));
             stack.withProgram(extractRelease(from)).up();
             before = stack.outputs();
-            fs.mkdirSync(trustDir, { recursive: true });
-            fs.writeFileSync(path.join(trustDir, "ca.crt"), before.caCertificatePem);
+            trust.trust(before.caCertificatePem);
             expect(client.login(host, user, before.passwords[user]).stdout).toContain("Login Succeeded");
             pushed = push(`${repository}:before-upgrade`);
             containersBefore = containersOf(stack);
@@ -259,7 +258,7 @@ function upgradeSuite({ from, id, mode, port, config, keptOutputs, swarm = false
         afterAll(() => {
             stack.removeAll();
             if (swarmWasInactive) exec("docker", ["swarm", "leave", "--force"]);
-            fs.rmSync(trustDir, { recursive: true, force: true });
+            trust.remove();
             for (const id of built) client.run(["rmi", "--force", id]);
         });
 

@@ -6,13 +6,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { DockerClient, exec, loopbackStackConfig, ok, Stack, standInImages, waitUntil } from "./harness";
+import { DockerClient, DockerTrust, exec, loopbackStackConfig, ok, Stack, standInImages, waitUntil } from "./harness";
 
 const port = 29343;
 const host = `localhost:${port}`;
 const stack = new Stack();
 const caFile = path.join(stack.workDir, "ca.crt");
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const receiver = `authreg-webhooks-${stack.name}`;
 const client = new DockerClient();
 /** The receiver: every POST's Authorization header and body, one JSON line each, on its output. */
@@ -72,8 +72,7 @@ beforeAll(() => {
     const outputs = stack.outputs();
     networkName = outputs.networkName;
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust.trustFile(caFile);
     expect(client.login(host, "publisher", outputs.passwords.publisher).status).toBe(0);
     startReceiver();
 });
@@ -82,7 +81,7 @@ afterAll(() => {
     exec("docker", ["rm", "--force", receiver]);
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.removeAll();
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 test("a push reaches the receiver with its repository, tag and digest and the configured header; a pull does not", () => {

@@ -8,14 +8,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AuthenticatedRegistryArgs, checkAuthenticatedRegistryArgs } from "../../components/index";
-import { DockerClient, exec, ok, offlinePulumiEnv, projectDir, Stack, standInImages } from "./harness";
+import { DockerClient, DockerTrust, exec, offlinePulumiEnv, ok, projectDir, Stack, standInImages } from "./harness";
 
 const port = 29043;
 const host = `localhost:${port}`;
 const exampleDir = path.join(projectDir, "examples", "yaml");
 const providerDir = path.join(projectDir, "provider");
 const stack = new Stack(exampleDir);
-const trustDir = `/etc/docker/certs.d/${host}`;
+const trust = new DockerTrust(host);
 const users = ["ci", "deploy", "admin"] as const;
 const clients = Object.fromEntries(users.map((user) => [user, new DockerClient()])) as Record<(typeof users)[number], DockerClient>;
 let passwords: Record<string, string>;
@@ -36,8 +36,7 @@ beforeAll(() => {
     stack.up();
     const outputs = stack.outputs();
     passwords = outputs.passwords;
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.writeFileSync(path.join(trustDir, "ca.crt"), outputs.caCertificatePem);
+    trust.trust(outputs.caCertificatePem);
     for (const user of users) {
         expect(clients[user].login(host, user, passwords[user]).stdout).toContain("Login Succeeded");
     }
@@ -46,7 +45,7 @@ beforeAll(() => {
 afterAll(() => {
     stack.run(["destroy", "--yes", "--config-file", stack.configFile]);
     stack.run(["stack", "rm", "--yes", "--force"]);
-    fs.rmSync(trustDir, { recursive: true, force: true });
+    trust.remove();
 });
 
 describe("the YAML example, deployed", () => {

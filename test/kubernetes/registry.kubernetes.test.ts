@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { curl, DockerClient, exec, ok, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
+import { curl, DockerClient, DockerTrust, exec, ok, s3Request, Stack, standInImages, waitUntil, withoutFailedPulls } from "../e2e/harness";
 
 const kubeNode = path.join(__dirname, "..", "..", "scripts", "kube-node.sh");
 const nodePort = 30643;
@@ -27,7 +27,7 @@ const caFile = path.join(stack.workDir, "ca.crt");
 let nodeIp: string;
 let host: string;
 let pulledRef: string;
-let trustDir: string;
+let trust: DockerTrust | undefined;
 let clusterWasDown = false;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed `stack output --json`, read at any depth
 let outputs: Record<string, any>;
@@ -161,7 +161,7 @@ beforeAll(() => {
     nodeIp = process.env.AUTHREG_KUBE_NODE_IP ?? "10.99.0.1";
     host = `${nodeIp}:${nodePort}`;
     pulledRef = `${host}/team/payload:1`;
-    trustDir = `/etc/docker/certs.d/${host}`;
+    trust = new DockerTrust(host);
     startObjectStore();
     stack.init(stackConfig());
     stack.setConfig("storage.secretKey", secretKey, true);
@@ -172,7 +172,7 @@ afterAll(() => {
     stack.removeAll();
     exec("kubectl", ["delete", "namespace", storageNamespace, "--wait=true", "--timeout=60s"]);
     exec("docker", ["rmi", rotatedImage]);
-    if (trustDir !== undefined) fs.rmSync(trustDir, { recursive: true, force: true });
+    trust?.remove();
     if (clusterWasDown) exec("bash", [kubeNode, "down"]);
 });
 
@@ -194,8 +194,7 @@ test("up makes two ready pods of nginx and of the registry and one guard; a seco
     expect(readyPods(outputs.registryDeploymentName)).toHaveLength(2);
     expect(readyPods(outputs.guardDeploymentName)).toHaveLength(1);
     fs.writeFileSync(caFile, outputs.caCertificatePem);
-    fs.mkdirSync(trustDir, { recursive: true });
-    fs.copyFileSync(caFile, path.join(trustDir, "ca.crt"));
+    trust!.trust(outputs.caCertificatePem);
 });
 
 test("the policy pack judges the stack's Deployments, Services, Secrets and ConfigMaps, and passes them", () => {
