@@ -42,13 +42,16 @@ const allowedOps = ["same", "update", "create", "read", "refresh"];
 const announcedReplacements: readonly { readonly name: RegExp; readonly reasons: readonly string[] }[] = [
     { name: /-(guard|token)-container$/, reasons: ["uploads"] },
     { name: /-token-service-js$/, reasons: ["data", "name"] },
-    // nginx's config in basic mode, whose refusal of a password must not become a 502 while the
-    // guard does not answer: on a swarm its config object is named by content, so it is replaced
-    // and the proxy's service rolls onto it (on one host the file is rewritten and reloaded).
+    // nginx's config, which changes in 0.4.0 (a refused password must not become a 502 while the
+    // guard does not answer; the 429 of too many token requests names the API version). On one
+    // host the one-shot container that writes nginx's files into their volume is made again with
+    // them, and nginx reloads in place; on a swarm the config object, named by content, is
+    // replaced and the proxy's service rolls onto it.
+    { name: /-nginx-files-writer$/, reasons: ["uploads"] },
     { name: /-nginx-registry-conf$/, reasons: ["data", "name"] },
 ];
 /** The roles whose containers {@link announcedReplacements} replaces: their IDs change, their names stay. */
-const replacedRoles = ["guard", "token-service"];
+const replacedRoles = ["guard", "token-service", "nginx-files"];
 
 /** A step that replaces what {@link announcedReplacements} names, for its reasons alone. */
 function isAnnouncedReplacement(step: PreviewStep): boolean {
