@@ -50,8 +50,12 @@ const announcedReplacements: readonly { readonly name: RegExp; readonly reasons:
     { name: /-nginx-files-writer$/, reasons: ["uploads"] },
     { name: /-nginx-registry-conf$/, reasons: ["data", "name"] },
 ];
-/** The roles whose containers {@link announcedReplacements} replaces: their IDs change, their names stay. */
-const replacedRoles = ["guard", "token-service", "nginx-files"];
+/**
+ * The containers {@link announcedReplacements} replaces: their IDs change, their names stay. By
+ * role, and nginx's files writer by name (the one 0.1.0 made carries the proxy's role).
+ */
+const isReplacedContainer = (name: string, role: string) =>
+    ["guard", "token-service"].includes(role) || name.endsWith("-nginx-files-writer");
 
 /** A step that replaces what {@link announcedReplacements} names, for its reasons alone. */
 function isAnnouncedReplacement(step: PreviewStep): boolean {
@@ -152,7 +156,7 @@ function describeStep(step: PreviewStep): string {
     return `${step.op} ${type} ${name.join("::")}${reasons.length > 0 ? ` (${[...new Set(reasons)].join(", ")})` : ""}`;
 }
 
-/** Container name to ID, for every container of the stack's registry but those {@link replacedRoles} names. */
+/** Container name to ID, for every container of the stack's registry but those {@link isReplacedContainer} names. */
 function containersOf(stack: Stack): Record<string, string> {
     const lines = ok("docker", [
         "ps",
@@ -168,7 +172,7 @@ function containersOf(stack: Stack): Record<string, string> {
             .split("\n")
             .filter(Boolean)
             .map((line) => line.split(" "))
-            .filter(([, , role]) => !replacedRoles.includes(role))
+            .filter(([name, , role]) => !isReplacedContainer(name, role))
             .map(([name, id]) => [name, id]),
     );
 }
