@@ -28,11 +28,7 @@ source "$here/lib.sh"
 # shellcheck source=pair.sh
 source "$here/pair.sh"
 
-REPS=${BENCH_REPS:-5}
-RATE_SECONDS=${BENCH_RATE_SECONDS:-5}
-CONNECTIONS=${BENCH_CONNECTIONS:-8}
 BASE_PORT=${BENCH_AUDIT_PORT:-26843}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 # The repository and tag the manifest GETs read, pushed once to each stack.
 MANIFEST_REPOSITORY=bench/audit
 TOKEN_MODE="  authenticated-registry:auth:

@@ -32,11 +32,7 @@ source "$here/lib.sh"
 # shellcheck source=pair.sh
 source "$here/pair.sh"
 
-REPS=${BENCH_REPS:-5}
-RATE_SECONDS=${BENCH_RATE_SECONDS:-5}
-CONNECTIONS=${BENCH_CONNECTIONS:-8}
 BASE_PORT=${BENCH_GUARD_PORT:-25643}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 COST=${BENCH_GUARD_COST:-8}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-10}
 

@@ -25,7 +25,6 @@ source "$here/lib.sh"
 
 REPS=${BENCH_REPS:-5}
 BASE_PORT=${BENCH_LANGUAGES_PORT:-25843}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 
 languages=(typescript yaml)
 declare -A project_dir=([typescript]=$repo [yaml]=$repo/examples/yaml)

@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# Shared by the benchmark scripts (bench/run.sh, bench/token.sh, bench/guard.sh, bench/pair.sh);
-# sourced, not run, after scripts/lib.sh (for die).
+# Shared by the benchmark scripts (bench/*.sh); sourced, not run, after scripts/lib.sh (for die).
+
+# Where the benchmarks write their results files.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/results}
 
 # Writes to DIR a build context of the multi-layer image the push benchmarks use: FROM scratch
 # and six COPY layers of fresh random data, 1, 2, 4, 8, 16 and 32 MiB (63 MiB in all).

@@ -24,10 +24,16 @@
 #                          pair_get_v2_cpu_ms subtracts pair_idle_cpu's figures when it ran)
 #   PAIR_LABEL[F], PAIR_UNIT[F]          what the progress line calls F's figures
 #   PAIR_METRIC_KEY[F], PAIR_RATIO_KEY[F]  their keys in the results file
-#   REPS, RATE_SECONDS, CONNECTIONS, RESULTS_DIR
+# REPS, RATE_SECONDS and CONNECTIONS are set here, from BENCH_REPS, BENCH_RATE_SECONDS and
+# BENCH_CONNECTIONS; RESULTS_DIR in bench/lib.sh.
 #
 # Run as root: docker push trusts each stack's CA through /etc/docker/certs.d/localhost:PORT/,
 # which the script removes at the end, like the stacks, their data volumes and the images it built.
+
+# Repetitions, the seconds of one rate measurement, and its concurrent connections.
+REPS=${BENCH_REPS:-5}
+RATE_SECONDS=${BENCH_RATE_SECONDS:-5}
+CONNECTIONS=${BENCH_CONNECTIONS:-8}
 
 declare -a PAIR=() PAIR_METRICS=()
 declare -A PAIR_PORT=() PAIR_TITLE=() PAIR_CONFIG=() PAIR_AUTH=() PAIR_KEY=()

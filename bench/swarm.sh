@@ -63,7 +63,6 @@ PROBE_TAIL=${BENCH_PROBE_TAIL:-2}
 PROBE_MAX=${BENCH_PROBE_MAX:-6000}
 PROBE_MAX_SECONDS=${BENCH_PROBE_MAX_SECONDS:-600}
 UP_TIMEOUT=${BENCH_UP_TIMEOUT:-900}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 KINDS=(swarm single)
 declare -A STACK=([swarm]=bench-swarm [single]=bench-single)
 declare -A PORT=([swarm]=${BENCH_SWARM_PORT:-26443} [single]=${BENCH_SINGLE_PORT:-26543})

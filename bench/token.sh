@@ -26,11 +26,7 @@ source "$here/lib.sh"
 # shellcheck source=pair.sh
 source "$here/pair.sh"
 
-REPS=${BENCH_REPS:-5}
-RATE_SECONDS=${BENCH_RATE_SECONDS:-5}
-CONNECTIONS=${BENCH_CONNECTIONS:-8}
 BASE_PORT=${BENCH_TOKEN_PORT:-25443}
-RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 
 PAIR=(basic token)
 PAIR_PORT=([basic]=$BASE_PORT [token]=$((BASE_PORT + 100)))
